@@ -1,0 +1,14 @@
+"""The built-in checks, one per module, grouped by hop (one sub-package per hop).
+
+Listed by name (not found by scanning files) so that they load the same from a wheel, an
+editable install or a source tree. A new built-in check adds its module name to MODULES in
+its hop's `__init__.py`.
+"""
+
+from checks import cluster, internet, loadbalancer, node, nodeport, pod
+
+BUILTIN: tuple[str, ...] = tuple(
+    f"{pkg.__name__}.{module}"
+    for pkg in (pod, node, nodeport, loadbalancer, internet, cluster)
+    for module in pkg.MODULES
+)

@@ -1,0 +1,3 @@
+"""Checks of the cluster hop."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""Checks of the internet hop."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""Checks of the loadbalancer hop."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""Checks of the node hop."""
+
+MODULES: tuple[str, ...] = ()

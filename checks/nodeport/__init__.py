@@ -1,0 +1,10 @@
+"""Checks of the nodeport hop: the path LB -> worker NodePort.
+
+Two halves, kept apart so each can grow on its own: the Kubernetes side (NodePort
+allocation, Service ports) and the OCI side (LB egress and worker ingress rules).
+"""
+
+_KUBERNETES: tuple[str, ...] = ()
+_OCI: tuple[str, ...] = ()
+
+MODULES: tuple[str, ...] = _KUBERNETES + _OCI

@@ -1,0 +1,3 @@
+"""Checks of the pod hop."""
+
+MODULES: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+from okedoctor.cli import main
+
+main()

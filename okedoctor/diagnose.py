@@ -1,0 +1,45 @@
+"""One diagnosis: facts in, Report out. Shared by `diagnose`, `demo` and `report`."""
+
+from __future__ import annotations
+
+import time
+
+from okedoctor.errors import UsageError
+from okedoctor.facts import Facts
+from okedoctor.model import Report, Target
+from okedoctor.registry import Registry
+from okedoctor.runner import run_checks
+from okedoctor.snapshot import Snapshot
+
+
+def resolve_target(snapshot: Snapshot, target: Target | None, namespace: str | None, source: str) -> Target:
+    """The target asked for, else the file's; checked against what the file holds."""
+    file_target = snapshot.target or {}
+    if target is None:
+        if not file_target.get("service"):
+            raise UsageError(f"{source} names no target; give one, e.g. okedoctor diagnose svc/NAME --from {source}")
+        target = Target(namespace or file_target.get("namespace") or "default", file_target["service"])
+    services = [
+        (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        for o in snapshot.kubernetes if o.get("kind") == "Service"
+    ]
+    if (target.namespace, target.service) not in services:
+        held = ", ".join(f"{ns}/{n}" for ns, n in services[:8]) or "no Service"
+        raise UsageError(f"service {target.namespace}/{target.service} is not in {source} (it holds {held})")
+    return target
+
+
+def diagnose_snapshot(
+    snapshot: Snapshot,
+    target: Target,
+    registry: Registry,
+    *,
+    lb_ocid: str | None = None,
+    stats: dict | None = None,
+) -> Report:
+    started = time.perf_counter()
+    facts = Facts(snapshot, target, lb_ocid=lb_ocid)
+    report = run_checks(facts, registry, stats=stats)
+    report.stats.setdefault("duration_s", round(time.perf_counter() - started, 4))
+    report.stats.setdefault("api_requests", {"kubernetes": 0, "oci": 0})
+    return report

@@ -1,0 +1,391 @@
+"""Facts: the one read-only object every check reads.
+
+Built from a Snapshot (a file, or what the live collectors gathered), with the lookups checks
+need indexed once: service -> selected pods -> nodes, LB -> backend sets -> health, subnet ->
+security lists, instance -> VNICs. Objects stay the raw API dicts (camelCase), exactly as the
+APIs return them, so a check reads the same field names a user sees in `kubectl get -o yaml`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from okedoctor.model import SkipKind, Target
+from okedoctor.snapshot import Snapshot
+
+Obj = dict[str, Any]
+
+# The facts a check may declare in `needs`.
+KUBERNETES = "kubernetes"
+OCI = "oci"
+LIVE_CONTAINERS = "live.containers"
+LIVE_INTERNET = "live.internet"
+LIVE_PROBE = "live.probe"  # the in-pod HTTP probe (exec); a subset of live.containers
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a fact is missing: the runner turns it into a `skipped` entry."""
+
+    kind: SkipKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadBalancerRef:
+    """The LB or NLB that fronts the target Service, and how we found it."""
+
+    flavor: str  # "nlb" or "lb"
+    body: Obj
+    found_by: str  # "display-name", "ingress-ip" or "lb-ocid"
+
+    @property
+    def id(self) -> str:
+        return self.body.get("id", "")
+
+    @property
+    def ccm_managed(self) -> bool:
+        """Made by the cloud controller manager (its display name is derived from the Service)."""
+        return self.found_by == "display-name"
+
+    @property
+    def listeners(self) -> dict[str, Obj]:
+        return self.body.get("listeners") or {}
+
+    @property
+    def backend_sets(self) -> dict[str, Obj]:
+        return self.body.get("backendSets") or {}
+
+    @property
+    def public_ips(self) -> list[str]:
+        return [a["ipAddress"] for a in self.body.get("ipAddresses") or [] if a.get("isPublic")]
+
+    @property
+    def is_private(self) -> bool:
+        if self.flavor == "nlb":
+            return bool(self.body.get("isPrivate"))
+        return bool(self.body.get("isPrivate")) or not self.public_ips
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        if self.flavor == "nlb":
+            return [self.body["subnetId"]] if self.body.get("subnetId") else []
+        return list(self.body.get("subnetIds") or [])
+
+    @property
+    def nsg_ids(self) -> list[str]:
+        return list(self.body.get("networkSecurityGroupIds") or [])
+
+
+def key_of(obj: Obj) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
+
+
+def selector_matches(selector: dict[str, str] | None, labels: dict[str, str] | None) -> bool:
+    """A Service-style equality selector. An empty selector selects nothing (as for Services)."""
+    if not selector:
+        return False
+    labels = labels or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+class Facts:
+    def __init__(self, snapshot: Snapshot, target: Target | None = None, lb_ocid: str | None = None):
+        self.snapshot = snapshot
+        tgt = snapshot.target or {}
+        self.target = target or Target(tgt.get("namespace") or "default", tgt.get("service") or "")
+        self.lb_ocid = lb_ocid or tgt.get("lbOcid")
+        self.context: dict[str, Any] = dict(snapshot.context or {})
+        self._by_kind: dict[str, list[Obj]] = defaultdict(list)
+        self._by_key: dict[tuple[str, str, str], Obj] = {}
+        for obj in snapshot.kubernetes:
+            self._by_kind[obj["kind"]].append(obj)
+            self._by_key[key_of(obj)] = obj
+        self.oci: dict[str, Any] = snapshot.oci or {}
+        self.live: dict[str, Any] = snapshot.live or {}
+
+    # ---- availability -------------------------------------------------------------------
+    def unavailable(self, need: str) -> Unavailable | None:
+        """None when the fact is there; otherwise why not."""
+        recorded = (self.snapshot.collection or {}).get(need)
+        if recorded:
+            return Unavailable(SkipKind(recorded.get("kind", "unavailable")), recorded.get("reason", ""))
+        if need == KUBERNETES and not self.snapshot.kubernetes:
+            return Unavailable(SkipKind.NOT_OBSERVED, "the snapshot holds no Kubernetes objects")
+        if need == OCI and self.snapshot.oci is None:
+            return Unavailable(
+                SkipKind.NOT_OBSERVED,
+                "no OCI facts: give an OCI config (--profile/--config-file) or --lb-ocid to read the LB",
+            )
+        if need in (LIVE_CONTAINERS, LIVE_PROBE) and "containers" not in self.live:
+            return Unavailable(SkipKind.NOT_OBSERVED, "container logs and the in-pod probe were not observed")
+        if need == LIVE_INTERNET and "internet" not in self.live:
+            return Unavailable(SkipKind.NOT_OBSERVED, "the public address was not probed from outside")
+        return None
+
+    # ---- kubernetes ---------------------------------------------------------------------
+    def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        items = self._by_kind.get(kind, [])
+        if namespace is None:
+            return list(items)
+        return [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self._by_key.get((kind, namespace or "", name))
+
+    @cached_property
+    def service(self) -> Obj | None:
+        return self.get("Service", self.target.namespace, self.target.service)
+
+    @property
+    def services(self) -> list[Obj]:
+        return self.objects("Service")
+
+    def pods_selected_by(self, service: Obj) -> list[Obj]:
+        ns = service["metadata"].get("namespace", "")
+        selector = (service.get("spec") or {}).get("selector")
+        return [p for p in self.objects("Pod", ns) if selector_matches(selector, p["metadata"].get("labels"))]
+
+    @cached_property
+    def pods(self) -> list[Obj]:
+        """The pods the target Service selects."""
+        return self.pods_selected_by(self.service) if self.service else []
+
+    @property
+    def nodes(self) -> list[Obj]:
+        return self.objects("Node")
+
+    def node(self, name: str | None) -> Obj | None:
+        return self.get("Node", "", name or "")
+
+    @cached_property
+    def _node_by_ip(self) -> dict[str, Obj]:
+        out: dict[str, Obj] = {}
+        for node in self.nodes:
+            for addr in (node.get("status") or {}).get("addresses") or []:
+                out.setdefault(addr.get("address", ""), node)
+        return out
+
+    def node_by_ip(self, ip: str) -> Obj | None:
+        return self._node_by_ip.get(ip)
+
+    def endpoints(self, service: Obj | None = None) -> Obj | None:
+        svc = service or self.service
+        if not svc:
+            return None
+        return self.get("Endpoints", svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
+
+    def endpoint_slices(self, service: Obj | None = None) -> list[Obj]:
+        svc = service or self.service
+        if not svc:
+            return []
+        ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
+        return [
+            s for s in self.objects("EndpointSlice", ns)
+            if (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name
+        ]
+
+    @cached_property
+    def _events_by_object(self) -> dict[tuple[str, str, str], list[Obj]]:
+        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        for ev in self.objects("Event"):
+            # core/v1 names it involvedObject, events.k8s.io/v1 names it regarding.
+            ref = ev.get("involvedObject") or ev.get("regarding") or {}
+            out[(ref.get("kind", ""), ref.get("namespace", ""), ref.get("name", ""))].append(ev)
+        return out
+
+    def events_for(self, obj: Obj) -> list[Obj]:
+        """Events about one object, oldest first."""
+        evs = self._events_by_object.get(key_of(obj), [])
+        return sorted(evs, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+
+    def owner(self, obj: Obj, kind: str) -> Obj | None:
+        ns = obj["metadata"].get("namespace", "")
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            if ref.get("kind") == kind:
+                return self.get(kind, ns, ref.get("name", ""))
+        return None
+
+    def deployment_of(self, pod: Obj) -> Obj | None:
+        rs = self.owner(pod, "ReplicaSet")
+        return self.owner(rs, "Deployment") if rs else None
+
+    @cached_property
+    def deployments(self) -> list[Obj]:
+        """Deployments owning the target's pods, or whose template the Service selects."""
+        seen: dict[str, Obj] = {}
+        for pod in self.pods:
+            dep = self.deployment_of(pod)
+            if dep:
+                seen[dep["metadata"]["name"]] = dep
+        if self.service:
+            selector = (self.service.get("spec") or {}).get("selector")
+            for dep in self.objects("Deployment", self.target.namespace):
+                tmpl = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                if selector_matches(selector, tmpl.get("labels")):
+                    seen.setdefault(dep["metadata"]["name"], dep)
+        return list(seen.values())
+
+    def replicasets_of(self, deployment: Obj) -> list[Obj]:
+        ns, name = deployment["metadata"].get("namespace", ""), deployment["metadata"]["name"]
+        return [
+            rs for rs in self.objects("ReplicaSet", ns)
+            if any(r.get("kind") == "Deployment" and r.get("name") == name
+                   for r in rs["metadata"].get("ownerReferences") or [])
+        ]
+
+    def pods_of(self, owner: Obj) -> list[Obj]:
+        ns, uid = owner["metadata"].get("namespace", ""), owner["metadata"].get("uid")
+        return [p for p in self.objects("Pod", ns)
+                if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+
+    def pvc(self, namespace: str, name: str) -> Obj | None:
+        return self.get("PersistentVolumeClaim", namespace, name)
+
+    def storage_class(self, name: str | None) -> Obj | None:
+        if name:
+            return self.get("StorageClass", "", name)
+        for sc in self.objects("StorageClass"):
+            ann = sc["metadata"].get("annotations") or {}
+            if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
+                return sc
+        return None
+
+    def secret(self, namespace: str, name: str) -> Obj | None:
+        return self.get("Secret", namespace, name)
+
+    def configmap(self, namespace: str, name: str) -> Obj | None:
+        return self.get("ConfigMap", namespace, name)
+
+    # ---- live observations --------------------------------------------------------------
+    def container_live(self, namespace: str, pod: str, container: str) -> Obj | None:
+        return (self.live.get("containers") or {}).get(f"{namespace}/{pod}/{container}")
+
+    def internet(self, address: str) -> Obj | None:
+        """What a client on the internet saw at `ip:port`."""
+        return (self.live.get("internet") or {}).get(address)
+
+    # ---- OCI ----------------------------------------------------------------------------
+    def _oci_list(self, section: str) -> list[Obj]:
+        return list(self.oci.get(section) or [])
+
+    @cached_property
+    def _oci_by_id(self) -> dict[str, Obj]:
+        out: dict[str, Obj] = {}
+        for section in ("networkLoadBalancers", "loadBalancers", "subnets", "securityLists",
+                        "networkSecurityGroups", "instances", "vnics", "routeTables"):
+            for body in self._oci_list(section):
+                if body.get("id"):
+                    out[body["id"]] = body
+        return out
+
+    def oci_resource(self, ocid: str) -> Obj | None:
+        return self._oci_by_id.get(ocid)
+
+    @cached_property
+    def load_balancer(self) -> LoadBalancerRef | None:
+        """The LB/NLB of the target Service: by the CCM's display name, then ingress IP, then --lb-ocid."""
+        nlbs = self._oci_list("networkLoadBalancers")
+        lbs = self._oci_list("loadBalancers")
+        if self.lb_ocid:
+            for flavor, bodies in (("nlb", nlbs), ("lb", lbs)):
+                for body in bodies:
+                    if body.get("id") == self.lb_ocid:
+                        return LoadBalancerRef(flavor, body, "lb-ocid")
+        svc = self.service
+        if not svc:
+            return None
+        meta = svc["metadata"]
+        uid = meta.get("uid", "")
+        nlb_name = f"{meta.get('namespace', '')}/{meta['name']}/{uid}"
+        for body in nlbs:
+            if uid and body.get("displayName") == nlb_name:
+                return LoadBalancerRef("nlb", body, "display-name")
+        for body in lbs:
+            # The CCM may prefix the UID (LOAD_BALANCER_PREFIX), so match the end.
+            if uid and (body.get("displayName") or "").endswith(uid):
+                return LoadBalancerRef("lb", body, "display-name")
+        ingress = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
+        ingress.discard(None)
+        for flavor, bodies in (("nlb", nlbs), ("lb", lbs)):
+            for body in bodies:
+                if ingress & {a.get("ipAddress") for a in body.get("ipAddresses") or []}:
+                    return LoadBalancerRef(flavor, body, "ingress-ip")
+        return None
+
+    def backend_set_health(self, lb_id: str, backend_set: str) -> Obj | None:
+        return (self.oci.get("backendSetHealth") or {}).get(f"{lb_id}/{backend_set}")
+
+    def backend_health(self, lb_id: str, backend_set: str, backend: str) -> Obj | None:
+        return (self.oci.get("backendHealth") or {}).get(f"{lb_id}/{backend_set}/{backend}")
+
+    def subnet(self, ocid: str) -> Obj | None:
+        return self._oci_by_id.get(ocid) if ocid in self._ids("subnets") else None
+
+    def security_list(self, ocid: str) -> Obj | None:
+        return self._oci_by_id.get(ocid) if ocid in self._ids("securityLists") else None
+
+    def nsg(self, ocid: str) -> Obj | None:
+        return self._oci_by_id.get(ocid) if ocid in self._ids("networkSecurityGroups") else None
+
+    def nsg_rules(self, ocid: str) -> list[Obj] | None:
+        """The NSG's rules, or None when they were not read."""
+        rules = self.oci.get("networkSecurityGroupRules") or {}
+        return list(rules[ocid]) if ocid in rules else None
+
+    def route_table(self, ocid: str) -> Obj | None:
+        return self._oci_by_id.get(ocid) if ocid in self._ids("routeTables") else None
+
+    def _ids(self, section: str) -> set[str]:
+        return {b.get("id") for b in self._oci_list(section)}
+
+    def security_lists_of_subnet(self, subnet: Obj) -> list[Obj]:
+        return [sl for sid in subnet.get("securityListIds") or [] if (sl := self.security_list(sid))]
+
+    @cached_property
+    def _vnic_by_ip(self) -> dict[str, Obj]:
+        return {v["privateIp"]: v for v in self._oci_list("vnics") if v.get("privateIp")}
+
+    def vnic_by_ip(self, ip: str) -> Obj | None:
+        return self._vnic_by_ip.get(ip)
+
+    def vnics_of_instance(self, instance_id: str) -> list[Obj]:
+        ids = {a.get("vnicId") for a in self._oci_list("vnicAttachments") if a.get("instanceId") == instance_id}
+        return [v for v in self._oci_list("vnics") if v.get("id") in ids]
+
+    def node_internal_ip(self, node: Obj) -> str | None:
+        for addr in (node.get("status") or {}).get("addresses") or []:
+            if addr.get("type") == "InternalIP":
+                return addr.get("address")
+        return None
+
+    def node_vnic(self, node: Obj) -> Obj | None:
+        """The worker's VNIC: by its InternalIP, else the primary VNIC of its instance."""
+        ip = self.node_internal_ip(node)
+        if ip and (vnic := self.vnic_by_ip(ip)):
+            return vnic
+        instance_id = (node.get("spec") or {}).get("providerID", "")
+        vnics = self.vnics_of_instance(instance_id) if instance_id else []
+        return next((v for v in vnics if v.get("isPrimary")), vnics[0] if vnics else None)
+
+    @cached_property
+    def worker_subnets(self) -> list[Obj]:
+        """Subnets of the workers' VNICs, in node order, without repeats."""
+        seen: dict[str, Obj] = {}
+        for node in self.nodes:
+            vnic = self.node_vnic(node)
+            if vnic and (sub := self.subnet(vnic.get("subnetId", ""))):
+                seen.setdefault(sub["id"], sub)
+        return list(seen.values())
+
+
+def iter_containers(pod: Obj) -> Iterable[tuple[Obj, Obj | None]]:
+    """(container spec, its status) for each app container of a pod."""
+    statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        yield c, statuses.get(c.get("name"))

@@ -1,0 +1,45 @@
+"""Options shared by the commands that talk to live APIs (diagnose, snapshot, report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from okedoctor.errors import UsageError
+from okedoctor.model import Target
+
+AUTH_TYPES = ("api_key", "security_token", "instance_principal", "resource_principal", "oke_workload_identity")
+_SERVICE_TYPES = ("svc", "service", "services")
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How to reach the cluster and the OCI account; mirrors kubectl and the oci CLI flags."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    namespace: str | None = None
+    expect_context: str | None = None
+    profile: str | None = None
+    config_file: str | None = None
+    auth: str | None = None
+    region: str | None = None
+    lb_ocid: str | None = None
+    no_exec: bool = False
+    timeout: float = 30.0
+    # Endpoint overrides, for the simulator or a private endpoint; see docs/configuration.md.
+    oci_endpoint: str | None = None
+    internet_redirect: str | None = None
+
+
+def parse_target(text: str | None, namespace: str | None, default_namespace: str = "default") -> Target | None:
+    """`svc/NAME` (also `service/NAME`, `services/NAME`) -> Target; None when no target was given."""
+    if not text:
+        return None
+    kind, sep, name = text.partition("/")
+    if not sep:
+        raise UsageError(f"target {text!r} names no type: write svc/{text}")
+    if kind.lower() not in _SERVICE_TYPES:
+        raise UsageError(f"target {text!r}: okedoctor diagnoses Services; write svc/NAME")
+    if not name or "/" in name:
+        raise UsageError(f"target {text!r}: expected svc/NAME")
+    return Target(namespace or default_namespace, name)

@@ -1,0 +1,61 @@
+"""`-o markdown`: a report to paste into an incident ticket."""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from okedoctor.model import CHAIN, Finding, Report
+
+_ICON = {"ok": "✅", "warning": "⚠️", "failure": "❌", "unknown": "❔"}
+
+
+def render(report: Report, out: IO[str]) -> None:
+    out.write("\n".join(lines(report)) + "\n")
+
+
+def lines(report: Report, heading: str = "#") -> list[str]:
+    ctx = report.context
+    verdict = report.verdict.value
+    out = [
+        f"{heading} okedoctor: `{report.target}` is **{verdict.upper()}** {_ICON[verdict]}",
+        "",
+        f"- kube context: `{ctx.get('kubeContext', '?')}`; cluster: `{ctx.get('cluster', '?')}`; "
+        f"region: `{ctx.get('region', '?')}`",
+        "- chain: " + " → ".join(
+            f"{hop.value} {_ICON[report.hop_status(hop).value]}" for hop in CHAIN
+        ),
+        "",
+    ]
+    roots = [f for f in report.findings if f.root_cause and f.severity.value != "info"]
+    rest = [f for f in report.findings if f not in roots]
+    if roots:
+        out += [f"{heading}# Root cause", ""]
+        for f in roots:
+            out += _finding(f, heading + "##")
+    if rest:
+        out += [f"{heading}# Other findings", ""]
+        for f in rest:
+            out += _finding(f, heading + "##")
+    if not report.findings:
+        out += ["No problem found on any hop.", ""]
+    if report.skipped:
+        out += [f"{heading}# Not checked", ""]
+        out += [f"- `{s.code or s.check}` ({s.kind.value}): {s.reason}" for s in report.skipped]
+        out.append("")
+    return out
+
+
+def _finding(f: Finding, heading: str) -> list[str]:
+    tag = f"(consequence of `{f.caused_by}`)" if f.caused_by else ""
+    out = [f"{heading} `{f.code}` [{f.severity.value}, {f.hop.value}] {f.title} {tag}".rstrip(), ""]
+    if f.subject:
+        out.append(f"Object: `{f.subject}`")
+        out.append("")
+    out += ["Evidence:", "", "```json", json.dumps(f.evidence, indent=2, default=str), "```", ""]
+    out += [f"**Fix:** {f.fix.summary}", ""]
+    if f.fix.commands:
+        out += ["```sh", *f.fix.commands, "```", ""]
+    if f.fix.patch:
+        out += ["```yaml", f.fix.patch.rstrip(), "```", ""]
+    return out

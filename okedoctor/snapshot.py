@@ -1,0 +1,155 @@
+"""Read and write snapshot / scenario files (okedoctor/v1, see docs/snapshot-format.md).
+
+A snapshot holds API objects exactly as the APIs return them; this module checks only the
+envelope and never rewrites the objects, so a file round-trips unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from okedoctor.errors import UsageError
+
+API_VERSION = "okedoctor/v1"
+KINDS = ("Snapshot", "Scenario")
+OCI_SECTIONS = {
+    "networkLoadBalancers": list,
+    "loadBalancers": list,
+    "backendSetHealth": dict,
+    "backendHealth": dict,
+    "subnets": list,
+    "securityLists": list,
+    "networkSecurityGroups": list,
+    "networkSecurityGroupRules": dict,
+    "instances": list,
+    "vnicAttachments": list,
+    "vnics": list,
+    "routeTables": list,
+}
+
+
+@dataclass
+class Snapshot:
+    """One diagnosis' worth of facts, as stored in a snapshot file."""
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    target: dict[str, Any] = field(default_factory=dict)
+    kubernetes: list[dict[str, Any]] = field(default_factory=list)
+    oci: dict[str, Any] | None = None
+    live: dict[str, Any] = field(default_factory=dict)
+    expect: dict[str, Any] | None = None
+    kind: str = "Snapshot"
+    # What the collector could not read, by fact name: {"oci": {"kind": "denied", "reason": ...}}.
+    # An okedoctor extension of the v1 format; absent in hand-written scenarios.
+    collection: dict[str, Any] = field(default_factory=dict)
+    # Top-level keys we do not know, kept so that a file round-trips.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"apiVersion": API_VERSION, "kind": self.kind, "metadata": self.metadata}
+        out["context"] = self.context
+        out["target"] = self.target
+        out["kubernetes"] = self.kubernetes
+        if self.oci is not None:
+            out["oci"] = self.oci
+        if self.live:
+            out["live"] = self.live
+        if self.collection:
+            out["collection"] = self.collection
+        if self.expect is not None and self.kind == "Scenario":
+            out["expect"] = self.expect
+        out.update(self.extra)
+        return out
+
+
+_KNOWN_KEYS = {
+    "apiVersion", "kind", "metadata", "context", "target", "kubernetes", "oci", "live", "expect", "collection",
+}
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Load a snapshot or scenario file; raise UsageError with a one-line reason when it is bad."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"snapshot file not found: {p} (check the path given to --from)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read snapshot file {p}: {exc}") from None
+    return parse_snapshot(text, source=str(p))
+
+
+def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UsageError(f"{source}: malformed YAML{where}: {problem}") from None
+    return snapshot_from_dict(doc, source)
+
+
+def snapshot_from_dict(doc: Any, source: str = "<snapshot>") -> Snapshot:
+    if not isinstance(doc, dict):
+        raise UsageError(f"{source}: not a snapshot: expected a mapping with apiVersion: {API_VERSION}")
+    api_version = doc.get("apiVersion")
+    if api_version != API_VERSION:
+        raise UsageError(
+            f"{source}: unknown apiVersion {api_version!r}; this okedoctor reads {API_VERSION}"
+        )
+    kind = doc.get("kind", "Snapshot")
+    if kind not in KINDS:
+        raise UsageError(f"{source}: unknown kind {kind!r}; expected Snapshot or Scenario")
+    kube = doc.get("kubernetes") or []
+    if not isinstance(kube, list):
+        raise UsageError(f"{source}: 'kubernetes' must be a list of API objects")
+    for i, obj in enumerate(kube):
+        if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
+            raise UsageError(f"{source}: kubernetes[{i}] is not an API object with apiVersion and kind")
+        if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
+            raise UsageError(f"{source}: kubernetes[{i}] ({obj['kind']}) has no metadata.name")
+    oci = doc.get("oci")
+    if oci is not None:
+        _check_oci(oci, source)
+    for key in ("metadata", "context", "target", "live", "collection"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise UsageError(f"{source}: '{key}' must be a mapping")
+    return Snapshot(
+        metadata=doc.get("metadata") or {},
+        context=doc.get("context") or {},
+        target=doc.get("target") or {},
+        kubernetes=kube,
+        oci=oci,
+        live=doc.get("live") or {},
+        expect=doc.get("expect"),
+        kind=kind,
+        collection=doc.get("collection") or {},
+        extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
+    )
+
+
+def _check_oci(oci: Any, source: str) -> None:
+    if not isinstance(oci, dict):
+        raise UsageError(f"{source}: 'oci' must be a mapping of resource lists")
+    for name, value in oci.items():
+        expected = OCI_SECTIONS.get(name)
+        if expected and not isinstance(value, expected):
+            raise UsageError(f"{source}: oci.{name} must be a {expected.__name__}")
+
+
+def dump_snapshot(snap: Snapshot, path: str | Path) -> None:
+    """Write YAML (or JSON when the name ends in .json)."""
+    p = Path(path)
+    data = snap.to_dict()
+    if p.suffix == ".json":
+        text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    p.write_text(text, encoding="utf-8")
