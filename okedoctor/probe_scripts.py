@@ -1,0 +1,75 @@
+"""The in-pod probe's command lines: one contract shared by the live probe and the simulator.
+
+The probe runs `GET http://localhost:<port><path>` inside a container over exec with the first
+tool the image has, in this order. Nothing from the cluster is ever pasted into a script: the
+scripts below are constants and the host, port, path and timeout travel as separate argv
+elements ($0, $1, ... for sh; sys.argv for python).
+
+Every form prints the HTTP status code on the LAST line of stdout, after at most BODY_LIMIT
+bytes of body, and exits with curl's codes on failure, so one parser reads them all:
+7 = connection refused, 28 = timed out, 56 = connection reset.
+"""
+
+from __future__ import annotations
+
+BODY_LIMIT = 256
+
+# exit codes (curl's), used by every form
+EXIT_REFUSED = 7
+EXIT_TIMEOUT = 28
+EXIT_RESET = 56
+
+# python3 -c PYTHON_GET <url> <timeout-seconds>
+PYTHON_GET = (
+    "import sys,socket,urllib.request,urllib.error\n"
+    "u,t=sys.argv[1],float(sys.argv[2])\n"
+    "try:\n"
+    " r=urllib.request.urlopen(u,timeout=t);c=r.status;b=r.read(%d)\n"
+    "except urllib.error.HTTPError as e:\n"
+    " c=e.code;b=e.read(%d)\n"
+    "except (socket.timeout,TimeoutError):\n"
+    " sys.exit(%d)\n"
+    "except urllib.error.URLError as e:\n"
+    " r=getattr(e,'reason',None)\n"
+    " sys.exit(%d if isinstance(r,ConnectionRefusedError) else %d if isinstance(r,(socket.timeout,TimeoutError)) else %d)\n"
+    "except ConnectionResetError:\n"
+    " sys.exit(%d)\n"
+    "sys.stdout.write(b.decode('utf-8','replace')+'\\n'+str(c)+'\\n')\n"
+) % (BODY_LIMIT, BODY_LIMIT, EXIT_TIMEOUT, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_RESET, EXIT_RESET)
+
+
+def curl_argv(url: str, timeout: int) -> list[str]:
+    """curl prints the body, then a newline and the status code."""
+    return ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}\n", url]
+
+
+def wget_argv(url: str, timeout: int) -> list[str]:
+    """wget (GNU or busybox) with -S prints the status line to stderr; the body goes to stdout.
+
+    The caller reads the status from stderr's `HTTP/1.x NNN` line; busybox wget exits 1 and
+    GNU wget exits 8 on an HTTP error status, and both still print the status line.
+    """
+    return ["wget", "-S", "-q", "-O", "-", "-T", str(timeout), url]
+
+
+def python_argv(url: str, timeout: int) -> list[str]:
+    return ["python3", "-c", PYTHON_GET, url, str(timeout)]
+
+
+# bash -c BASH_DEVTCP_GET <host> <port> <path> <timeout-seconds>   (bash only: sh has no /dev/tcp)
+BASH_DEVTCP_GET = (
+    'exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit %d\n'
+    "printf 'GET %%s HTTP/1.0\\r\\nHost: %%s\\r\\n\\r\\n' \"$2\" \"$0\" >&3\n"
+    'IFS= read -r -t "$3" status <&3 || exit %d\n'
+    "while IFS= read -r -t \"$3\" h <&3 && [ -n \"${h%%$'\\r'}\" ]; do :; done\n"
+    "head -c %d <&3\n"
+    'status=${status#* }; printf \'\\n%%s\\n\' "${status%%%% *}"\n'
+) % (EXIT_REFUSED, EXIT_TIMEOUT, BODY_LIMIT)
+
+
+def bash_argv(host: str, port: int, path: str, timeout: int) -> list[str]:
+    return ["bash", "-c", BASH_DEVTCP_GET, host, str(port), path, str(timeout)]
+
+
+# The order the probe tries the tools in; the first the image has wins.
+TOOL_ORDER = ("curl", "wget", "python3", "bash")
