@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
-from okedoctor.model import Finding, Report, Severity, Skipped, SkipKind
+from okedoctor.model import Finding, Report, Severity, SkipKind, Skipped
 from okedoctor.registry import Registry
 
 
