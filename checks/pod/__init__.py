@@ -1,3 +1,6 @@
 """Checks of the pod hop."""
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "service_selects_no_pod",
+    "endpoints_not_ready",
+)

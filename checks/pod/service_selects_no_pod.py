@@ -1,0 +1,103 @@
+"""OKD-POD-001: the Service's selector matches no pod."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from okedoctor.check import Check
+from okedoctor.facts import Facts, Obj
+from okedoctor.model import Finding, Fix, Hop
+
+
+class ServiceSelectsNoPod(Check):
+    """The Service's selector matches no pod in its namespace.
+
+    What it checks
+        The target Service has a selector, and no pod in the namespace carries every one of its
+        labels. It names the selector and the pods that almost match (the labels that differ).
+
+    Why it breaks
+        A Service sends traffic only to the pods its selector matches. With none, Endpoints are
+        empty: kube-proxy rejects connections to the NodePort, the load balancer has nowhere to
+        send traffic and clients see "connection refused" or a reset. This happens after a label
+        was renamed in the Deployment template (app -> app.kubernetes.io/name) but not in the
+        Service, or a typo in either.
+
+    How to fix
+        Make the selector equal the labels of the pods' template: patch the Service's selector
+        (shown, computed from the closest pods), or change the Deployment template's labels.
+    """
+
+    code = "OKD-POD-001"
+    name = "service-selects-no-pod"
+    hop = Hop.POD
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        svc = facts.service
+        if not svc:
+            return
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if not selector or facts.pods:
+            return
+        ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
+        near = near_misses(selector, facts.objects("Pod", ns))
+        evidence: dict = {"selector": selector, "podsInNamespace": len(facts.objects("Pod", ns))}
+        if near:
+            evidence["closestPods"] = near[:3]
+        fix_labels = _labels_to_select(selector, near)
+        commands = [f"kubectl -n {ns} get pods --show-labels",
+                    f"kubectl -n {ns} get pods -l {','.join(f'{k}={v}' for k, v in selector.items())}"]
+        patch = None
+        if fix_labels:
+            sel_json = ", ".join(f'"{k}": "{v}"' for k, v in fix_labels.items())
+            # A JSON merge patch cannot remove keys of the old selector: replace it whole.
+            commands.append(
+                f"kubectl -n {ns} patch service {name} --type=json "
+                f"-p '[{{\"op\": \"replace\", \"path\": \"/spec/selector\", \"value\": {{{sel_json}}}}}]'")
+            patch = "spec:\n  selector:\n" + "".join(f"    {k}: {v}\n" for k, v in fix_labels.items())
+        differing = ""
+        if near:
+            differing = f"; closest pod {near[0]['pod']} differs on {', '.join(near[0]['differs'])}"
+        yield self.finding(
+            f"Service {ns}/{name} selects no pod (selector {_fmt(selector)}){differing}",
+            subject=f"service/{ns}/{name}",
+            evidence=evidence,
+            fix=Fix("Make the Service selector match the pod template labels (or fix the template labels).",
+                    tuple(commands), patch),
+        )
+
+
+def _fmt(labels: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+def near_misses(selector: dict, pods: list[Obj]) -> list[dict]:
+    """Pods sharing at least one selector key, closest first, with the selector keys they miss."""
+    out = []
+    for pod in pods:
+        labels = pod["metadata"].get("labels") or {}
+        differs = []
+        for k, v in selector.items():
+            if labels.get(k) != v:
+                differs.append(f"{k}={labels[k]!s} (want {v})" if k in labels else f"{k} missing (want {v})")
+        shared_values = set(selector.values()) & set(labels.values())
+        if len(differs) < len(selector) or shared_values:
+            out.append({"pod": pod["metadata"]["name"], "labels": labels, "differs": differs,
+                        "_score": (len(differs), -len(shared_values))})
+    out.sort(key=lambda d: d["_score"])
+    for d in out:
+        d.pop("_score")
+    return out
+
+
+def _labels_to_select(selector: dict, near: list[dict]) -> dict:
+    """A selector the closest pod satisfies: its labels for the keys whose values match the wanted ones."""
+    if not near:
+        return {}
+    labels = near[0]["labels"]
+    wanted = set(selector.values())
+    picked = {k: v for k, v in labels.items() if k in selector and labels[k] == selector[k]}
+    picked.update({k: v for k, v in labels.items() if v in wanted and k not in picked and k != "pod-template-hash"})
+    if not picked:
+        picked = {k: v for k, v in labels.items() if k != "pod-template-hash"}
+    return picked
