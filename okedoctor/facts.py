@@ -8,6 +8,7 @@ APIs return them, so a check reads the same field names a user sees in `kubectl 
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -108,6 +109,23 @@ class Facts:
             self._by_key[key_of(obj)] = obj
         self.oci: dict[str, Any] = snapshot.oci or {}
         self.live: dict[str, Any] = snapshot.live or {}
+
+    # cached properties that depend on the target; every other index is shared across targets
+    _TARGET_DEPENDENT = ("service", "pods", "deployments", "load_balancer")
+
+    def retarget(self, target: Target, lb_ocid: str | None = None) -> Facts:
+        """The same facts seen from another Service, reusing every target-independent index.
+
+        The fleet report diagnoses hundreds of Services over one collection; rebuilding the
+        indices per Service would cost more than the checks themselves.
+        """
+        for name in ("_node_by_ip", "_events_by_object", "_oci_by_id", "_vnic_by_ip", "worker_subnets"):
+            getattr(self, name)  # build once, before the copies share it
+        other = copy.copy(self)
+        other.target, other.lb_ocid = target, lb_ocid
+        for name in self._TARGET_DEPENDENT:
+            other.__dict__.pop(name, None)
+        return other
 
     # ---- availability -------------------------------------------------------------------
     def unavailable(self, need: str) -> Unavailable | None:

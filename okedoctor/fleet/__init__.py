@@ -1,0 +1,1 @@
+"""The fleet report: every exposed Service of a cluster diagnosed over one collection pass."""

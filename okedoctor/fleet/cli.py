@@ -1,0 +1,71 @@
+"""`okedoctor report`: the scheduled health report over every exposed Service."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from okedoctor.cli import live_options, load_checks, make_live_options
+from okedoctor.errors import UsageError
+
+
+@click.command()
+@click.option("-n", "--namespace", help="Only this namespace (default: the context's namespace).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
+@click.option("--include-nodeport", is_flag=True, help="Also diagnose Services of type NodePort.")
+@click.option("--from", "from_file", metavar="FILE",
+              help="Report on a snapshot file (no network); without -n it covers every namespace in the file.")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--state", "state_file", metavar="FILE",
+              help="Remember findings here and report what is new, resolved or persisting.")
+@click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
+@click.option("--prometheus-file", metavar="PATH", help="Write node_exporter textfile metrics here (atomically).")
+@click.option("--webhook", metavar="URL", help="POST a Slack-compatible message with the changes.")
+@click.option("--checks-dir", multiple=True, metavar="DIR")
+@live_options
+def report(namespace, all_namespaces, include_nodeport, from_file, output, state_file, only_changes,
+           prometheus_file, webhook, checks_dir, **kw):
+    """Diagnose every Service of type LoadBalancer in one collection pass (cron / CronJob)."""
+    from okedoctor.fleet import state as fleet_state
+    from okedoctor.fleet.render import RENDERERS
+    from okedoctor.fleet.run import diagnose_fleet, exposed_services
+
+    if namespace and all_namespaces:
+        raise UsageError("give -n NAMESPACE or -A, not both")
+    if only_changes and not state_file:
+        raise UsageError("--only-changes needs --state FILE to compare with")
+    started = time.perf_counter()
+    previous = fleet_state.load_state(state_file) if state_file else None
+    registry = load_checks(checks_dir)
+    if from_file:
+        from okedoctor.snapshot import load_snapshot
+
+        snap, stats = load_snapshot(from_file), {"api_requests": {"kubernetes": 0, "oci": 0}}
+        scope = namespace if namespace else None
+    else:
+        from okedoctor.live import collect_fleet
+
+        opts = make_live_options(kw, namespace)
+        result = collect_fleet(None if all_namespaces else namespace, opts, include_nodeport=include_nodeport)
+        snap, stats, scope = result.snapshot, result.stats, result.namespace
+    targets = exposed_services(snap, scope, include_nodeport)
+    fleet = diagnose_fleet(snap, registry, targets, stats=stats)
+    fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
+    if state_file:
+        fleet.changes = fleet_state.compare(fleet, previous)
+        fleet_state.save_state(state_file, fleet, previous)
+    RENDERERS[output](fleet, sys.stdout, only_changes=only_changes)
+    if prometheus_file:
+        from okedoctor.fleet.prometheus import write_metrics
+
+        write_metrics(prometheus_file, fleet)
+    if webhook and (fleet.changes is None or fleet.changes.any):
+        from okedoctor.fleet.webhook import build_message, post
+
+        result = post(webhook, build_message(fleet, str(snap.context.get("kubeContext", "?"))))
+        if not result.ok:
+            click.echo(f"okedoctor: webhook post failed after {result.attempts} attempt(s): {result.detail}",
+                       err=True)
+    sys.exit(fleet.verdict.exit_code)

@@ -1,0 +1,88 @@
+"""Fleet output: a summary table (text), okedoctor/fleet/v1 (json), a morning report (markdown)."""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from rich.table import Table
+from rich.text import Text
+
+from okedoctor.fleet.model import Changes, FleetReport, service_key
+from okedoctor.model import Report
+from okedoctor.render import markdown as report_markdown
+from okedoctor.render.text import _STYLE, make_console
+
+
+def _root(report: Report) -> tuple[str, str, str]:
+    root = next(iter(report.root_causes), None)
+    if root is None:
+        return "", "", ""
+    return root.code, root.hop.value, root.title
+
+
+def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:
+    console = make_console(out)
+    ctx = fleet.context
+    console.print(Text(f"okedoctor report  context {ctx.get('kubeContext', '?')}  cluster {ctx.get('cluster', '?')}",
+                       style="bold"))
+    if not only_changes:
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("SERVICE", "VERDICT", "HOP", "ROOT CAUSE"):
+            table.add_column(col)
+        for r in fleet.services:
+            code, hop, title = _root(r)
+            table.add_row(service_key(r), Text(r.verdict.value, style=_STYLE[r.verdict.value]), hop,
+                          f"{code} {title}".strip())
+        console.print(table)
+    if fleet.changes is not None:
+        for line in change_lines(fleet.changes):
+            console.print(Text(line))
+    summary = ", ".join(f"{v} {n}" for v, n in fleet.to_dict()["summary"].items() if n)
+    console.print(Text(f"verdict: {fleet.verdict.value} (exit {fleet.verdict.exit_code})  {summary}",
+                       style=_STYLE[fleet.verdict.value]))
+
+
+def change_lines(changes: Changes) -> list[str]:
+    if changes.first_run:
+        head = ["changes: first run, nothing to compare with (state saved)"]
+    elif not changes.any:
+        return ["changes: none since the last run"]
+    else:
+        head = ["changes since the last run:"]
+    out = list(head)
+    for svc, findings in sorted(changes.new.items()):
+        out += [f"  NEW       {svc}  {f.code} [{f.hop.value}] {f.title}" for f in findings]
+    for svc, gone in sorted(changes.resolved.items()):
+        out += [f"  RESOLVED  {svc}  {f['code']} {f['title']}" for f in gone]
+    return out
+
+
+def render_json(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:
+    doc = fleet.to_dict()
+    if only_changes:
+        changed = set((fleet.changes.new if fleet.changes else {}).keys())
+        changed |= set((fleet.changes.resolved if fleet.changes else {}).keys())
+        doc["services"] = [s for s in doc["services"]
+                           if f"{s['target']['namespace']}/{s['target']['service']}" in changed]
+    out.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:
+    ctx = fleet.context
+    lines = [f"# okedoctor report: {ctx.get('kubeContext', '?')} is **{fleet.verdict.value.upper()}**", ""]
+    if fleet.changes is not None:
+        lines += ["## Changes", "", *[f"- {line.strip()}" for line in change_lines(fleet.changes)], ""]
+    if not only_changes:
+        lines += ["## Services", "", "| service | verdict | hop | root cause |", "| --- | --- | --- | --- |"]
+        for r in fleet.services:
+            code, hop, title = _root(r)
+            lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else ''} |")
+        lines.append("")
+        for r in fleet.services:
+            if r.root_causes:
+                lines += report_markdown.lines(r, heading="##")
+    out.write("\n".join(lines) + "\n")
+
+
+RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,0 +1,69 @@
+"""`--webhook URL`: post the changes as a Slack-compatible message (text plus blocks).
+
+A failed post is reported on stderr and never changes the diagnosis exit code: the report
+is the product, the notification a convenience.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from okedoctor.fleet.model import FleetReport
+
+MAX_ATTEMPTS = 3
+BLOCK_TEXT_LIMIT = 2900  # Slack refuses section text over 3000 characters
+
+
+@dataclass(frozen=True)
+class PostResult:
+    ok: bool
+    attempts: int
+    detail: str
+
+
+def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
+    changes = fleet.changes
+    counts = {v: sum(1 for r in fleet.services if r.verdict.value == v) for v in ("failure", "warning", "unknown")}
+    headline = (f"okedoctor {cluster}: {fleet.verdict.value.upper()} - {len(fleet.services)} services, "
+                f"{counts['failure']} failing, {counts['warning']} warning, {counts['unknown']} unknown")
+    lines = []
+    if changes is not None:
+        for svc, findings in sorted(changes.new.items()):
+            for f in findings:
+                lines.append(f":red_circle: NEW {svc}: `{f.code}` [{f.hop.value}] {f.title}")
+        for svc, gone in sorted(changes.resolved.items()):
+            for f in gone:
+                lines.append(f":large_green_circle: RESOLVED {svc}: `{f['code']}` {f['title']}")
+    body = "\n".join(lines) or "No change since the last run."
+    if len(body) > BLOCK_TEXT_LIMIT:
+        body = body[:BLOCK_TEXT_LIMIT].rsplit("\n", 1)[0] + "\n…"
+    return {
+        "text": headline,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": body}},
+        ],
+    }
+
+
+def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> PostResult:
+    """POST with timeouts; retry 5xx, 429 and transport errors a bounded number of times."""
+    import httpx
+
+    detail = ""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            resp = httpx.post(url, json=message, timeout=timeout)
+        except httpx.HTTPError as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            if resp.status_code < 300:
+                return PostResult(True, attempt, f"HTTP {resp.status_code}")
+            detail = f"HTTP {resp.status_code}: {resp.text[:200]}"
+            if resp.status_code < 500 and resp.status_code != 429:
+                return PostResult(False, attempt, detail)
+        if attempt < MAX_ATTEMPTS:
+            time.sleep(0.2 * 2 ** (attempt - 1))
+    return PostResult(False, MAX_ATTEMPTS, detail)
