@@ -22,7 +22,8 @@ from okedoctor.errors import UsageError
               help="Remember findings here and report what is new, resolved or persisting.")
 @click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
 @click.option("--prometheus-file", metavar="PATH", help="Write node_exporter textfile metrics here (atomically).")
-@click.option("--webhook", metavar="URL", help="POST a Slack-compatible message with the changes.")
+@click.option("--webhook", metavar="URL", envvar="OKEDOCTOR_WEBHOOK_URL",
+              help="POST a Slack-compatible message with the changes (also $OKEDOCTOR_WEBHOOK_URL).")
 @click.option("--checks-dir", multiple=True, metavar="DIR")
 @live_options
 def report(namespace, all_namespaces, include_nodeport, from_file, output, state_file, only_changes,
