@@ -3,4 +3,7 @@
 MODULES: tuple[str, ...] = (
     "service_selects_no_pod",
     "endpoints_not_ready",
+    "target_port_not_exposed",
+    "port_target_port_swapped",
+    "readiness_probe_port_mismatch",
 )

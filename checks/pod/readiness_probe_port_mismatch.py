@@ -1,0 +1,72 @@
+"""OKD-POD-005: the readiness probe checks a different port than the Service sends to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checks.pod._ports import port_problems, templates
+from okedoctor.check import Check
+from okedoctor.facts import Facts
+from okedoctor.kube import containers, probe_target, resolve_target_port, service_ports
+from okedoctor.model import Finding, Fix, Hop, Severity
+
+
+class ReadinessProbePortMismatch(Check):
+    """The readiness probe checks a different port than the one the Service sends traffic to.
+
+    What it checks
+        For each container of the Service's pods, the port of its readinessProbe (httpGet,
+        tcpSocket or grpc; named ports resolved against that container) against the Service's
+        resolved targetPort(s).
+
+    Why it breaks
+        Readiness is what puts a pod into the Service's endpoints. A probe on another port (a
+        management or metrics port) can pass while the port the Service uses is dead, so traffic
+        is sent to pods that cannot answer; or, the other way, a healthy app is kept out because
+        its side port fails. A dedicated management port is sometimes intended: then this is a
+        risk, not an outage.
+
+    How to fix
+        Point the readiness probe at the serving port (the patch below), or accept the risk when
+        the management port truly reflects the serving port's health.
+    """
+
+    code = "OKD-POD-005"
+    name = "readiness-probe-port-mismatch"
+    hop = Hop.POD
+    severity = Severity.WARNING
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        svc = facts.service
+        if not svc:
+            return
+        ns, sname = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
+        if port_problems(facts):
+            return  # the probe is on the real port; the Service is what is wrong (OKD-POD-003/004)
+        for label, pod in templates(facts):
+            targets = {t for sp in service_ports(svc) if (t := resolve_target_port(sp, pod)) is not None}
+            if not targets:
+                continue
+            for c in containers(pod):
+                kind, port, desc = probe_target(c.get("readinessProbe"), c)
+                declared = {p.get("containerPort") for p in c.get("ports") or []}
+                serves = targets & declared or (targets if len(containers(pod)) == 1 else set())
+                if port is None or not serves or port in targets:
+                    continue
+                target = sorted(serves)[0]
+                dep = next(iter(facts.deployments), None)
+                ref = f"deployment/{dep['metadata']['name']}" if dep else label
+                idx = [x.get("name") for x in containers(pod)].index(c.get("name"))
+                yield self.finding(
+                    f"Readiness probe of container {c.get('name')} checks port {port} ({desc}) but Service "
+                    f"{sname} sends to port {target}",
+                    subject=f"{ref.replace('/', f'/{ns}/', 1)}",
+                    evidence={"container": c.get("name"), "readinessProbe": desc, "serviceTargetPorts": sorted(targets),
+                              "readFrom": label},
+                    fix=Fix(f"Probe the port the Service uses ({target}), or accept the risk if {port} is a "
+                            "management port that reflects the app's health.",
+                            (f"kubectl -n {ns} patch {ref} --type=json -p '[{{\"op\": \"replace\", \"path\": "
+                             f"\"/spec/template/spec/containers/{idx}/readinessProbe/{kind}/port\", "
+                             f"\"value\": {target}}}]'",) if kind in ("httpGet", "tcpSocket", "grpc") else (),
+                            f"readinessProbe:\n  {kind}:\n    port: {target}\n"),
+                )
