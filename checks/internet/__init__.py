@@ -1,3 +1,5 @@
 """Checks of the internet hop."""
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "public_address_unreachable",
+)

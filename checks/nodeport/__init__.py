@@ -5,6 +5,8 @@ allocation, Service ports) and the OCI side (LB egress and worker ingress rules)
 """
 
 _KUBERNETES: tuple[str, ...] = ()
-_OCI: tuple[str, ...] = ()
+_OCI: tuple[str, ...] = (
+    "worker_ingress_from_lb",
+)
 
 MODULES: tuple[str, ...] = _KUBERNETES + _OCI

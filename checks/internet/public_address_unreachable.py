@@ -1,0 +1,86 @@
+"""OKD-INET-001: the public address refuses or times out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checks.internet._probe import probed_addresses
+from checks.loadbalancer._lb import port_pairs
+from okedoctor.check import Check
+from okedoctor.facts import LIVE_INTERNET, Facts
+from okedoctor.model import Finding, Fix, Hop
+
+
+def backend_health_summary(facts: Facts) -> dict[str, str]:
+    """Backend-set name -> the LB's own health status, for the evidence."""
+    ref = facts.load_balancer
+    if not ref:
+        return {}
+    out = {}
+    for name in ref.backend_sets:
+        health = facts.backend_set_health(ref.id, name)
+        if health:
+            out[name] = health.get("status", "UNKNOWN")
+    return out
+
+
+class PublicAddressUnreachable(Check):
+    """The Service's public address refuses or times out from the internet.
+
+    What it checks
+        What a client on the internet saw at each public address of the Service's load
+        balancer (its public IPs, or the Service's status.loadBalancer.ingress) on each
+        listener port: a timeout, a refused or a reset connection is reported, together with
+        the LB's own view of its backends.
+
+    Why it breaks
+        This is an effect, not a cause. When the backends are Critical the cause is further in
+        (health checker, security rules toward the workers, nodes, pods) and this finding is
+        tied to it. When the LB reports every backend healthy and the address still times
+        out, the packets die before the LB: the LB subnet's (or NSG's) ingress rules do not
+        allow the client on the listener port, or the LB subnet's route table has no route to
+        an internet gateway. With a Network Load Balancer that preserves the client address,
+        the workers' rules must also allow the clients (health checks pass, traffic does not).
+
+    How to fix
+        Follow the root cause this finding is tied to. If it stands alone: allow the clients
+        (0.0.0.0/0 or spec.loadBalancerSourceRanges) on the listener port in the LB subnet's
+        security list or NSG, check that the LB subnet's route table sends 0.0.0.0/0 to an
+        internet gateway, and retry with `curl -v http://ADDRESS:PORT/`.
+    """
+
+    code = "OKD-INET-001"
+    name = "public-address-unreachable"
+    hop = Hop.INTERNET
+    needs = ("kubernetes", LIVE_INTERNET)
+    symptom = True
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        ref = facts.load_balancer
+        if ref and ref.is_private:
+            return
+        health = backend_health_summary(facts)
+        all_ok = bool(health) and all(s == "OK" for s in health.values())
+        for address, seen in probed_addresses(facts):
+            error = seen.get("error")
+            if not error:
+                continue
+            if all_ok:
+                why = ("while the load balancer reports every backend healthy: the packets are dropped before "
+                       "or after the LB (the LB subnet's ingress rules or route table, or the workers' rules "
+                       "for preserved client addresses)")
+            elif health:
+                why = f"and the load balancer's backend sets are {', '.join(f'{k} {v}' for k, v in health.items())}"
+            else:
+                why = "(the load balancer's backend health was not read)"
+            yield self.finding(
+                f"{address} {'timed out' if error == 'timeout' else error} from the internet {why}",
+                evidence={"address": address, "observed": seen, "backendSetHealth": health,
+                          "listeners": [p.label for p in port_pairs(facts)]},
+                fix=Fix(
+                    summary=("Fix the root cause this is tied to; alone, check the LB subnet's ingress rule for the "
+                             "listener port and its route table (0.0.0.0/0 -> internet gateway)."),
+                    commands=(f"curl -v --max-time 10 http://{address}/",),
+                ),
+                subject=f"address/{address}",
+            )

@@ -1,0 +1,288 @@
+"""What the OCI-side checks share: the Service <-> listener/backend-set pairing, the health-check
+port the cloud controller manager (CCM) would set, the ports nodes serve, and the rule sets of
+both ends of the LB -> worker path. Read-only helpers over Facts; no check lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from okedoctor.facts import Facts, LoadBalancerRef
+from okedoctor.netrules import Peer, RuleSet
+
+Obj = dict[str, Any]
+
+KUBE_PROXY_HEALTH_PORT = 10256
+HEALTH_PATH = "/healthz"
+NODEPORT_RANGE = (30000, 32767)
+LB_TYPE = "oci.oraclecloud.com/load-balancer-type"
+RULE_MODE = "oci.oraclecloud.com/security-rule-management-mode"
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
+NLB_SELECTOR = "oci-network-load-balancer.oraclecloud.com/node-label-selector"
+LB_SELECTOR = "oci.oraclecloud.com/node-label-selector"
+PRESERVE_SOURCE = "oci-network-load-balancer.oraclecloud.com/is-preserve-source"
+
+
+def spec(svc: Obj | None) -> Obj:
+    return (svc or {}).get("spec") or {}
+
+
+def annotations(obj: Obj | None) -> dict[str, str]:
+    return ((obj or {}).get("metadata") or {}).get("annotations") or {}
+
+
+def is_local(svc: Obj | None) -> bool:
+    return spec(svc).get("externalTrafficPolicy") == "Local"
+
+
+def wanted_flavor(svc: Obj) -> str:
+    """"nlb" or "lb", as the CCM reads the type annotation (case-insensitive)."""
+    return "nlb" if (annotations(svc).get(LB_TYPE) or "").lower() == "nlb" else "lb"
+
+
+def expected_health_port(svc: Obj) -> int:
+    """The port the CCM points the health checker at: healthCheckNodePort with Local, else 10256."""
+    hc = spec(svc).get("healthCheckNodePort")
+    return int(hc) if is_local(svc) and hc else KUBE_PROXY_HEALTH_PORT
+
+
+def source_ranges(svc: Obj) -> list[str]:
+    """The client CIDRs the CCM opens listeners to: loadBalancerSourceRanges, else 0.0.0.0/0."""
+    ranges = spec(svc).get("loadBalancerSourceRanges") or []
+    if not ranges:
+        ann = annotations(svc).get("service.beta.kubernetes.io/load-balancer-source-ranges") or ""
+        ranges = [r.strip() for r in ann.split(",") if r.strip()]
+    return list(ranges) or ["0.0.0.0/0"]
+
+
+def cli(ref: LoadBalancerRef) -> str:
+    return "oci nlb" if ref.flavor == "nlb" else "oci lb"
+
+
+def lb_id_flag(ref: LoadBalancerRef) -> str:
+    return "--network-load-balancer-id" if ref.flavor == "nlb" else "--load-balancer-id"
+
+
+def kind_name(ref: LoadBalancerRef) -> str:
+    return "NLB" if ref.flavor == "nlb" else "load balancer"
+
+
+# ---- Service ports <-> listeners and backend sets ---------------------------------------------
+
+@dataclass(frozen=True)
+class PortPair:
+    """One Service port and the listener / backend set that carry it (None when missing)."""
+
+    port: Obj
+    listener: Obj | None
+    backend_set_name: str | None
+    backend_set: Obj | None
+
+    @property
+    def node_port(self) -> int | None:
+        np = self.port.get("nodePort")
+        return int(np) if np else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.port.get('protocol', 'TCP')}/{self.port.get('port')}"
+
+
+def _protocol_fits(listener_proto: str, port_proto: str) -> bool:
+    lp = (listener_proto or "").upper()
+    pp = (port_proto or "TCP").upper()
+    if lp in ("ANY", "TCP_AND_UDP"):
+        return True
+    if pp == "TCP":  # an L7 listener may speak HTTP/HTTP2/GRPC over the TCP Service port
+        return lp in ("TCP", "HTTP", "HTTP2", "GRPC", "")
+    return lp == pp
+
+
+def listener_for(ref: LoadBalancerRef, port: Obj) -> Obj | None:
+    """The listener on this Service port: by the CCM's name first, then by port and protocol."""
+    proto = (port.get("protocol") or "TCP").upper()
+    number = port.get("port")
+    for name in (f"{proto}-{number}", f"TCP_AND_UDP-{number}", f"HTTP-{number}", f"GRPC-{number}"):
+        if name in ref.listeners:
+            return ref.listeners[name]
+    for listener in ref.listeners.values():
+        if listener.get("port") == number and _protocol_fits(listener.get("protocol", ""), proto):
+            return listener
+    return None
+
+
+def port_pairs(facts: Facts) -> list[PortPair]:
+    ref = facts.load_balancer
+    svc = facts.service
+    if not ref or not svc:
+        return []
+    out = []
+    for port in spec(svc).get("ports") or []:
+        listener = listener_for(ref, port)
+        name = listener.get("defaultBackendSetName") if listener else None
+        if not listener and len(ref.backend_sets) == 1 and len(spec(svc).get("ports") or []) == 1:
+            name = next(iter(ref.backend_sets))  # a hand-made LB with one backend set: that is it
+        out.append(PortPair(port, listener, name, ref.backend_sets.get(name) if name else None))
+    return out
+
+
+def backends(backend_set: Obj | None) -> list[Obj]:
+    return list((backend_set or {}).get("backends") or [])
+
+
+def backend_name(backend: Obj) -> str:
+    return backend.get("name") or f"{backend.get('ipAddress')}:{backend.get('port')}"
+
+
+# ---- what the nodes serve ----------------------------------------------------------------------
+
+def served_ports(facts: Facts) -> dict[int, str]:
+    """Ports something answers on every node: NodePorts, healthCheckNodePorts, kube-proxy's 10256,
+    and host ports of pods. Values say who serves them, for the evidence."""
+    out: dict[int, str] = {KUBE_PROXY_HEALTH_PORT: "kube-proxy /healthz"}
+    for svc in facts.services:
+        meta = svc.get("metadata") or {}
+        who = f"{meta.get('namespace')}/{meta.get('name')}"
+        for port in spec(svc).get("ports") or []:
+            if port.get("nodePort"):
+                out[int(port["nodePort"])] = f"NodePort of Service {who} (port {port.get('port')})"
+        if spec(svc).get("healthCheckNodePort"):
+            out[int(spec(svc)["healthCheckNodePort"])] = f"healthCheckNodePort of Service {who}"
+    for pod in facts.objects("Pod"):
+        pod_spec = pod.get("spec") or {}
+        for c in pod_spec.get("containers") or []:
+            for p in c.get("ports") or []:
+                port = p.get("hostPort") or (p.get("containerPort") if pod_spec.get("hostNetwork") else None)
+                if port:
+                    out.setdefault(int(port), f"host port of pod {pod['metadata'].get('name')}")
+    return out
+
+
+# ---- nodes and backends -------------------------------------------------------------------------
+
+def node_ips(facts: Facts) -> dict[str, Obj]:
+    return {ip: n for n in facts.nodes if (ip := facts.node_internal_ip(n))}
+
+
+def _selector(svc: Obj, ref: LoadBalancerRef | None) -> dict[str, str]:
+    key = NLB_SELECTOR if (ref.flavor if ref else wanted_flavor(svc)) == "nlb" else LB_SELECTOR
+    raw = annotations(svc).get(key) or ""
+    out = {}
+    for term in raw.split(","):
+        if "=" in term:
+            k, v = term.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def exclusion_reason(node: Obj, svc: Obj, ref: LoadBalancerRef | None) -> str | None:
+    """Why the CCM leaves this node out of the backends on purpose; None when it should be in."""
+    meta = node.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if meta.get("deletionTimestamp"):
+        return "the node is being deleted"
+    if EXCLUDE_LABEL in labels and labels[EXCLUDE_LABEL].lower() != "false":
+        return f"label {EXCLUDE_LABEL}={labels[EXCLUDE_LABEL]}"
+    if any(t.get("key") == TO_BE_DELETED_TAINT for t in (node.get("spec") or {}).get("taints") or []):
+        return f"taint {TO_BE_DELETED_TAINT} (the cluster autoscaler is removing it)"
+    selector = _selector(svc, ref)
+    if selector and any(labels.get(k) != v for k, v in selector.items()):
+        return f"does not match the node-label-selector {selector}"
+    return None
+
+
+def backend_workers(facts: Facts) -> list[Obj]:
+    """The worker nodes the LB sends to: those whose InternalIP is a backend, else every node."""
+    ref = facts.load_balancer
+    by_ip = node_ips(facts)
+    ips = {b.get("ipAddress") for p in port_pairs(facts) for b in backends(p.backend_set)}
+    if ref:
+        ips |= {b.get("ipAddress") for bs in ref.backend_sets.values() for b in backends(bs)}
+    chosen = [by_ip[ip] for ip in sorted(i for i in ips if i in by_ip)]
+    return chosen or [n for n in facts.nodes if facts.node_internal_ip(n)]
+
+
+# ---- rule sets at both ends ---------------------------------------------------------------------
+
+def lb_subnets(facts: Facts, ref: LoadBalancerRef) -> list[Obj]:
+    return [s for sid in ref.subnet_ids if (s := facts.subnet(sid))]
+
+
+def nsg_rulesets(facts: Facts, nsg_ids: list[str]) -> list[RuleSet] | None:
+    """The NSGs as rule sets; None when some NSG or its rules were not read (cannot judge)."""
+    out = []
+    for nid in nsg_ids:
+        body = facts.nsg(nid)
+        rules = facts.nsg_rules(nid)
+        if body is None or rules is None:
+            return None
+        out.append(RuleSet.from_nsg(body, rules))
+    return out
+
+
+def lb_rulesets(facts: Facts, ref: LoadBalancerRef) -> list[RuleSet] | None:
+    subnets = lb_subnets(facts, ref)
+    if not subnets:
+        return None
+    nsgs = nsg_rulesets(facts, ref.nsg_ids)
+    if nsgs is None:
+        return None
+    lists = [RuleSet.from_security_list(sl) for s in subnets for sl in facts.security_lists_of_subnet(s)]
+    return lists + nsgs
+
+
+def lb_peer(facts: Facts, ref: LoadBalancerRef) -> Peer | None:
+    """The LB as the workers see it: its subnet's whole range (the LB may send from any address
+    in it) and its NSGs."""
+    subnets = lb_subnets(facts, ref)
+    if not subnets:
+        return None
+    return Peer(subnets[0].get("cidrBlock", ""), frozenset(ref.nsg_ids))
+
+
+def node_rulesets(facts: Facts, node: Obj) -> tuple[Obj, Obj, list[RuleSet]] | None:
+    """(vnic, subnet, rule sets) of a worker; None when its network facts were not read."""
+    vnic = facts.node_vnic(node)
+    if not vnic:
+        return None
+    subnet = facts.subnet(vnic.get("subnetId", ""))
+    if not subnet:
+        return None
+    nsgs = nsg_rulesets(facts, list(vnic.get("nsgIds") or []))
+    if nsgs is None:
+        return None
+    lists = [RuleSet.from_security_list(sl) for sl in facts.security_lists_of_subnet(subnet)]
+    return vnic, subnet, lists + nsgs
+
+
+def node_peer(facts: Facts, node: Obj) -> Peer | None:
+    vnic = facts.node_vnic(node)
+    ip = facts.node_internal_ip(node) or (vnic or {}).get("privateIp")
+    if not ip:
+        return None
+    return Peer(ip, frozenset((vnic or {}).get("nsgIds") or ()))
+
+
+def traffic_ports(facts: Facts) -> list[tuple[str, int]]:
+    """(what, port) pairs the LB must reach on every worker: each live NodePort and the port
+    its health checker probes."""
+    out: list[tuple[str, int]] = []
+    for pair in port_pairs(facts):
+        if pair.node_port:
+            out.append((f"NodePort of {pair.label}", pair.node_port))
+        hc = ((pair.backend_set or {}).get("healthChecker") or {}).get("port")
+        if hc is None and facts.service and facts.load_balancer and facts.load_balancer.ccm_managed:
+            hc = expected_health_port(facts.service)
+        if hc and ("health-check port", int(hc)) not in out:
+            out.append(("health-check port", int(hc)))
+    return out
+
+
+def ccm_annotation_fix(ref: LoadBalancerRef) -> str:
+    """The Service annotation that has the CCM write these rules itself (CCM-managed LBs only)."""
+    if not ref.ccm_managed:
+        return ""
+    return (f' Or let the cloud controller manager manage them: annotate the Service with '
+            f'{RULE_MODE}: "SL-All" (security lists) or "NSG" (NSGs).')

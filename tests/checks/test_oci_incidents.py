@@ -1,0 +1,45 @@
+"""The four named OCI-side incidents: each yields exactly one root cause, at the right hop,
+with the right port numbers in its fix (what the on-call engineer acts on)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from okedoctor.diagnose import diagnose_snapshot, resolve_target
+from okedoctor.snapshot import load_snapshot
+from tests.conftest import SCENARIOS_DIR
+
+
+def diagnose(name, registry):
+    path = SCENARIOS_DIR / f"{name}.yaml"
+    snap = load_snapshot(path)
+    return diagnose_snapshot(snap, resolve_target(snap, None, None, str(path)), registry)
+
+
+def the_root_cause(report):
+    roots = report.root_causes
+    assert len(roots) == 1, [(f.code, f.title) for f in roots]
+    return roots[0]
+
+
+def command_json(command: str, flag: str):
+    argv = shlex.split(command)
+    return json.loads(argv[argv.index(flag) + 1])
+
+
+def test_missing_nodeport_rule(builtin_registry):
+    report = diagnose("missing-nodeport-rule", builtin_registry)
+    root = the_root_cause(report)
+    assert (root.code, root.hop.value) == ("OKD-NP-002", "nodeport")
+    assert "31880" in root.title and "10.0.20.0/24" in root.title
+    rules = command_json(root.fix.commands[0], "--ingress-security-rules")
+    added = rules[-1]
+    assert added["source"] == "10.0.20.0/24"
+    assert added["tcpOptions"]["destinationPortRange"] == {"min": 30000, "max": 32767}
+    # update replaces the list: the existing rules must all be carried over
+    assert len(rules) == 4 and "REPLACES" in root.fix.summary
+    unreachable = [f for f in report.findings if f.code == "OKD-INET-001"]
+    assert unreachable and unreachable[0].caused_by == "OKD-NP-002"
