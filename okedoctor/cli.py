@@ -23,6 +23,7 @@ from okedoctor.options import AUTH_TYPES, LiveOptions, parse_target
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("okedoctor.cli:diagnose", "Walk Internet -> LB -> NodePort -> Node -> Pod for one Service."),
     "checks": ("okedoctor.cli:checks", "List the checks or explain one."),
+    "sim": ("okedoctor.sim.cli:sim", "Serve a scenario or snapshot as a simulated OKE on loopback."),
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
 }
 

@@ -1,0 +1,116 @@
+"""The internet side: each public address of `live.internet` becomes a loopback listener.
+
+{status, body} answers HTTP (HTTPS with the simulator's certificate on port 443); {error: refused}
+is a bound port that is not listening (the kernel refuses); {error: timeout} accepts and never
+answers; {error: reset} accepts, reads the request and resets the connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from okedoctor.sim.httpbase import Behaviour, SimHandler, SimServer
+
+
+class InternetHandler(SimHandler):
+    api = "internet"
+
+    def route(self) -> None:
+        ans = self.server.app
+        status = int(ans.get("status", 200))
+        body = "" if ans.get("body") is None else str(ans["body"])
+        self.reply(status, body.encode(), "text/plain; charset=utf-8")
+
+    def fault_response(self, status: int) -> None:
+        self.reply(status, b"", "text/plain; charset=utf-8")
+
+
+@dataclass
+class RawListener:
+    """A listener for refused/timeout/reset answers, which no HTTP server can give."""
+
+    kind: str
+    address: str
+    behaviour: Behaviour
+    sock: socket.socket = field(init=False)
+    held: list[socket.socket] = field(default_factory=list)
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        if self.kind != "refused":
+            self.sock.listen(16)
+            self.sock.settimeout(0.2)
+            threading.Thread(target=self._accept, name=f"sim-internet-{self.kind}", daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.behaviour.recorder.record("internet", "", self.address, "", None, error=self.kind)
+            if self.kind == "timeout":
+                self.held.append(conn)
+            else:
+                threading.Thread(target=_reset, args=(conn,), daemon=True).start()
+
+    def close(self) -> None:
+        self.stopped.set()
+        for conn in [*self.held, self.sock]:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+def _reset(conn: socket.socket) -> None:
+    conn.settimeout(1.0)
+    with contextlib.suppress(OSError):
+        conn.recv(65536)
+    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+@dataclass
+class Internet:
+    behaviour: Behaviour
+    servers: list[SimServer] = field(default_factory=list)
+    raw: list[RawListener] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)
+
+    def start(self, internet: dict[str, Any], tls: ssl.SSLContext) -> None:
+        for address, ans in internet.items():
+            ans = ans if isinstance(ans, dict) else {}
+            if "error" in ans:
+                raw = RawListener(str(ans["error"]), address, self.behaviour)
+                self.raw.append(raw)
+                port = raw.port
+            else:
+                server = SimServer(InternetHandler, self.behaviour, ans)
+                if address.rsplit(":", 1)[-1] == "443":
+                    server.socket = tls.wrap_socket(server.socket, server_side=True,
+                                                    do_handshake_on_connect=False)
+                threading.Thread(target=server.serve_forever, name=f"sim-internet-{address}",
+                                 daemon=True).start()
+                self.servers.append(server)
+                port = server.port
+            self.redirects[address] = f"127.0.0.1:{port}"
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close_all()
+        for raw in self.raw:
+            raw.close()

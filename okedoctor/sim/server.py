@@ -1,0 +1,187 @@
+"""Simulator: start the Kubernetes, OCI and internet listeners for one snapshot, on loopback."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import ssl
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from okedoctor.errors import UsageError
+from okedoctor.sim.certs import make_api_key, make_tls
+from okedoctor.sim.httpbase import Behaviour, Fault, Faults, Recorder, SimServer
+from okedoctor.sim.internet import Internet
+from okedoctor.sim.kubeapi import KubeApp, KubeHandler
+from okedoctor.sim.kubestore import Store
+from okedoctor.sim.ociapi import OciApp, OciHandler
+from okedoctor.snapshot import Snapshot
+
+DEFAULT_GIT_VERSION = "v1.31.1"  # kubectl's dispatcher needs >= 1.31 to exec over WebSocket
+SIM_TENANCY = "ocid1.tenancy.oc1..aaaaaaaaokedoctorsimtenancy"
+SIM_USER = "ocid1.user.oc1..aaaaaaaaokedoctorsimuser"
+INTERNET_ERRORS = ("refused", "timeout", "reset")
+
+
+class Simulator:
+    """Serve `snapshot` as a simulated OKE on 127.0.0.1 until the context exits.
+
+    `env` holds the settings that point kubectl, the oci SDK and okedoctor at it;
+    `requests` lists every request served, one dict each.
+    """
+
+    def __init__(self, snapshot: Snapshot, workdir: Path | str, *, latency_ms: int = 0,
+                 request_log: Path | str | None = None, faults: list[Any] | None = None) -> None:
+        self.snapshot = snapshot
+        self.workdir = Path(workdir)
+        parsed = [f if isinstance(f, Fault) else Fault.from_dict(f, "fault") for f in faults or []]
+        file_faults = snapshot.extra.get("faults") or []
+        if not isinstance(file_faults, list):
+            raise UsageError("faults: must be a list of {api, path, status, delay_ms, drop, times}")
+        parsed += [Fault.from_dict(f, f"faults[{i}]") for i, f in enumerate(file_faults)]
+        self._recorder = Recorder(Path(request_log) if request_log else None)
+        self._behaviour = Behaviour(self._recorder, Faults(parsed), int(latency_ms or 0))
+        self._servers: list[SimServer] = []
+        self._internet = Internet(self._behaviour)
+        self.env: dict[str, str] = {}
+        self.token = ""
+        self.kube_url = ""
+        self.oci_url = ""
+        self.ca_file: Path | None = None
+        self._check_live()
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self._recorder.requests
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _check_live(self) -> None:
+        live = self.snapshot.live or {}
+        for key in ("containers", "internet"):
+            if live.get(key) is not None and not isinstance(live[key], dict):
+                raise UsageError(f"live.{key} must be a mapping")
+        for address, ans in (live.get("internet") or {}).items():
+            if not re.fullmatch(r"[^\s:]+:\d+", str(address)):
+                raise UsageError(f"live.internet key {address!r} is not HOST:PORT")
+            if not isinstance(ans, dict) or ("error" not in ans and "status" not in ans):
+                raise UsageError(f"live.internet[{address!r}] must be {{status, body}} or {{error: ...}}")
+            if "error" in ans and ans["error"] not in INTERNET_ERRORS:
+                raise UsageError(f"live.internet[{address!r}].error must be one of {', '.join(INTERNET_ERRORS)}")
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        live = self.snapshot.live or {}
+        internet = live.get("internet") or {}
+        public_hosts = [str(a).rsplit(":", 1)[0] for a in internet]
+        tls = make_tls(self.workdir, public_hosts)
+        self.ca_file = tls.ca_file
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls.cert_file, tls.key_file)
+        try:
+            self._start_kube(ctx, live)
+            self._start_oci()
+            self._internet.start(internet, ctx)
+        except BaseException:
+            self.stop()
+            raise
+        self._write_kubeconfig(tls.ca_pem)
+        self.env = {
+            "KUBECONFIG": str(self.workdir / "kubeconfig"),
+            "OCI_CLI_CONFIG_FILE": str(self.workdir / "oci_config"),
+            "OCI_CLI_PROFILE": "DEFAULT",
+            "OKEDOCTOR_OCI_ENDPOINT": self.oci_url,
+            "OKEDOCTOR_INTERNET_REDIRECT": ",".join(f"{a}={t}" for a, t in self._internet.redirects.items()),
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.close_all()
+        self._servers.clear()
+        self._internet.close()
+
+    def _serve(self, server: SimServer, name: str) -> None:
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+
+    def _start_kube(self, ctx: ssl.SSLContext, live: dict[str, Any]) -> None:
+        self.token = secrets.token_urlsafe(32)
+        token_file = self.workdir / "kube-token"
+        token_file.touch(mode=0o600, exist_ok=True)
+        token_file.chmod(0o600)
+        token_file.write_text(self.token + "\n", encoding="utf-8")
+        app = KubeApp(Store.from_objects(self.snapshot.kubernetes), live.get("containers") or {},
+                      self.token, SIM_USER, _git_version(self.snapshot))
+        server = SimServer(KubeHandler, self._behaviour, app)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        app.address = f"127.0.0.1:{server.port}"
+        self.kube_url = f"https://127.0.0.1:{server.port}"
+        self._serve(server, "sim-kubernetes")
+
+    def _start_oci(self) -> None:
+        key = make_api_key(self.workdir)
+        region = str(self.snapshot.context.get("region") or "us-ashburn-1")
+        app = OciApp(self.snapshot.oci or {}, f"{SIM_TENANCY}/{SIM_USER}/{key.fingerprint}",
+                     key.private_key.public_key())
+        server = SimServer(OciHandler, self._behaviour, app)
+        self.oci_url = f"http://127.0.0.1:{server.port}"
+        self._serve(server, "sim-oci")
+        (self.workdir / "oci_config").write_text(
+            "[DEFAULT]\n"
+            f"user={SIM_USER}\nfingerprint={key.fingerprint}\ntenancy={SIM_TENANCY}\n"
+            f"region={region}\nkey_file={key.key_file}\n", encoding="utf-8")
+
+    def _write_kubeconfig(self, ca_pem: bytes) -> None:
+        ctx = self.snapshot.context
+        cluster = str(ctx.get("cluster") or "sim")
+        context = str(ctx.get("kubeContext") or "sim")
+        region = str(ctx.get("region") or "us-ashburn-1")
+        user = f"user-{cluster.rsplit('.', 1)[-1][-11:]}"
+        doc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster, "cluster": {
+                "server": self.kube_url,
+                "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+            "contexts": [{"name": context, "context": {"cluster": cluster, "user": user}}],
+            "current-context": context,
+            "preferences": {},
+            "users": [{"name": user, "user": {"exec": {
+                # What `oci ce create-kubeconfig` writes, with this Python standing in for `oci`.
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": sys.executable,
+                "args": ["-m", "okedoctor.sim.token", "ce", "cluster", "generate-token",
+                         "--cluster-id", cluster, "--region", region],
+                "env": [{"name": "OKEDOCTOR_SIM_TOKEN_FILE", "value": str(self.workdir / "kube-token")}],
+                "interactiveMode": "IfAvailable",
+                "provideClusterInfo": False}}}],
+        }
+        path = self.workdir / "kubeconfig"
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def _git_version(snap: Snapshot) -> str:
+    """The nodes' kubelet version when it is 1.31 or later (what OKE runs), else v1.31.1."""
+    best = DEFAULT_GIT_VERSION
+    for obj in snap.kubernetes:
+        if obj.get("kind") != "Node":
+            continue
+        version = str(((obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or "")
+        m = re.fullmatch(r"v1\.(\d+)\.(\d+)", version)
+        if m and int(m.group(1)) >= 31:
+            best = version
+    return best
