@@ -1,3 +1,5 @@
 """Checks of the loadbalancer hop."""
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "backends_unhealthy",
+)

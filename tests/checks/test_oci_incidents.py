@@ -43,3 +43,15 @@ def test_missing_nodeport_rule(builtin_registry):
     assert len(rules) == 4 and "REPLACES" in root.fix.summary
     unreachable = [f for f in report.findings if f.code == "OKD-INET-001"]
     assert unreachable and unreachable[0].caused_by == "OKD-NP-002"
+
+
+def test_blocked_10256(builtin_registry):
+    report = diagnose("blocked-10256", builtin_registry)
+    root = the_root_cause(report)
+    assert (root.code, root.hop.value) == ("OKD-NP-002", "nodeport")
+    assert "10256" in root.title
+    added = command_json(root.fix.commands[0], "--ingress-security-rules")[-1]
+    assert added["source"] == "10.0.20.0/24"
+    assert added["tcpOptions"]["destinationPortRange"] == {"min": 10256, "max": 10256}
+    health = next(f for f in report.findings if f.code == "OKD-LB-011")
+    assert health.caused_by == "OKD-NP-002" and "TIMED_OUT" in health.title

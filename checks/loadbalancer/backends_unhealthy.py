@@ -1,0 +1,148 @@
+"""OKD-LB-011: the LB's own health view of its backends, read the way it has to be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from checks.loadbalancer._lb import (
+    KUBE_PROXY_HEALTH_PORT,
+    backend_name,
+    backends,
+    is_local,
+    node_ips,
+    port_pairs,
+)
+from okedoctor.check import Check
+from okedoctor.facts import OCI, Facts
+from okedoctor.model import Finding, Fix, Hop, Severity
+
+# What each per-check result says about the path to the health port.
+MEANING = {
+    "TIMED_OUT": "no answer: a security rule drops the probe (LB egress or worker ingress) or the node is down",
+    "CONNECT_FAILED": "refused: nothing listens on the health-check port on that node",
+    "INVALID_STATUS_CODE": "answered with a non-200 status (kube-proxy: no ready local endpoint, or unhealthy)",
+    "IO_ERROR": "the connection broke during the check",
+    "REGEX_MISMATCH": "the body did not match the configured regex",
+    "HEALTH_PAYLOAD_MISMATCH": "the answer did not match the expected payload",
+    "OFFLINE": "the backend is marked offline",
+}
+
+
+def ready_endpoint_nodes(facts: Facts) -> set[str]:
+    """Names of the nodes holding a ready endpoint of the target Service."""
+    nodes: set[str] = set()
+    for eps in facts.endpoint_slices():
+        for ep in eps.get("endpoints") or []:
+            if (ep.get("conditions") or {}).get("ready") is not False and ep.get("nodeName"):
+                nodes.add(ep["nodeName"])
+    endpoints = facts.endpoints()
+    for subset in (endpoints or {}).get("subsets") or []:
+        for addr in subset.get("addresses") or []:
+            if addr.get("nodeName"):
+                nodes.add(addr["nodeName"])
+    return nodes
+
+
+def results(health: dict[str, Any] | None) -> list[str]:
+    return [r.get("healthCheckStatus", "UNKNOWN") for r in (health or {}).get("healthCheckResults") or []]
+
+
+class BackendsUnhealthy(Check):
+    """The load balancer reports backends Critical or Warning that should be healthy.
+
+    What it checks
+        The backend-set health and, per backend, the health-check results the LB/NLB reports
+        (OK, TIMED_OUT, CONNECT_FAILED, INVALID_STATUS_CODE, ...), tied to the node behind
+        each backend. With externalTrafficPolicy Local, kube-proxy's healthCheckNodePort
+        answers 503 on nodes without a ready pod of the Service, so INVALID_STATUS_CODE there
+        is by design and reported as information only; the set reading Warning is then normal.
+
+    Why it breaks
+        This is an observed effect and is tied to the configuration fault that explains it when
+        one was found: a health-check port nothing serves (CONNECT_FAILED everywhere), a
+        security rule that drops the probes (TIMED_OUT everywhere; with externalTrafficPolicy
+        Cluster that is the kube-proxy port 10256), kube-proxy (or its replacement) not
+        serving /healthz, nodes NotReady, or pods not ready.
+
+    How to fix
+        Fix the root cause this finding is tied to. Alone: compare the health checker's port
+        with what the nodes serve (OKD-LB-009), open the health port from the LB subnet on the
+        workers (OKD-NP-002), and on a node run `curl -s -o /dev/null -w '%{http_code}'
+        http://127.0.0.1:10256/healthz` (or the healthCheckNodePort) to see what kube-proxy says.
+    """
+
+    code = "OKD-LB-011"
+    name = "backends-unhealthy"
+    hop = Hop.LOADBALANCER
+    needs = ("kubernetes", OCI)
+    symptom = True
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        ref = facts.load_balancer
+        if not ref or not facts.service:
+            return
+        by_ip = node_ips(facts)
+        ready_nodes = ready_endpoint_nodes(facts)
+        local = is_local(facts.service)
+        for pair in port_pairs(facts):
+            if not pair.backend_set or not pair.backend_set_name:
+                continue
+            set_health = facts.backend_set_health(ref.id, pair.backend_set_name)
+            if not set_health or set_health.get("status") == "OK":
+                continue
+            rows, unexpected, expected, healthy = [], [], [], 0
+            for b in backends(pair.backend_set):
+                name = backend_name(b)
+                health = facts.backend_health(ref.id, pair.backend_set_name, name)
+                status = (health or {}).get("status", "UNKNOWN")
+                node = by_ip.get(b.get("ipAddress", ""))
+                node_name = node["metadata"]["name"] if node else None
+                got = results(health)
+                rows.append({"backend": name, "node": node_name, "status": status, "results": got,
+                             "readyEndpointOnNode": node_name in ready_nodes if local else None})
+                if status == "OK":
+                    healthy += 1
+                elif node is None:
+                    continue  # a backend that is no node: OKD-LB-007 explains it
+                elif local and node_name not in ready_nodes and set(got) <= {"INVALID_STATUS_CODE"}:
+                    expected.append(name)
+                else:
+                    unexpected.append((name, got))
+            hc = pair.backend_set.get("healthChecker") or {}
+            evidence = {"lb": ref.id, "backendSet": pair.backend_set_name, "setStatus": set_health.get("status"),
+                        "healthChecker": {k: hc.get(k) for k in ("protocol", "port", "urlPath", "returnCode")},
+                        "backends": rows}
+            if not unexpected and healthy:
+                if expected:
+                    yield self.finding(
+                        f"Backend set {pair.backend_set_name} reads {set_health.get('status')}: {len(expected)} "
+                        f"node(s) hold no ready pod and answer the externalTrafficPolicy Local health check with "
+                        f"503, as designed; traffic goes to the {healthy} healthy node(s)",
+                        evidence=evidence, severity=Severity.INFO,
+                        fix=Fix(summary="Nothing to fix: this is how externalTrafficPolicy Local keeps traffic on "
+                                        "nodes with a pod (and preserves the client address)."),
+                        subject=f"{ref.id}/{pair.backend_set_name}",
+                    )
+                continue
+            if not unexpected:
+                continue
+            kinds = sorted({r for _, got in unexpected for r in got} - {"OK"})
+            meaning = "; ".join(f"{k}: {MEANING.get(k, 'see the LB health documentation')}" for k in kinds)
+            every = healthy == 0
+            hint = ""
+            if every and not local and hc.get("port") == KUBE_PROXY_HEALTH_PORT:
+                hint = (" With externalTrafficPolicy Cluster, failing on every node points at port 10256 "
+                        "blocked between the LB and the workers, or kube-proxy not serving /healthz.")
+            yield self.finding(
+                f"{'Every' if every else 'Some'} backend of {pair.backend_set_name} fails the health check on "
+                f"{hc.get('protocol')} port {hc.get('port')} ({', '.join(kinds) or 'no result'})",
+                evidence=evidence | {"meaning": meaning + hint},
+                severity=Severity.ERROR if every else Severity.WARNING,
+                fix=Fix(
+                    summary="Fix the cause this is tied to; alone, see what the node answers on the health port.",
+                    commands=(f"curl -s -o /dev/null -w '%{{http_code}}\\n' http://127.0.0.1:{hc.get('port')}"
+                              f"{hc.get('urlPath') or '/'}  # on a worker node",),
+                ),
+                subject=f"{ref.id}/{pair.backend_set_name}",
+            )
