@@ -6,4 +6,6 @@ MODULES: tuple[str, ...] = (
     "target_port_not_exposed",
     "port_target_port_swapped",
     "readiness_probe_port_mismatch",
+    "pod_crashloop",
+    "secret_env_file_shape",
 )

@@ -1,0 +1,38 @@
+"""Group per-pod findings by workload and container, so two replicas with one fault give one finding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from okedoctor.facts import Facts, Obj, iter_containers
+from okedoctor.kube import workload_ref
+
+
+@dataclass
+class Group:
+    ref: str  # deployment/app
+    container: Obj
+    pods: list[Obj] = field(default_factory=list)
+    statuses: list[Obj] = field(default_factory=list)
+
+    @property
+    def pod_names(self) -> list[str]:
+        return [p["metadata"]["name"] for p in self.pods]
+
+    @property
+    def first(self) -> tuple[Obj, Obj]:
+        return self.pods[0], self.statuses[0]
+
+
+def containers_where(facts: Facts, test: Callable[[Obj, Obj | None], bool]) -> Iterator[Group]:
+    """Groups of (workload, container) among the Service's pods whose container status passes `test`."""
+    groups: dict[tuple[str, str], Group] = {}
+    for pod in facts.pods:
+        for c, status in iter_containers(pod):
+            if test(pod, status):
+                key = (workload_ref(facts, pod), c.get("name", ""))
+                g = groups.setdefault(key, Group(key[0], c))
+                g.pods.append(pod)
+                g.statuses.append(status or {})
+    yield from groups.values()
