@@ -7,6 +7,7 @@ allocation, Service ports) and the OCI side (LB egress and worker ingress rules)
 _KUBERNETES: tuple[str, ...] = ()
 _OCI: tuple[str, ...] = (
     "worker_ingress_from_lb",
+    "worker_ingress_from_clients",
 )
 
 MODULES: tuple[str, ...] = _KUBERNETES + _OCI

@@ -55,3 +55,15 @@ def test_blocked_10256(builtin_registry):
     assert added["tcpOptions"]["destinationPortRange"] == {"min": 10256, "max": 10256}
     health = next(f for f in report.findings if f.code == "OKD-LB-011")
     assert health.caused_by == "OKD-NP-002" and "TIMED_OUT" in health.title
+
+
+def test_nlb_preserve_source(builtin_registry):
+    report = diagnose("nlb-preserve-source", builtin_registry)
+    root = the_root_cause(report)
+    assert (root.code, root.hop.value) == ("OKD-NP-003", "nodeport")
+    assert "31880" in root.title and "0.0.0.0/0" in root.title
+    added = command_json(root.fix.commands[0], "--ingress-security-rules")[-1]
+    assert added["source"] == "0.0.0.0/0"
+    assert added["tcpOptions"]["destinationPortRange"] == {"min": 30000, "max": 32767}
+    # The health checks come from the NLB subnet and pass: no rule is missing for them.
+    assert not [f for f in report.findings if f.code == "OKD-NP-002"]
