@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shlex
 
-import pytest
-
 from okedoctor.diagnose import diagnose_snapshot, resolve_target
 from okedoctor.snapshot import load_snapshot
 from tests.conftest import SCENARIOS_DIR
