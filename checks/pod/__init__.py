@@ -8,4 +8,7 @@ MODULES: tuple[str, ...] = (
     "readiness_probe_port_mismatch",
     "pod_crashloop",
     "secret_env_file_shape",
+    "image_pull_failure",
+    "container_config_error",
+    "oom_killed",
 )

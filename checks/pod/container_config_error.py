@@ -1,0 +1,118 @@
+"""OKD-POD-008: a container cannot be created because a Secret/ConfigMap or a key is missing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from checks.pod import _causes
+from checks.pod._group import Group, containers_where
+from okedoctor.check import Check
+from okedoctor.facts import Facts
+from okedoctor.kube import data_keys, event_message, events_with_reason, waiting_message, waiting_reason
+from okedoctor.model import Finding, Fix, Hop, Severity
+
+_MISSING_OBJ = re.compile(r'(secret|configmap|configMap) "([^"]+)" not found', re.I)
+_MISSING_KEY = re.compile(r"couldn't find key (\S+) in (Secret|ConfigMap) ([\w.-]+)/([\w.-]+)")
+
+
+def parse(message: str) -> dict:
+    """What is missing, from the kubelet's message (the object, or a key of it)."""
+    if m := _MISSING_KEY.search(message):
+        return {"missing": "key", "key": m.group(1), "kind": m.group(2), "name": m.group(4)}
+    if m := _MISSING_OBJ.search(message):
+        kind = "Secret" if m.group(1).lower() == "secret" else "ConfigMap"
+        return {"missing": "object", "kind": kind, "name": m.group(2)}
+    return {}
+
+
+class ContainerConfigError(Check):
+    """A container cannot be created: a Secret, ConfigMap or key it references is missing (CreateContainerConfigError).
+
+    What it checks
+        Containers of the Service's pods waiting in CreateContainerConfigError or
+        CreateContainerError. The kubelet's message (container status, or the "Failed" event)
+        names what is missing: `secret "db-credentials" not found`, or `couldn't find key
+        DB_PASSWORD in Secret default/db-credentials`. The finding names the env var or volume
+        that references it. Only key names are read, never values.
+
+    Why it breaks
+        The kubelet resolves every env var and volume before it creates the container; one
+        missing non-optional reference and the container is never created, so the pod is never
+        Ready and never an endpoint.
+
+    How to fix
+        Create the missing Secret/ConfigMap (in the pod's namespace), or add the missing key,
+        or mark the reference `optional: true` when the app can live without it. The pod
+        retries by itself once it exists.
+    """
+
+    code = "OKD-POD-008"
+    name = "container-config-error"
+    hop = Hop.POD
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
+        for g in containers_where(facts, lambda pod, st: _causes.is_config_error(st)):
+            yield self._finding(facts, g, severity)
+
+    def _finding(self, facts: Facts, g: Group, severity: Severity) -> Finding:
+        pod, status = g.first
+        ns = pod["metadata"].get("namespace", "")
+        failed = [event_message(e) for e in events_with_reason(facts.events_for(pod), "Failed")]
+        message = waiting_message(status) or (failed[-1] if failed else "")
+        what = parse(message)
+        evidence: dict = {"pods": g.pod_names, "container": g.container.get("name"),
+                          "state": waiting_reason(status), "message": message}
+        refs = _references(g.container, what)
+        if refs:
+            evidence["referencedBy"] = refs
+        if not what:
+            title = f"Container {g.container.get('name')} of {g.ref} cannot be created: {message or 'see events'}"
+            fix = Fix("Read the kubelet's message in the pod's events and fix the reference it names.",
+                      (f"kubectl -n {ns} describe pod {pod['metadata']['name']}",))
+        elif what["missing"] == "object":
+            kind, name = what["kind"], what["name"]
+            title = f"Container {g.container.get('name')} of {g.ref} cannot start: {kind} {ns}/{name} does not exist"
+            create = f"secret generic {name}" if kind == "Secret" else f"configmap {name}"
+            keys = sorted({r["key"] for r in refs if r.get("key")})
+            literals = " ".join(f"--from-literal={k}='<value>'" for k in keys) or "--from-env-file=<file>"
+            fix = Fix(f"Create {kind} {name} in namespace {ns} (with the keys the pod references).",
+                      (f"kubectl -n {ns} create {create} {literals}",
+                       f"kubectl -n {ns} get pods -w"))
+        else:
+            kind, name, key = what["kind"], what["name"], what["key"]
+            title = (f"Container {g.container.get('name')} of {g.ref} cannot start: {kind} {ns}/{name} has no "
+                     f"key {key}")
+            field = "stringData" if kind == "Secret" else "data"
+            patch = {field: {key: "<value>"}}
+            fix = Fix(f"Add the key {key} to {kind} {name} (or fix the key name in the pod template).",
+                      (f"kubectl -n {ns} patch {kind.lower()} {name} --type=merge -p '{json.dumps(patch)}'",
+                       f"kubectl -n {ns} get {kind.lower()} {name} -o jsonpath='{{.data}}' | jq 'keys'"))
+            if keys := _keys(facts, ns, kind, name):
+                evidence["keysPresent"] = keys
+        return self.finding(title, subject=f"{g.ref.replace('/', f'/{ns}/', 1)}/{g.container.get('name')}",
+                            evidence=evidence, fix=fix, severity=severity)
+
+
+def _keys(facts: Facts, ns: str, kind: str, name: str) -> list[str]:
+    obj = facts.secret(ns, name) if kind == "Secret" else facts.configmap(ns, name)
+    return sorted(data_keys(obj))
+
+
+def _references(container: dict, what: dict) -> list[dict]:
+    """The container's env entries / envFrom / volumes that point at the missing object."""
+    if not what:
+        return []
+    out = []
+    field = "secretKeyRef" if what["kind"] == "Secret" else "configMapKeyRef"
+    for env in container.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get(field) or {}
+        if ref.get("name") == what["name"] and (what["missing"] == "object" or ref.get("key") == what.get("key")):
+            out.append({"env": env.get("name"), "key": ref.get("key")})
+    ref_field = "secretRef" if what["kind"] == "Secret" else "configMapRef"
+    for src in container.get("envFrom") or []:
+        if (src.get(ref_field) or {}).get("name") == what["name"]:
+            out.append({"envFrom": what["name"]})
+    return out
