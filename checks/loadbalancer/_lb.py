@@ -286,3 +286,72 @@ def ccm_annotation_fix(ref: LoadBalancerRef) -> str:
         return ""
     return (f' Or let the cloud controller manager manage them: annotate the Service with '
             f'{RULE_MODE}: "SL-All" (security lists) or "NSG" (NSGs).')
+
+
+# ---- commands that rewrite a backend set --------------------------------------------------------
+
+def _json(value: Any) -> str:
+    import json
+    import shlex
+
+    return shlex.quote(json.dumps(value, separators=(",", ":")))
+
+
+def _backend_details(ref: LoadBalancerRef, backend: Obj, port: int) -> Obj:
+    """A BackendDetails body (the NLB's and the LB's field names differ)."""
+    if ref.flavor == "nlb":
+        out = {"ipAddress": backend.get("ipAddress"), "port": port, "weight": backend.get("weight", 1)}
+        if backend.get("targetId"):
+            out["targetId"] = backend["targetId"]
+        for key in ("isBackup", "isDrain", "isOffline"):
+            if backend.get(key):
+                out[key] = True
+        return out
+    out = {"ipAddress": backend.get("ipAddress"), "port": port, "weight": backend.get("weight", 1)}
+    for key in ("backup", "drain", "offline"):
+        if backend.get(key):
+            out[key] = True
+    return out
+
+
+def backend_set_update_command(
+    ref: LoadBalancerRef,
+    name: str,
+    backend_set: Obj,
+    *,
+    backend_port: int | None = None,
+    health_port: int | None = None,
+) -> str:
+    """The oci CLI command that rewrites one backend set with the given backend / health ports
+    (None keeps what is there). Both CLIs replace the whole backend list with --backends."""
+    hc = dict(backend_set.get("healthChecker") or {})
+    if health_port:
+        hc["port"] = health_port
+    items = [_backend_details(ref, b, backend_port or int(b.get("port") or 0)) for b in backends(backend_set)]
+    if ref.flavor == "nlb":
+        checker = {k: v for k, v in hc.items() if v is not None and k in (
+            "protocol", "port", "urlPath", "returnCode", "retries", "timeoutInMillis", "intervalInMillis",
+            "responseBodyRegex", "requestData", "responseData")}
+        return (f"oci nlb backend-set update --network-load-balancer-id {ref.id} --backend-set-name {name} "
+                f"--backends {_json(items)} --health-checker {_json(checker)} --force")
+    parts = [f"oci lb backend-set update --load-balancer-id {ref.id} --backend-set-name {name}",
+             f"--policy {backend_set.get('policy') or 'ROUND_ROBIN'}", f"--backends {_json(items)}",
+             f"--health-checker-protocol {hc.get('protocol') or 'HTTP'}", f"--health-checker-port {hc.get('port')}"]
+    if hc.get("urlPath"):
+        parts.append(f"--health-checker-url-path {hc['urlPath']}")
+    if hc.get("returnCode"):
+        parts.append(f"--health-checker-return-code {hc['returnCode']}")
+    for key, flag in (("retries", "retries"), ("timeoutInMillis", "timeout-in-ms"),
+                      ("intervalInMillis", "interval-in-ms")):
+        if hc.get(key):
+            parts.append(f"--health-checker-{flag} {hc[key]}")
+    return " ".join(parts + ["--force"])
+
+
+def health_port_of(backend_set: Obj) -> int | None:
+    """The port the health checker probes; an NLB checker without a port probes each backend's port."""
+    port = (backend_set.get("healthChecker") or {}).get("port")
+    if port:
+        return int(port)
+    ports = {int(b["port"]) for b in backends(backend_set) if b.get("port")}
+    return ports.pop() if len(ports) == 1 else None

@@ -65,3 +65,17 @@ def test_nlb_preserve_source(builtin_registry):
     assert added["tcpOptions"]["destinationPortRange"] == {"min": 30000, "max": 32767}
     # The health checks come from the NLB subnet and pass: no rule is missing for them.
     assert not [f for f in report.findings if f.code == "OKD-NP-002"]
+
+
+def test_stale_healthcheck_port(builtin_registry):
+    report = diagnose("stale-healthcheck-port", builtin_registry)
+    root = the_root_cause(report)
+    assert (root.code, root.hop.value) == ("OKD-LB-009", "loadbalancer")
+    assert "31880" in root.title and "30417" in root.title
+    command = root.fix.commands[0]
+    assert command.startswith("oci nlb backend-set update --network-load-balancer-id "
+                              "ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaahandmadenlb")
+    assert command_json(command, "--health-checker")["port"] == 30417
+    assert {b["port"] for b in command_json(command, "--backends")} == {30417}
+    followers = {f.code: f.caused_by for f in report.findings if not f.root_cause}
+    assert followers == {"OKD-LB-006": "OKD-LB-009", "OKD-LB-011": "OKD-LB-009", "OKD-INET-001": "OKD-LB-009"}
