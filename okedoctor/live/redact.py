@@ -25,7 +25,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # key=value and key: value pairs whose key names a credential.
     (re.compile(
         r"(?i)((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-        r"private[_-]?key|client[_-]?secret|credentials?|auth)[a-z0-9_.-]*\"?\s*[=:]\s*\"?)([^\s\"',;&}]+)"),
+        r"private[_-]?key|client[_-]?secret|credentials?)[a-z0-9_.-]*\"?\s*[=:]\s*\"?)([^\s\"',;&}]+)"),
      rf"\1{MASK}"),
     # Cloud access key ids that travel without a key= prefix.
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),

@@ -1,0 +1,24 @@
+"""Live diagnosis: collect one Service's facts from the cluster, OCI and the internet.
+
+`collect(target, opts)` returns the same Snapshot structure a snapshot file holds, so the
+checks run unchanged on live facts and on files. Heavy imports (kubernetes, oci, httpx) happen
+inside `collect`, never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from okedoctor.live.collect import CollectResult
+    from okedoctor.model import Target
+    from okedoctor.options import LiveOptions
+
+
+def collect(target: Target, opts: LiveOptions) -> CollectResult:
+    from okedoctor.live.collect import collect as _collect
+
+    return _collect(target, opts)
+
+
+__all__ = ["collect"]

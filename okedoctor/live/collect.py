@@ -1,0 +1,737 @@
+"""Live collection: read the facts of one diagnosis from the cluster, OCI and the internet.
+
+The result is the same `Snapshot` a file holds, so the checks cannot tell live facts from a
+file. The plan, by depth of dependent requests (each level waits only for what it needs):
+
+1. Service, Endpoints, EndpointSlices, Nodes, Events, ReplicaSets, Deployments, PVCs,
+   StorageClasses, the Namespace: everything that needs only the target's name.
+2. Pods (by the Service's selector); the LB/NLB by the CCM's display name (needs the Service
+   UID and the nodes' compartment); the workers' instances and VNIC attachments.
+3. Secrets/ConfigMaps the pods reference, logs, the in-pod probe; the LB's backend-set health,
+   subnets and NSGs; the workers' VNICs and subnets; the internet probe.
+4+. Per-backend health of sets that are not OK, security lists and route tables.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from okedoctor import __version__
+from okedoctor.errors import CollectionError, UsageError
+from okedoctor.live import oci_api
+from okedoctor.live.engine import Engine
+from okedoctor.live.internet import is_public, parse_redirect, probe_address
+from okedoctor.live.kube import (
+    KubeTarget,
+    make_api_client,
+    rbac_reason,
+    resolve_kube_target,
+    strip_configmap_values,
+    strip_secret_values,
+)
+from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
+from okedoctor.live.probe import argv_for, parse_probe, probe_target
+from okedoctor.live.redact import redact
+from okedoctor.model import Target
+from okedoctor.options import LiveOptions
+from okedoctor.probe_scripts import TOOL_ORDER
+from okedoctor.snapshot import Snapshot
+
+MAX_PROBED_PODS = 20
+LB_TYPE_ANNOTATION = "oci.oraclecloud.com/load-balancer-type"
+COMPARTMENT_ANNOTATION = "oci.oraclecloud.com/compartment-id"
+REGION_LABEL = "topology.kubernetes.io/region"
+
+
+@dataclass
+class CollectResult:
+    snapshot: Snapshot
+    target: Target
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def collect(target: Target, opts: LiveOptions) -> CollectResult:
+    """Read every fact the checks need for `target`; see the module docstring for the plan."""
+    kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
+    ns = opts.namespace or kt.namespace or "default"
+    tgt = Target(ns, target.service)
+    engine = Engine(opts.timeout)
+    try:
+        run = _Run(kt, tgt, opts, engine)
+        run.start()
+        cut = engine.wait_all()
+        for fact, exc in engine.errors():
+            if isinstance(exc, UsageError | CollectionError):
+                raise exc
+            if not isinstance(exc, TimeoutError):
+                run.note(fact, "unavailable", f"internal error while reading: {type(exc).__name__}: {exc}")
+        snapshot = run.snapshot(cut)
+    finally:
+        engine.close()
+    return CollectResult(snapshot=snapshot, target=tgt, stats=engine.stats())
+
+
+class _Run:
+    """The state of one collection; tasks write into it under a lock."""
+
+    def __init__(self, kt: KubeTarget, target: Target, opts: LiveOptions, engine: Engine):
+        self.kt, self.target, self.opts, self.engine = kt, target, opts, engine
+        self.lock = threading.Lock()
+        self.kube: dict[str, Any] = {}  # what -> object or list
+        self.oci: dict[str, Any] = {section: [] for section in (
+            "networkLoadBalancers", "loadBalancers", "subnets", "securityLists", "networkSecurityGroups",
+            "instances", "vnicAttachments", "vnics", "routeTables")}
+        self.oci.update(backendSetHealth={}, backendHealth={}, networkSecurityGroupRules={})
+        self.oci_used = False
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.internet: dict[str, Any] | None = None
+        self.collection: dict[str, dict[str, str]] = {}
+        self.region: str | None = opts.region
+        self.compartment: str | None = None
+        self.oci_setup: oci_api.OciSetup | None = None
+        self.redirect = parse_redirect(opts.internet_redirect)
+        self.lb_depth = 2  # the internet probe's depth: after the Service, or after the LB when there is one
+
+    # ---- bookkeeping --------------------------------------------------------------------
+    def note(self, fact: str, kind: str, reason: str) -> None:
+        """Record why a fact is missing; denials win over other kinds, reasons accumulate."""
+        with self.lock:
+            prev = self.collection.get(fact)
+            if prev is None:
+                self.collection[fact] = {"kind": kind, "reason": reason}
+                return
+            if reason not in prev["reason"]:
+                prev["reason"] = f"{prev['reason']}; {reason}"
+            if kind == "denied":
+                prev["kind"] = "denied"
+
+    def put(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.kube[key] = value
+
+    # ---- the plan -----------------------------------------------------------------------
+    def start(self) -> None:
+        ns, name = self.target.namespace, self.target.service
+        e = self.engine
+        # OCI setup (import oci, read the config) overlaps the kube credential plugin's run.
+        self.oci_setup_fut = e.submit("oci", self._oci_setup)
+        self.api = make_api_client(self.kt, pool_size=32)
+        self.k = KubeReads(self.api, e, self.kt)
+        futs = {
+            "service": e.submit("kubernetes", self.k.service, ns, name),
+            "endpoints": e.submit("kubernetes", self._optional, "endpoints", self.k.endpoints, ns, name),
+            "slices": e.submit("kubernetes", self._optional, "endpointslices", self.k.endpoint_slices, ns, name),
+            "nodes": e.submit("kubernetes", self._optional, "nodes", self.k.nodes),
+            "events": e.submit("kubernetes", self._optional, "events", self.k.events, ns),
+            "replicasets": e.submit("kubernetes", self._optional, "replicasets", self.k.replicasets, ns),
+            "deployments": e.submit("kubernetes", self._optional, "deployments", self.k.deployments, ns),
+            "pvcs": e.submit("kubernetes", self._optional, "persistentvolumeclaims", self.k.pvcs, ns),
+            "storageclasses": e.submit("kubernetes", self._optional, "storageclasses", self.k.storage_classes),
+            "namespace": e.submit("kubernetes", self._optional, "namespaces", self.k.namespace, ns),
+        }
+        if ns != "default":
+            # The kubelet posts node events in the default namespace.
+            futs["nodeEvents"] = e.submit("kubernetes", self._optional, "events", self.k.events, "default",
+                                          field_selector="involvedObject.kind=Node")
+        self.futs = futs
+        svc = self._service(futs["service"])
+        if svc is None:
+            return
+        pods_fut = e.submit("kubernetes", self._pods_phase, svc)
+        self.lb_fut = e.submit("oci", self._oci_phase, svc)
+        e.submit("live.internet", self._internet_phase, svc)
+        self.pods_fut = pods_fut
+
+    def _service(self, fut) -> dict | None:
+        """The Service, or a one-line error that names the context and cluster we asked."""
+        try:
+            svc = self.engine.result(fut)
+        except TimeoutError:
+            raise CollectionError(f"the API server {self.kt.server} did not answer within {self.opts.timeout:g}s "
+                                  f"(context {self.kt.context!r}); check the network path or raise --timeout") from None
+        except Unreachable as exc:
+            raise CollectionError(
+                f"cannot reach the Kubernetes API server {self.kt.server} (context {self.kt.context!r}): {exc}; "
+                "check the VPN/bastion, the API endpoint's NSG, or the context") from None
+        except Forbidden:
+            self.note("kubernetes", "denied",
+                      rbac_reason("services", self.target.namespace, f"Service {self.target.namespace}/"
+                                  f"{self.target.service}"))
+            return None
+        except Gone:
+            others = self.kt.other_contexts
+            hint = f"; other contexts in the kubeconfig: {', '.join(others)} (pass --context)" if others else ""
+            raise UsageError(
+                f"service {self.target.namespace}/{self.target.service} not found in context {self.kt.context!r} "
+                f"(cluster {self.kt.cluster}, server {self.kt.server}){hint}") from None
+        self.put("service", svc)
+        return svc
+
+    def _optional(self, resource: str, fn, *args, **kwargs):
+        """A read whose failure leaves a named gap instead of stopping the run."""
+        try:
+            return fn(*args, **kwargs)
+        except Forbidden:
+            fact = "kubernetes" if resource in ("endpoints", "endpointslices", "nodes") else f"kubernetes.{resource}"
+            self.note(fact, "denied", rbac_reason(resource, self.target.namespace, resource))
+        except Gone:
+            return None
+        except Unreachable as exc:
+            self.note("kubernetes", "unavailable", f"reading {resource} failed: {exc}")
+        return None
+
+    # ---- pods, their config, logs and the probe -----------------------------------------
+    def _pods_phase(self, svc: dict) -> None:
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if not selector:
+            self.put("pods", [])
+            return
+        sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        try:
+            pods = self.k.pods(self.target.namespace, sel, depth=2)
+        except Forbidden:
+            self.note("kubernetes", "denied", rbac_reason("pods", self.target.namespace, "pods"))
+            return
+        except Unreachable as exc:
+            self.note("kubernetes", "unavailable", f"listing pods failed: {exc}")
+            return
+        self.put("pods", pods)
+        self._config_refs(pods)
+        for pod in pods:
+            for c in (pod.get("spec") or {}).get("containers") or []:
+                self.containers[f"{self.target.namespace}/{pod['metadata']['name']}/{c['name']}"] = {}
+            self._logs(pod)
+        if self.opts.no_exec:
+            self.note("live.probe", "disabled", "--no-exec: the in-pod probe was not run")
+        else:
+            for pod in pods[:MAX_PROBED_PODS]:
+                self.engine.submit("live.probe", self._probe_pod, svc, pod)
+
+    def _config_refs(self, pods: list[dict]) -> None:
+        secrets, configmaps = set(), set()
+        for pod in pods:
+            s, c = referenced_config(pod)
+            secrets |= s
+            configmaps |= c
+        ns = self.target.namespace
+        for name in sorted(secrets):
+            self.engine.submit("kubernetes", self._config_obj, "secrets", name,
+                               lambda n=name: strip_secret_values(self.k.secret(ns, n, depth=3)))
+        for name in sorted(configmaps):
+            self.engine.submit("kubernetes", self._config_obj, "configmaps", name,
+                               lambda n=name: strip_configmap_values(self.k.configmap(ns, n, depth=3)))
+
+    def _config_obj(self, resource: str, name: str, read) -> None:
+        obj = self._optional(resource, read)
+        if obj is not None:
+            obj.setdefault("apiVersion", "v1")
+            obj.setdefault("kind", "Secret" if resource == "secrets" else "ConfigMap")
+            with self.lock:
+                self.kube.setdefault(resource, []).append(obj)
+
+    def _logs(self, pod: dict) -> None:
+        ns, name = self.target.namespace, pod["metadata"]["name"]
+        statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            st = statuses.get(c["name"])
+            if not st or not needs_logs(st):
+                continue
+            key = f"{ns}/{name}/{c['name']}"
+            self.engine.submit("live.containers", self._log, key, name, c["name"], False)
+            if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
+                self.engine.submit("live.containers", self._log, key, name, c["name"], True)
+
+    def _log(self, key: str, pod: str, container: str, previous: bool) -> None:
+        try:
+            text = self.k.log(self.target.namespace, pod, container, previous, depth=3)
+        except Forbidden:
+            self.note("live.containers", "denied", rbac_reason("pods/log", self.target.namespace, "container logs"))
+            return
+        except (Gone, BadRequest):
+            return  # no previous instance, or still waiting to start: nothing to read
+        except Unreachable as exc:
+            self.note("live.containers", "unavailable", f"reading logs failed: {exc}")
+            return
+        with self.lock:
+            self.containers.setdefault(key, {})["previousLogs" if previous else "logs"] = redact(text)
+
+    def _probe_pod(self, svc: dict, pod: dict) -> None:
+        if (pod.get("status") or {}).get("phase") != "Running":
+            return
+        pt = probe_target(pod, svc)
+        if pt is None:
+            return
+        st = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}.get(pt.container)
+        if not st or not (st.get("state") or {}).get("running"):
+            return
+        key = f"{self.target.namespace}/{pod['metadata']['name']}/{pt.container}"
+        missing: list[str] = []
+        depth = 3
+        for tool in TOOL_ORDER:
+            timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
+            started = time.perf_counter()
+            try:
+                res = self.k.exec(self.target.namespace, pod["metadata"]["name"], pt.container,
+                                  argv_for(tool, pt.port, pt.path, timeout), timeout + 1, depth)
+            except Forbidden:
+                self.note("live.probe", "denied", rbac_reason("pods/exec", self.target.namespace, "pods/exec"))
+                return
+            except Unreachable as exc:
+                self.note("live.probe", "unavailable", f"exec into {key} failed: {exc}")
+                return
+            depth += 1
+            if res.missing_tool:
+                missing.append(tool)
+                continue
+            answer = parse_probe(tool, res)
+            answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
+            with self.lock:
+                entry = self.containers.setdefault(key, {})
+                entry["tools"] = [tool]
+                entry["toolsMissing"] = missing
+                entry.setdefault("localhost", {})[str(pt.port)] = answer
+            return
+        with self.lock:
+            entry = self.containers.setdefault(key, {})
+            entry["tools"] = []
+            entry["toolsMissing"] = missing
+
+    # ---- OCI ----------------------------------------------------------------------------
+    def _oci_setup(self) -> oci_api.OciSetup | None:
+        o = self.opts
+        try:
+            setup = oci_api.load_setup(auth=o.auth, profile=o.profile, config_file=o.config_file, region=o.region)
+            if setup.auth not in ("api_key", "security_token"):
+                setup.signer = oci_api.principal_signer(setup)
+        except oci_api.OciDisabled as exc:
+            self.note("oci", "disabled", str(exc))
+            return None
+        except (UsageError, CollectionError):
+            raise
+        except Exception as exc:  # a principal signer could not reach its token service
+            self.note("oci", "unavailable", f"OCI {o.auth} authentication failed: {oci_api._first_line(exc)}")
+            return None
+        return setup
+
+    def _oci_phase(self, svc: dict) -> dict | None:
+        """Find the LB/NLB, then fan out to its health, subnets and NSGs and to the workers' network."""
+        setup = self.engine.result(self.oci_setup_fut)  # raises a UsageError/CollectionError from setup
+        if setup is None:
+            return None
+        nodes = self.engine.result(self.futs["nodes"]) or []
+        self.compartment = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) or \
+            _first(n["metadata"].get("annotations", {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
+        self.region = setup.region or _first(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
+        self.oci_setup = setup
+        self.oci_used = True
+        self.reader = oci_api.OciReader(setup, region=self.region, endpoint=self.opts.oci_endpoint,
+                                        timeout=min(15.0, max(1.0, self.opts.timeout)),
+                                        on_request=self._count_oci)
+        for node in nodes:
+            self.engine.submit("oci", self._guard, self._worker, node)
+        return self._guard(self._find_lb, svc)
+
+    def _count_oci(self) -> None:
+        # Depth is recorded by the caller (`_oci`); here only the count, so retries count too.
+        with self.engine._lock:
+            self.engine.counts["oci"] += 1
+
+    def _oci(self, depth: int, service: str, path: str, params: dict | None = None, query: dict | None = None,
+             listing: bool = False):
+        with self.engine._lock:
+            self.engine.chain = max(self.engine.chain, depth)
+        if listing:
+            return self.reader.list_all(service, path, params, query)
+        return self.reader.get(service, path, params, query)[0]
+
+    def _guard(self, fn, *args):
+        """OCI errors become a denied/unavailable note on the `oci` fact; the collection goes on."""
+        return self._guarded("oci", fn, *args)
+
+    def _guard_aux(self, fn, *args):
+        """For reads no check depends on yet (route tables): a gap there must not skip the OCI checks."""
+        return self._guarded("oci.routeTables", fn, *args)
+
+    def _guarded(self, fact: str, fn, *args):
+        try:
+            return fn(*args)
+        except oci_api.OciDenied as exc:
+            cluster = self.kt.cluster if self.kt.cluster.startswith("ocid1.cluster") else None
+            stmt = self.oci_setup.statement(exc.service, self.compartment, cluster)
+            self.note(fact, "denied", f"OCI answered {exc.status} {exc.code or ''} reading "
+                      f"{oci_api.IAM_FAMILY[exc.service]}: needs the IAM policy statement `{stmt}`")
+        except oci_api.OciUnavailable as exc:
+            self.note(fact, "unavailable", str(exc))
+        except oci_api.OciNotFound:
+            pass
+        except TimeoutError:
+            pass  # the deadline: wait_all reports the fact as cut
+        return None
+
+    def _add(self, section: str, body: dict | list | None) -> None:
+        if not body:
+            return
+        with self.lock:
+            bodies = self.oci[section]
+            for b in body if isinstance(body, list) else [body]:
+                if not any(x.get("id") == b.get("id") for x in bodies):
+                    bodies.append(b)
+
+    def _find_lb(self, svc: dict) -> dict | None:
+        meta = svc["metadata"]
+        flavor = "nlb" if (meta.get("annotations") or {}).get(LB_TYPE_ANNOTATION, "").lower() == "nlb" else "lb"
+        if self.opts.lb_ocid:
+            flavor = "nlb" if self.opts.lb_ocid.startswith("ocid1.networkloadbalancer") else "lb"
+            body = self._oci(2, flavor, *_get_path(flavor, self.opts.lb_ocid))
+            return self._fan_out(flavor, body, 3)
+        if not self.compartment:
+            self.note("oci", "unavailable", "cannot tell the load balancer's compartment: the nodes carry no "
+                      f"{COMPARTMENT_ANNOTATION} annotation; annotate the Service with it or pass --lb-ocid")
+            return None
+        uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
+        want = f"{ns}/{name}/{uid}" if flavor == "nlb" else uid
+        listed = self._oci(2, flavor, _list_path(flavor), None,
+                           {"compartmentId": self.compartment, "displayName": want}, listing=True)
+        match = [b for b in listed if ccm_name_matches(flavor, b.get("displayName", ""), ns, name, uid)]
+        depth = 3
+        if not match:
+            match_flavor = self._by_ingress(svc, ns, name, uid)
+            if match_flavor:
+                flavor, match = match_flavor
+            depth = 4
+        if not match:
+            return None
+        return self._fan_out(flavor, match[0], depth, refetch=(flavor == "nlb"))
+
+    def _by_ingress(self, svc: dict, ns: str, name: str, uid: str):
+        """No LB by the CCM's name: list both kinds in the compartment, match the name loosely or the IP."""
+        ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
+        ips.discard(None)
+        q = {"compartmentId": self.compartment}
+        futs = {f: self.engine.submit("oci", self._guard, self._oci, 3, f, _list_path(f), None, q, True)
+                for f in ("nlb", "lb")}
+        for f, fut in futs.items():
+            for body in self.engine.result(fut) or []:
+                addrs = {a.get("ipAddress") for a in body.get("ipAddresses") or []}
+                if ccm_name_matches(f, body.get("displayName", ""), ns, name, uid) or (ips & addrs):
+                    return f, [body]
+        return None
+
+    def _fan_out(self, flavor: str, body: dict, depth: int, refetch: bool = False) -> dict:
+        e = self.engine
+        self.lb_depth = depth
+        lb_id = body["id"]
+        if refetch:  # a list gives summaries: store the full body, fetched beside the fan-out
+            e.submit("oci", self._guard, lambda: self._add(_section(flavor),
+                                                           self._oci(depth, flavor, *_get_path(flavor, lb_id))))
+        else:
+            self._add(_section(flavor), body)
+        for bs_name, bs in (body.get("backendSets") or {}).items():
+            e.submit("oci", self._guard, self._backend_set, flavor, lb_id, bs_name, bs, depth)
+        subnet_ids = [body["subnetId"]] if body.get("subnetId") else list(body.get("subnetIds") or [])
+        for sid in subnet_ids:
+            e.submit("oci", self._guard, self._subnet, sid, depth, True)
+        for nsg in body.get("networkSecurityGroupIds") or []:
+            self._nsg(nsg, depth)
+        return body
+
+    def _backend_set(self, flavor: str, lb_id: str, bs_name: str, bs: dict, depth: int) -> None:
+        base = _get_path(flavor, lb_id)[0]
+        health = self._oci(depth, flavor, base + "/backendSets/{backendSetName}/health",
+                           {**_get_path(flavor, lb_id)[1], "backendSetName": bs_name})
+        with self.lock:
+            self.oci["backendSetHealth"][f"{lb_id}/{bs_name}"] = health
+        if (health or {}).get("status") == "OK":
+            return
+        for backend in bs.get("backends") or []:
+            self.engine.submit("oci", self._guard, self._backend, flavor, lb_id, bs_name, backend["name"], depth + 1)
+
+    def _backend(self, flavor: str, lb_id: str, bs_name: str, backend: str, depth: int) -> None:
+        base, params = _get_path(flavor, lb_id)
+        health = self._oci(depth, flavor, base + "/backendSets/{backendSetName}/backends/{backendName}/health",
+                           {**params, "backendSetName": bs_name, "backendName": backend})
+        with self.lock:
+            self.oci["backendHealth"][f"{lb_id}/{bs_name}/{backend}"] = health
+
+    def _subnet(self, sid: str, depth: int, with_routes: bool) -> None:
+        subnet = self.engine.shared(("subnet", sid), self._oci, depth, "vcn", "/subnets/{subnetId}",
+                                    {"subnetId": sid})
+        if not subnet:
+            return
+        self._add("subnets", subnet)
+        for sl in subnet.get("securityListIds") or []:
+            self.engine.once(("seclist", sl), "oci", self._guard, self._fetch_into, "securityLists", depth + 1,
+                             "/securityLists/{securityListId}", {"securityListId": sl})
+        if with_routes and subnet.get("routeTableId"):
+            rt = subnet["routeTableId"]
+            self.engine.once(("rt", rt), "oci", self._guard_aux, self._fetch_into, "routeTables", depth + 1,
+                             "/routeTables/{rtId}", {"rtId": rt})
+
+    def _fetch_into(self, section: str, depth: int, path: str, params: dict) -> None:
+        self._add(section, self._oci(depth, "vcn", path, params))
+
+    def _nsg(self, nsg: str, depth: int) -> None:
+        self.engine.once(("nsg", nsg), "oci", self._guard, self._fetch_into, "networkSecurityGroups", depth,
+                         "/networkSecurityGroups/{networkSecurityGroupId}", {"networkSecurityGroupId": nsg})
+        self.engine.once(("nsgrules", nsg), "oci", self._guard, self._nsg_rules, nsg, depth)
+
+    def _nsg_rules(self, nsg: str, depth: int) -> None:
+        rules = self._oci(depth, "vcn", "/networkSecurityGroups/{networkSecurityGroupId}/securityRules",
+                          {"networkSecurityGroupId": nsg}, None, listing=True)
+        with self.lock:
+            self.oci["networkSecurityGroupRules"][nsg] = rules
+
+    def _worker(self, node: dict) -> None:
+        """The worker's instance, VNICs, subnet and NSGs, from its providerID."""
+        instance_id = (node.get("spec") or {}).get("providerID", "")
+        if not instance_id.startswith("ocid1.instance"):
+            return
+        compartment = (node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
+        depth = 2
+        if compartment:
+            self.engine.submit("oci", self._guard, self._fetch_instance, instance_id)
+        else:  # the instance names the compartment the attachments are listed in
+            instance = self._fetch_instance(instance_id)
+            compartment = (instance or {}).get("compartmentId")
+            depth = 3
+            if not compartment:
+                return
+        attachments = self._oci(depth, "compute", "/vnicAttachments", None,
+                                {"compartmentId": compartment, "instanceId": instance_id}, listing=True)
+        self._add("vnicAttachments", attachments)
+        for att in attachments:
+            if att.get("lifecycleState") not in (None, "ATTACHED"):
+                continue
+            if att.get("subnetId"):
+                self.engine.submit("oci", self._guard, self._subnet, att["subnetId"], depth + 1, False)
+            self.engine.submit("oci", self._guard, self._vnic, att["vnicId"], depth + 1)
+
+    def _fetch_instance(self, instance_id: str) -> dict | None:
+        instance = self._oci(2, "compute", "/instances/{instanceId}", {"instanceId": instance_id})
+        self._add("instances", instance)
+        return instance
+
+    def _vnic(self, vnic_id: str, depth: int) -> None:
+        vnic = self._oci(depth, "vcn", "/vnics/{vnicId}", {"vnicId": vnic_id})
+        self._add("vnics", vnic)
+        for nsg in (vnic or {}).get("nsgIds") or []:
+            self._nsg(nsg, depth + 1)
+
+    # ---- the internet -------------------------------------------------------------------
+    def _internet_phase(self, svc: dict) -> None:
+        try:
+            lb = self.engine.result(self.lb_fut)
+        except Exception:  # the OCI phase reports its own failure; probe what the Service says
+            lb = None
+        addresses = internet_addresses(svc, lb)
+        if addresses is None:
+            self.note("live.internet", "disabled", "the load balancer is private: it is not probed from the internet")
+            self.internet = {}
+            return
+        results: dict[str, Any] = {}
+        futs = {}
+        for addr, tls in addresses:
+            if self.redirect is not None and addr not in self.redirect:
+                continue  # safety: with a redirect map, nothing outside it is contacted
+            futs[addr] = self.engine.submit("live.internet", self._probe_internet, addr, tls)
+        for addr, fut in futs.items():
+            res = self.engine.result(fut)
+            if res is not None:
+                results[addr] = res
+        self.internet = results
+
+    def _probe_internet(self, addr: str, tls: bool):
+        self.engine.hit("internet", self.lb_depth)
+        return probe_address(addr, min(3.0, max(0.2, self.engine.remaining() - 0.2)), self.redirect, tls)
+
+    # ---- the result ---------------------------------------------------------------------
+    def snapshot(self, cut: list[str]) -> Snapshot:
+        for fact in cut:
+            self.note(fact if fact in ("kubernetes", "oci", "live.containers", "live.probe", "live.internet")
+                      else "kubernetes", "unavailable",
+                      f"not read within the {self.opts.timeout:g}s deadline (--timeout)")
+        for key, fut in self.futs.items():
+            if key != "service" and fut.done() and not fut.cancelled() and fut.exception() is None:
+                self.put(key, fut.result())
+        with self.lock:
+            kube = dict(self.kube)
+            oci = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.oci.items()}
+            containers = {k: dict(v) for k, v in self.containers.items()}
+            internet = dict(self.internet) if self.internet is not None else None
+            collection = {k: dict(v) for k, v in self.collection.items()}
+        objects = assemble_kubernetes(kube, self.target)
+        live: dict[str, Any] = {}
+        if "pods" in kube and "live.containers" not in collection or "pods" in kube:
+            live["containers"] = containers
+        if internet is not None:
+            live["internet"] = internet
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        context = {"kubeContext": self.kt.context, "server": self.kt.server, "cluster": self.kt.cluster}
+        if self.region:
+            context["region"] = self.region
+        if self.compartment:
+            context["compartmentId"] = self.compartment
+        target = {"namespace": self.target.namespace, "service": self.target.service}
+        if self.opts.lb_ocid:
+            target["lbOcid"] = self.opts.lb_ocid
+        return Snapshot(
+            kind="Snapshot",
+            metadata={"name": f"{self.target.namespace}-{self.target.service}", "capturedAt": now,
+                      "collectedBy": f"okedoctor {__version__}"},
+            context=context,
+            target=target,
+            kubernetes=objects,
+            oci=oci if self.oci_used else None,
+            live=live,
+            collection=collection,
+        )
+
+
+# ---- pure helpers (unit-tested) ---------------------------------------------------------
+def _first(values) -> Any:
+    return next((v for v in values if v), None)
+
+
+def _section(flavor: str) -> str:
+    return "networkLoadBalancers" if flavor == "nlb" else "loadBalancers"
+
+
+def _list_path(flavor: str) -> str:
+    return "/networkLoadBalancers" if flavor == "nlb" else "/loadBalancers"
+
+
+def _get_path(flavor: str, ocid: str) -> tuple[str, dict[str, str]]:
+    if flavor == "nlb":
+        return "/networkLoadBalancers/{networkLoadBalancerId}", {"networkLoadBalancerId": ocid}
+    return "/loadBalancers/{loadBalancerId}", {"loadBalancerId": ocid}
+
+
+def ccm_name_matches(flavor: str, display_name: str, namespace: str, name: str, uid: str) -> bool:
+    """The cloud controller manager's name: NLB `<ns>/<name>/<uid>`, LB `<uid>` maybe prefixed."""
+    if not uid or not display_name:
+        return False
+    if flavor == "nlb":
+        return display_name == f"{namespace}/{name}/{uid}"
+    return display_name == uid or display_name.endswith("-" + uid) or display_name.endswith(uid)
+
+
+def needs_logs(status: dict) -> bool:
+    """Logs are read for containers that are not ready, have restarted, or are waiting."""
+    state = status.get("state") or {}
+    return (not status.get("ready")) or status.get("restartCount", 0) > 0 or "waiting" in state
+
+
+def referenced_config(pod: dict) -> tuple[set[str], set[str]]:
+    """Names of the Secrets and ConfigMaps a pod references (volumes, env, envFrom, pull secrets)."""
+    secrets: set[str] = set()
+    cms: set[str] = set()
+    spec = pod.get("spec") or {}
+    for vol in spec.get("volumes") or []:
+        if (vol.get("secret") or {}).get("secretName"):
+            secrets.add(vol["secret"]["secretName"])
+        if (vol.get("configMap") or {}).get("name"):
+            cms.add(vol["configMap"]["name"])
+        for src in (vol.get("projected") or {}).get("sources") or []:
+            if (src.get("secret") or {}).get("name"):
+                secrets.add(src["secret"]["name"])
+            if (src.get("configMap") or {}).get("name"):
+                cms.add(src["configMap"]["name"])
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        for env in c.get("env") or []:
+            ref = env.get("valueFrom") or {}
+            if (ref.get("secretKeyRef") or {}).get("name"):
+                secrets.add(ref["secretKeyRef"]["name"])
+            if (ref.get("configMapKeyRef") or {}).get("name"):
+                cms.add(ref["configMapKeyRef"]["name"])
+        for src in c.get("envFrom") or []:
+            if (src.get("secretRef") or {}).get("name"):
+                secrets.add(src["secretRef"]["name"])
+            if (src.get("configMapRef") or {}).get("name"):
+                cms.add(src["configMapRef"]["name"])
+    for ref in spec.get("imagePullSecrets") or []:
+        if ref.get("name"):
+            secrets.add(ref["name"])
+    return secrets, cms
+
+
+def internet_addresses(svc: dict, lb: dict | None) -> list[tuple[str, bool]] | None:
+    """(ip:port, tls) to probe from outside; None when the LB is private."""
+    if lb is not None:
+        ips = [a["ipAddress"] for a in lb.get("ipAddresses") or [] if a.get("isPublic")]
+        if lb.get("isPrivate") or not ips:
+            return None
+        ports = sorted({int(li.get("port")) for li in (lb.get("listeners") or {}).values() if li.get("port")})
+    else:
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ips = [i["ip"] for i in ingress if i.get("ip") and is_public(i["ip"])]
+        if ingress and not ips:
+            return None
+        ports = sorted({int(p["port"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")})
+    return [(f"{ip}:{port}", port == 443) for ip in ips for port in ports]
+
+
+_ORDER = ("Namespace", "Service", "Endpoints", "EndpointSlice", "Deployment", "ReplicaSet", "Pod", "Node",
+          "PersistentVolumeClaim", "StorageClass", "Secret", "ConfigMap", "Event")
+
+
+def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
+    """The objects the diagnosis looked at, filtered to those related to the target."""
+    svc = kube.get("service")
+    if not svc:
+        return []
+    pods = kube.get("pods") or []
+    out: list[dict] = []
+    if kube.get("namespace"):
+        out.append(_with_kind(kube["namespace"], "v1", "Namespace"))
+    out.append(_with_kind(svc, "v1", "Service"))
+    if kube.get("endpoints"):
+        out.append(_with_kind(kube["endpoints"], "v1", "Endpoints"))
+    out += kube.get("slices") or []
+    pod_uids = {p["metadata"].get("uid") for p in pods}
+    rs_all = kube.get("replicasets") or []
+    owning_rs = [rs for rs in rs_all
+                 if any(ref.get("uid") == rs["metadata"].get("uid")
+                        for p in pods for ref in p["metadata"].get("ownerReferences") or [])]
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    deps = []
+    for dep in kube.get("deployments") or []:
+        owns = any(ref.get("kind") == "Deployment" and ref.get("name") == dep["metadata"]["name"]
+                   for rs in owning_rs for ref in rs["metadata"].get("ownerReferences") or [])
+        labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if owns or (selector and all(labels.get(k) == v for k, v in selector.items())):
+            deps.append(dep)
+    dep_names = {d["metadata"]["name"] for d in deps}
+    rs_keep = [rs for rs in rs_all if rs in owning_rs or any(
+        ref.get("kind") == "Deployment" and ref.get("name") in dep_names
+        for ref in rs["metadata"].get("ownerReferences") or [])]
+    out += deps + rs_keep + pods
+    out += kube.get("nodes") or []
+    claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+              for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
+    pvcs = [c for c in kube.get("pvcs") or [] if c["metadata"]["name"] in claims]
+    classes = {(c.get("spec") or {}).get("storageClassName") for c in pvcs}
+    scs = [sc for sc in kube.get("storageclasses") or []
+           if sc["metadata"]["name"] in classes
+           or (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
+    out += pvcs + scs
+    out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
+    out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
+    wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}
+    wanted |= {("Pod", target.namespace, p["metadata"]["name"]) for p in pods}
+    del pod_uids
+    events = (kube.get("events") or []) + (kube.get("nodeEvents") or [])
+    for ev in events:
+        ref = ev.get("involvedObject") or {}
+        if (ref.get("kind"), ref.get("namespace", "") or "", ref.get("name")) in wanted:
+            out.append(ev)
+    return out
+
+
+def _with_kind(obj: dict, version: str, kind: str) -> dict:
+    obj.setdefault("apiVersion", version)
+    obj.setdefault("kind", kind)
+    return obj

@@ -1,0 +1,115 @@
+"""Concurrency for live collection: one pool, one deadline, request counts, dependency depth.
+
+Every request is made at a known *depth*: 1 for a request that needs nothing, n + 1 for one
+that needed an answer obtained at depth n. The deepest depth reached is the longest chain of
+dependent requests, the figure that bounds wall time when each request costs a round trip.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+APIS = ("kubernetes", "oci", "internet")
+
+
+class Engine:
+    def __init__(self, timeout: float, workers: int = 32):
+        self.started = time.perf_counter()
+        self.deadline = self.started + timeout
+        self.timeout = timeout
+        self.counts = dict.fromkeys(APIS, 0)
+        self.chain = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="okedoctor")
+        self._tracked: list[tuple[str, Future]] = []
+        self._once: dict[Any, Future] = {}
+        self.closed = False
+
+    # ---- time ---------------------------------------------------------------------------
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def request_timeout(self, cap: float = 10.0) -> tuple[float, float]:
+        """(connect, read) for one request: never past the deadline."""
+        left = max(0.05, self.remaining())
+        return (min(5.0, left), min(cap, left))
+
+    # ---- accounting ---------------------------------------------------------------------
+    def hit(self, api: str, depth: int) -> None:
+        with self._lock:
+            self.counts[api] += 1
+            self.chain = max(self.chain, depth)
+
+    # ---- tasks --------------------------------------------------------------------------
+    def submit(self, fact: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Run fn in the pool; `fact` is what stays unobserved if it has not finished by the deadline."""
+        fut = self._pool.submit(fn, *args, **kwargs)
+        with self._lock:
+            self._tracked.append((fact, fut))
+        return fut
+
+    def once(self, key: Any, fact: str, fn: Callable[..., Any], *args: Any) -> Future:
+        """Like submit, but a second call with the same key shares the first call's answer."""
+        with self._lock:
+            fut = self._once.get(key)
+        if fut is not None:
+            return fut
+        fut = self.submit(fact, fn, *args)
+        with self._lock:
+            return self._once.setdefault(key, fut)
+
+    def shared(self, key: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) once per key: the first caller runs it in its own thread, later callers wait.
+
+        Running inline (not in the pool) means a waiter only ever waits for work that is
+        already running, so a full pool cannot deadlock on it.
+        """
+        with self._lock:
+            fut = self._once.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._once[key] = Future()
+        if owner:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:  # handed to every waiter
+                fut.set_exception(exc)
+        return self.result(fut)
+
+    def errors(self) -> list[tuple[str, BaseException]]:
+        """Tasks that ended with an exception, with the fact each was reading."""
+        with self._lock:
+            done = [(fact, f) for fact, f in self._tracked if f.done() and not f.cancelled()]
+        return [(fact, f.exception()) for fact, f in done if f.exception() is not None]
+
+    def result(self, fut: Future) -> Any:
+        """The future's value, waiting no longer than the deadline; raises TimeoutError after it."""
+        return fut.result(timeout=self.remaining())
+
+    def wait_all(self) -> list[str]:
+        """Wait for every task (including those submitted meanwhile); return the facts cut by the deadline."""
+        while True:
+            with self._lock:
+                pending = [f for _, f in self._tracked if not f.done()]
+            if not pending:
+                return []
+            left = self.remaining()
+            if left <= 0:
+                with self._lock:
+                    return sorted({fact for fact, f in self._tracked if not f.done()})
+            wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+
+    def close(self) -> None:
+        self.closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "duration_s": round(time.perf_counter() - self.started, 3),
+            "api_requests": dict(self.counts),
+            "longest_chain": self.chain,
+        }

@@ -1,0 +1,85 @@
+"""The outside view: connect to each public LB address and listener port and GET /.
+
+Safety: when a redirect map is set (OKEDOCTOR_INTERNET_REDIRECT, "ip:port=127.0.0.1:p,..."),
+every connection goes to the mapped loopback address and an address missing from the map is
+never contacted. The simulator and the tests always set it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Any
+
+from okedoctor.errors import UsageError
+from okedoctor.live.redact import redact
+from okedoctor.probe_scripts import BODY_LIMIT
+
+
+def parse_redirect(text: str | None) -> dict[str, tuple[str, int]] | None:
+    """"203.0.113.10:80=127.0.0.1:40123,..." -> {"203.0.113.10:80": ("127.0.0.1", 40123)}."""
+    if not text:
+        return None
+    out: dict[str, tuple[str, int]] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        src, sep, dst = item.partition("=")
+        host, _, port = dst.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise UsageError(f"bad internet redirect {item!r}: expected ip:port=127.0.0.1:port")
+        if not ipaddress.ip_address(host.strip("[]")).is_loopback:
+            raise UsageError(f"internet redirect {item!r} must point at a loopback address")
+        out[src.strip()] = (host, int(port))
+    return out
+
+
+def is_public(ip: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    # Documentation ranges count as public: scenarios use them for public LB addresses.
+    doc_nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+    return addr.is_global or any(addr in n for n in doc_nets)
+
+
+def probe_address(address: str, timeout: float, redirect: dict[str, tuple[str, int]] | None,
+                  tls: bool) -> dict[str, Any] | None:
+    """GET / at ip:port; None when the address may not be contacted (not in the redirect map)."""
+    import httpx
+
+    if redirect is not None:
+        if address not in redirect:
+            return None
+        host, port = redirect[address]
+    else:
+        host, _, p = address.rpartition(":")
+        port = int(p)
+    scheme = "https" if tls else "http"
+    hostpart = f"[{host}]" if ":" in host else host
+    url = f"{scheme}://{hostpart}:{port}/"
+    started = time.perf_counter()
+    out: dict[str, Any] = {}
+    try:
+        with httpx.Client(verify=False, timeout=timeout, trust_env=False, follow_redirects=False) as client:
+            resp = client.get(url, headers={"Host": address, "User-Agent": "okedoctor"})
+            out = {"status": resp.status_code, "body": redact(resp.text[:BODY_LIMIT])}
+            if tls:
+                out["tls"] = True
+    except httpx.ConnectError as exc:
+        text = str(exc).lower()
+        if "refused" in text:
+            out = {"error": "refused"}
+        elif "reset" in text:
+            out = {"error": "reset"}
+        elif tls and ("ssl" in text or "tls" in text or "handshake" in text):
+            out = {"error": "tls", "tls": False}
+        else:  # no route, host unreachable: from outside this looks like a silent drop
+            out = {"error": "timeout"}
+    except httpx.TimeoutException:
+        out = {"error": "timeout"}
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+        out = {"error": "reset"}
+    except httpx.HTTPError as exc:
+        out = {"error": type(exc).__name__}
+    out["elapsedMs"] = int((time.perf_counter() - started) * 1000)
+    return out

@@ -1,0 +1,250 @@
+"""The Kubernetes side of live collection: kubeconfig resolution and raw JSON reads.
+
+Objects are read with `_preload_content=False` and `json.loads`, never through the client's
+models: the snapshot must hold what the API server sent, unknown fields included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from okedoctor.errors import CollectionError, UsageError
+
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+@dataclass
+class KubeTarget:
+    """Which cluster we talk to, as named in the kubeconfig (or in-cluster)."""
+
+    context: str
+    server: str
+    cluster: str  # kubeconfig cluster name, or the OKE cluster OCID when the exec plugin names it
+    namespace: str | None  # the context's namespace, if any
+    other_contexts: list[str] = field(default_factory=list)
+    in_cluster: bool = False
+    config_file: str | None = None
+
+
+def kubeconfig_paths(explicit: str | None) -> list[Path]:
+    """The files kubectl would read: --kubeconfig, else $KUBECONFIG (a path list), else ~/.kube/config."""
+    raw = explicit or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
+
+
+def _merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
+    """Merge as kubectl does: the first file that defines a name (or current-context) wins."""
+    merged: dict[str, Any] = {"contexts": [], "clusters": [], "users": []}
+    seen: dict[str, set[str]] = {"contexts": set(), "clusters": set(), "users": set()}
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"cannot read kubeconfig {path}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise UsageError(f"kubeconfig {path} is not a kubeconfig (expected a mapping)")
+        if doc.get("current-context") and not merged.get("current-context"):
+            merged["current-context"] = doc["current-context"]
+        for section in ("contexts", "clusters", "users"):
+            for item in doc.get(section) or []:
+                if isinstance(item, dict) and item.get("name") not in seen[section]:
+                    seen[section].add(item.get("name"))
+                    merged[section].append(item)
+    return merged
+
+
+def _named(items: list[dict[str, Any]], name: str, key: str) -> dict[str, Any]:
+    for item in items:
+        if item.get("name") == name:
+            return item.get(key) or {}
+    return {}
+
+
+def _oke_cluster_id(user: dict[str, Any]) -> str | None:
+    """OKE kubeconfigs run `oci ce cluster generate-token --cluster-id <ocid>`: that is the cluster."""
+    args = list((user.get("exec") or {}).get("args") or [])
+    for i, arg in enumerate(args):
+        if arg == "--cluster-id" and i + 1 < len(args):
+            return args[i + 1]
+        if isinstance(arg, str) and arg.startswith("--cluster-id="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def resolve_kube_target(kubeconfig: str | None, context: str | None, expect_context: str | None) -> KubeTarget:
+    """Pick the context as kubectl would; refuse a missing or unexpected one with a one-line error."""
+    paths = kubeconfig_paths(kubeconfig)
+    existing = [p for p in paths if p.is_file()]
+    if not existing:
+        if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST") and Path(IN_CLUSTER_TOKEN).exists():
+            return _in_cluster_target(expect_context)
+        where = ", ".join(str(p) for p in paths)
+        raise UsageError(f"no kubeconfig at {where}: pass --kubeconfig FILE, set KUBECONFIG, "
+                         "or create one with `oci ce cluster create-kubeconfig`")
+    cfg = _merged_kubeconfig(existing)
+    names = [c.get("name") for c in cfg["contexts"]]
+    name = context or cfg.get("current-context")
+    if not name:
+        raise UsageError(f"the kubeconfig sets no current-context; pass --context (one of: {', '.join(names)})")
+    if name not in names:
+        choices = ", ".join(names) or "none"
+        raise UsageError(f"context {name!r} is not in the kubeconfig {os.pathsep.join(map(str, existing))} "
+                         f"(contexts: {choices})")
+    if expect_context and name != expect_context:
+        raise UsageError(f"refusing to run: the kube context is {name!r} but --expect-context is "
+                         f"{expect_context!r}; switch with --context {expect_context}")
+    ctx = _named(cfg["contexts"], name, "context")
+    cluster_name = ctx.get("cluster", "")
+    cluster = _named(cfg["clusters"], cluster_name, "cluster")
+    user = _named(cfg["users"], ctx.get("user", ""), "user")
+    return KubeTarget(
+        context=name,
+        server=cluster.get("server", ""),
+        cluster=_oke_cluster_id(user) or cluster_name,
+        namespace=ctx.get("namespace"),
+        other_contexts=[n for n in names if n != name],
+        config_file=os.pathsep.join(str(p) for p in existing),
+    )
+
+
+def _in_cluster_target(expect_context: str | None) -> KubeTarget:
+    if expect_context:
+        raise UsageError("--expect-context cannot be checked in-cluster: there is no kube context")
+    host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    ns = ns_file.read_text().strip() if ns_file.exists() else None
+    return KubeTarget(context="in-cluster", server=f"https://{host}:{port}", cluster="in-cluster",
+                      namespace=ns, in_cluster=True)
+
+
+def make_api_client(target: KubeTarget, pool_size: int):
+    """A kubernetes ApiClient for the chosen context; the import is here so --help stays fast."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    cfg = client.Configuration()
+    try:
+        if target.in_cluster:
+            config.load_incluster_config(client_configuration=cfg)
+        else:
+            config.load_kube_config(config_file=target.config_file, context=target.context,
+                                    client_configuration=cfg, persist_config=False)
+    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+        raise CollectionError(f"cannot use kube context {target.context!r}: {exc}") from None
+    cfg.connection_pool_maxsize = pool_size
+    # One attempt per request: the deadline, not urllib3, decides how long we wait.
+    cfg.retries = False
+    _throttle_credential_refresh(cfg)
+    return client.ApiClient(cfg)
+
+
+TOKEN_REFRESH_S = 60.0
+
+
+def _throttle_credential_refresh(cfg) -> None:
+    """Run the exec credential plugin at most once a minute, from one thread at a time.
+
+    The client treats a token as expired 5 minutes before its expirationTimestamp; OKE tokens
+    live 4 minutes, so unpatched it would run `oci ce cluster generate-token` (a second or
+    more) before every single request, from every thread at once.
+    """
+    import threading
+    import time
+
+    hook = getattr(cfg, "refresh_api_key_hook", None)
+    if hook is None:
+        return
+    lock = threading.Lock()
+    last = [time.monotonic()]
+
+    def refresh(conf) -> None:
+        with lock:
+            if time.monotonic() - last[0] < TOKEN_REFRESH_S:
+                return
+            hook(conf)
+            last[0] = time.monotonic()
+
+    cfg.refresh_api_key_hook = refresh
+
+
+@dataclass(frozen=True)
+class RbacRule:
+    """The RBAC rule that allows one read, printed in 'denied' reasons."""
+
+    group: str
+    resource: str
+    verbs: tuple[str, ...]
+
+    def text(self, namespace: str | None) -> str:
+        scope = f"in namespace {namespace}" if namespace else "cluster-wide"
+        group = self.group or '""'
+        verbs = ", ".join(self.verbs)
+        return (f"RBAC rule {{apiGroups: [{group}], resources: [{self.resource}], verbs: [{verbs}]}} {scope} "
+                "(ClusterRole okedoctor-reader in deploy/rbac.yaml)")
+
+
+RBAC = {
+    "services": RbacRule("", "services", ("get",)),
+    "endpoints": RbacRule("", "endpoints", ("get",)),
+    "endpointslices": RbacRule("discovery.k8s.io", "endpointslices", ("list",)),
+    "pods": RbacRule("", "pods", ("list",)),
+    "nodes": RbacRule("", "nodes", ("list",)),
+    "events": RbacRule("", "events", ("list",)),
+    "namespaces": RbacRule("", "namespaces", ("get",)),
+    "replicasets": RbacRule("apps", "replicasets", ("list",)),
+    "deployments": RbacRule("apps", "deployments", ("list",)),
+    "persistentvolumeclaims": RbacRule("", "persistentvolumeclaims", ("list",)),
+    "storageclasses": RbacRule("storage.k8s.io", "storageclasses", ("list",)),
+    "secrets": RbacRule("", "secrets", ("get",)),
+    "configmaps": RbacRule("", "configmaps", ("get",)),
+    "pods/log": RbacRule("", "pods/log", ("get",)),
+    "pods/exec": RbacRule("", "pods/exec", ("create", "get")),
+}
+
+
+def rbac_reason(resource: str, namespace: str | None, what: str) -> str:
+    rule = RBAC[resource]
+    scope = namespace if resource not in ("nodes", "storageclasses", "namespaces") else None
+    hint = " (ClusterRole okedoctor-exec in deploy/rbac.yaml, optional)" if resource == "pods/exec" else ""
+    return f"forbidden to read {what}: needs {rule.text(scope)}{hint}"
+
+
+def raw_json(response) -> Any:
+    """Body of a `_preload_content=False` response as the server sent it."""
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
+def strip_secret_values(secret: dict[str, Any]) -> dict[str, Any]:
+    """A Secret with every value replaced: only its key names survive."""
+    out = dict(secret)
+    for key in ("data", "stringData"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: "<redacted>" for k in out[key]}
+    meta = dict(out.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    # kubectl apply keeps the whole object, values included, in this annotation.
+    if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
+        annotations["kubectl.kubernetes.io/last-applied-configuration"] = "<redacted>"
+        meta["annotations"] = annotations
+    meta.pop("managedFields", None)
+    out["metadata"] = meta
+    return out
+
+
+def strip_configmap_values(cm: dict[str, Any]) -> dict[str, Any]:
+    """ConfigMaps often carry credentials too; keep their key names only, as for Secrets."""
+    out = strip_secret_values(cm)
+    if isinstance(out.get("binaryData"), dict):
+        out["binaryData"] = {k: "<redacted>" for k in out["binaryData"]}
+    return out

@@ -1,0 +1,198 @@
+"""Kubernetes reads for one diagnosis: each a GET, each counted, each at a known depth.
+
+Errors are sorted into what the user can act on: 401 and transport failures stop the run
+(CollectionError), 403 becomes a `denied` entry with the RBAC rule, 404 means "not there".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from okedoctor.errors import CollectionError
+from okedoctor.live.engine import Engine
+from okedoctor.live.kube import KubeTarget
+
+LOG_TAIL_LINES = 200
+LOG_LIMIT_BYTES = 16 * 1024
+
+
+class Forbidden(Exception):  # noqa: N818
+    pass
+
+
+class Gone(Exception):  # noqa: N818 - 404
+    pass
+
+
+class BadRequest(Exception):  # noqa: N818 - 400, e.g. "previous terminated container ... not found"
+    pass
+
+
+class Unreachable(Exception):  # noqa: N818
+    pass
+
+
+@dataclass
+class KubeReads:
+    """GETs through the kubernetes client's ApiClient (its auth, TLS and proxy handling).
+
+    The generated API classes are not used: importing CoreV1Api alone costs over a second,
+    and we want the raw JSON anyway.
+    """
+
+    api_client: Any
+    engine: Engine
+    target: KubeTarget
+
+    # ---- the request wrapper ------------------------------------------------------------
+    def get(self, depth: int, path: str, params: dict[str, str] | None = None,
+            query: list[tuple[str, Any]] | None = None, raw: bool = False) -> Any:
+        self.engine.hit("kubernetes", depth)
+        client = self.api_client
+        try:
+            method, url, headers, _, _ = client.param_serialize(
+                method="GET", resource_path=path, path_params=params or {}, query_params=query or [],
+                header_params={"Accept": "text/plain" if raw else "application/json"},
+                auth_settings=["BearerToken"])
+            resp = client.call_api(method, url, headers, _request_timeout=self.engine.request_timeout())
+            data = resp.read()
+        except Exception as exc:  # urllib3 transport errors: refused, reset, TLS, timeout
+            raise Unreachable(_one_line(exc)) from None
+        if not 200 <= resp.status <= 299:
+            raise self._classify(resp.status, data, resp.reason)
+        if raw:
+            return data.decode("utf-8", "replace")
+        return json.loads(data)
+
+    def _classify(self, status: int, body: bytes, reason: str | None) -> Exception:
+        message = _status_message(body) or reason or ""
+        if status == 401:
+            return CollectionError(
+                f"the API server {self.target.server} rejected the credentials of context "
+                f"{self.target.context!r} (401 Unauthorized): refresh them (for OKE, check that "
+                "`oci ce cluster generate-token` works with the kubeconfig's OCI profile)")
+        if status == 403:
+            return Forbidden(message)
+        if status == 404:
+            return Gone(message)
+        if status == 400:
+            return BadRequest(message)
+        return Unreachable(f"{status} {message}".strip())
+
+    # ---- reads --------------------------------------------------------------------------
+    def service(self, ns: str, name: str, depth: int = 1) -> dict:
+        return self.get(depth, "/api/v1/namespaces/{namespace}/services/{name}", {"namespace": ns, "name": name})
+
+    def endpoints(self, ns: str, name: str, depth: int = 1) -> dict:
+        return self.get(depth, "/api/v1/namespaces/{namespace}/endpoints/{name}", {"namespace": ns, "name": name})
+
+    def namespace(self, ns: str, depth: int = 1) -> dict:
+        return self.get(depth, "/api/v1/namespaces/{name}", {"name": ns})
+
+    def endpoint_slices(self, ns: str, name: str, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
+                                   {"namespace": ns}, [("labelSelector", f"kubernetes.io/service-name={name}")]))
+
+    def pods(self, ns: str, selector: str, depth: int) -> list[dict]:
+        return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/pods", {"namespace": ns},
+                                   [("labelSelector", selector)]))
+
+    def nodes(self, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/api/v1/nodes"))
+
+    def events(self, ns: str, depth: int = 1, field_selector: str | None = None) -> list[dict]:
+        query = [("fieldSelector", field_selector)] if field_selector else []
+        return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/events", {"namespace": ns}, query))
+
+    def replicasets(self, ns: str, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/apis/apps/v1/namespaces/{namespace}/replicasets", {"namespace": ns}))
+
+    def deployments(self, ns: str, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/apis/apps/v1/namespaces/{namespace}/deployments", {"namespace": ns}))
+
+    def pvcs(self, ns: str, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/persistentvolumeclaims",
+                                   {"namespace": ns}))
+
+    def storage_classes(self, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/apis/storage.k8s.io/v1/storageclasses"))
+
+    def secret(self, ns: str, name: str, depth: int) -> dict:
+        return self.get(depth, "/api/v1/namespaces/{namespace}/secrets/{name}", {"namespace": ns, "name": name})
+
+    def configmap(self, ns: str, name: str, depth: int) -> dict:
+        return self.get(depth, "/api/v1/namespaces/{namespace}/configmaps/{name}", {"namespace": ns, "name": name})
+
+    def log(self, ns: str, pod: str, container: str, previous: bool, depth: int) -> str:
+        query = [("container", container), ("tailLines", LOG_TAIL_LINES), ("limitBytes", LOG_LIMIT_BYTES)]
+        if previous:
+            query.append(("previous", "true"))
+        return self.get(depth, "/api/v1/namespaces/{namespace}/pods/{name}/log", {"namespace": ns, "name": pod},
+                        query, raw=True)
+
+    def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int):
+        """Run argv in the container over the exec WebSocket; returns ExecResult."""
+        from kubernetes.stream import ws_client
+
+        from okedoctor.live.probe import ExecResult, parse_status_channel
+
+        self.engine.hit("kubernetes", depth)
+        client = self.api_client
+        query = [("command", a) for a in argv] + [
+            ("container", container), ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")]
+        _, url, headers, _, _ = client.param_serialize(
+            method="GET", resource_path="/api/v1/namespaces/{namespace}/pods/{name}/exec",
+            path_params={"namespace": ns, "name": pod}, query_params=query, header_params={},
+            auth_settings=["BearerToken"])
+        try:
+            ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
+                                    capture_all=False)
+        except Exception as exc:
+            text = str(exc)
+            head = text.split("-+-+-")[0]
+            if "403" in head:
+                raise Forbidden(head.strip()) from None
+            if "executable file not found" in text or "not found in $PATH" in text:
+                return ExecResult("", text, {"status": "Failure", "message": text})
+            raise Unreachable(_one_line(head)) from None
+        try:
+            ws.run_forever(timeout=timeout)
+            out, err = ws.read_channel(1), ws.read_channel(2)
+            status = parse_status_channel(ws.read_channel(3))
+        finally:
+            ws.close()
+        return ExecResult(out, err, status)
+
+
+def list_items(body: dict) -> list[dict]:
+    """Items of a List, each given the apiVersion and kind a List omits (as kubectl get -o yaml does)."""
+    kind = (body.get("kind") or "").removesuffix("List")
+    version = body.get("apiVersion", "v1")
+    out = []
+    for item in body.get("items") or []:
+        item.setdefault("apiVersion", version)
+        item.setdefault("kind", kind)
+        out.append(item)
+    return out
+
+
+def _status_message(body: Any) -> str:
+    if not body:
+        return ""
+    try:
+        doc = json.loads(body)
+    except (TypeError, ValueError):
+        return str(body)[:200]
+    return doc.get("message", "") if isinstance(doc, dict) else ""
+
+
+def _one_line(exc: Any) -> str:
+    text = str(exc).strip()
+    # urllib3 wraps the cause: keep the most telling part.
+    for marker in ("Connection refused", "timed out", "Name or service not known", "certificate verify failed",
+                   "Connection reset", "No route to host"):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:200] if text else type(exc).__name__

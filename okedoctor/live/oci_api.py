@@ -1,0 +1,277 @@
+"""The OCI side of live collection: auth as the oci CLI does it, and raw camelCase reads.
+
+Bodies are read as the bytes the server sent (`response_type="bytes"`) and parsed with
+`json.loads`, so the snapshot holds the REST API's camelCase JSON, not the SDK's snake_case
+models. `oci` is imported lazily and only the four service modules we read are touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from okedoctor.errors import CollectionError, UsageError
+from okedoctor.options import AUTH_TYPES
+
+# service -> (module, client class)
+SERVICES = {
+    "nlb": ("oci.network_load_balancer", "NetworkLoadBalancerClient"),
+    "lb": ("oci.load_balancer", "LoadBalancerClient"),
+    "vcn": ("oci.core", "VirtualNetworkClient"),
+    "compute": ("oci.core", "ComputeClient"),
+}
+
+# The IAM resource family each service's reads need (see docs/oci-iam.md).
+IAM_FAMILY = {
+    "nlb": "network-load-balancers",
+    "lb": "load-balancers",
+    "vcn": "virtual-network-family",
+    "compute": "instance-family",
+}
+
+
+class OciDenied(Exception):  # noqa: N818 - a result kind, carried up to the collector
+    def __init__(self, service: str, status: int, code: str | None, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.service, self.status, self.code = service, status, code
+
+
+class OciUnavailable(Exception):  # noqa: N818
+    pass
+
+
+class OciNotFound(Exception):  # noqa: N818
+    pass
+
+
+@dataclass
+class OciSetup:
+    """What `--auth/--profile/--config-file` resolved to, before any request."""
+
+    auth: str
+    config: dict[str, Any] = field(default_factory=dict)
+    signer: Any = None
+    profile: str | None = None
+    config_file: str | None = None
+    region: str | None = None
+
+    def principal(self, cluster: str | None = None) -> str:
+        """The subject of an IAM policy statement for this kind of caller."""
+        if self.auth == "instance_principal":
+            return "dynamic-group <dynamic-group-of-this-instance>"
+        if self.auth in ("resource_principal", "oke_workload_identity"):
+            return "any-user"
+        return "group <your-group>"
+
+    def statement(self, service: str, compartment: str | None, cluster: str | None = None) -> str:
+        where = f"compartment id {compartment}" if compartment else "compartment <cluster-compartment>"
+        text = f"Allow {self.principal()} to read {IAM_FAMILY[service]} in {where}"
+        if self.auth == "oke_workload_identity":
+            text += (" where all {request.principal.type = 'workload', "
+                     f"request.principal.cluster_id = '{cluster or '<cluster-ocid>'}'}}")
+        return text
+
+
+class OciDisabled(Exception):  # noqa: N818 - no OCI config at all: OCI facts are switched off
+    pass
+
+
+def resolve_auth(opts_auth: str | None) -> str:
+    auth = opts_auth or os.environ.get("OCI_CLI_AUTH") or "api_key"
+    if auth not in AUTH_TYPES:
+        raise UsageError(f"unknown --auth {auth!r}; one of {', '.join(AUTH_TYPES)}")
+    return auth
+
+
+def load_setup(*, auth: str | None, profile: str | None, config_file: str | None, region: str | None) -> OciSetup:
+    """Read the OCI config like the oci CLI. Raises OciDisabled when there is no config at all."""
+    auth = resolve_auth(auth)
+    profile = profile or os.environ.get("OCI_CLI_PROFILE") or "DEFAULT"
+    explicit_file = config_file or os.environ.get("OCI_CLI_CONFIG_FILE")
+    path = os.path.expanduser(explicit_file or os.path.join("~", ".oci", "config"))
+    setup = OciSetup(auth=auth, profile=profile, config_file=path, region=region)
+    if auth in ("api_key", "security_token"):
+        if not os.path.isfile(path):
+            if explicit_file:
+                raise UsageError(f"OCI config file not found: {path} (check --config-file / OCI_CLI_CONFIG_FILE)")
+            raise OciDisabled(f"no OCI config at {path}: run `oci setup config`, pass --config-file/--profile, "
+                              "or --auth instance_principal; the load balancer and network checks need it")
+        _load_file_config(setup)
+    setup.region = region or setup.config.get("region") or os.environ.get("OCI_CLI_REGION") or None
+    return setup
+
+
+def _load_file_config(setup: OciSetup) -> None:
+    import oci
+
+    try:
+        cfg = oci.config.from_file(setup.config_file, setup.profile)
+    except oci.exceptions.ProfileNotFound:
+        profiles = _profiles(setup.config_file)
+        raise UsageError(f"OCI profile {setup.profile!r} is not in {setup.config_file} "
+                         f"(profiles: {', '.join(profiles) or 'none'}); pass --profile") from None
+    except (oci.exceptions.ConfigFileNotFound, oci.exceptions.InvalidConfig, OSError, ValueError) as exc:
+        raise UsageError(f"bad OCI config {setup.config_file} [{setup.profile}]: {exc}") from None
+    setup.config = cfg
+    if setup.auth == "security_token":
+        setup.signer = _security_token_signer(setup)
+    else:
+        try:
+            oci.config.validate_config(cfg)
+        except oci.exceptions.InvalidConfig as exc:
+            raise UsageError(f"bad OCI config {setup.config_file} [{setup.profile}]: {exc}") from None
+
+
+def _profiles(path: str) -> list[str]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error:
+        return []
+    return (["DEFAULT"] if parser.defaults() else []) + parser.sections()
+
+
+def _security_token_signer(setup: OciSetup):
+    import oci
+    from oci.auth.security_token_container import SecurityTokenContainer
+
+    cfg = setup.config
+    token_file = cfg.get("security_token_file")
+    if not token_file:
+        raise UsageError(f"profile {setup.profile!r} has no security_token_file; run `oci session authenticate`")
+    try:
+        with open(os.path.expanduser(token_file), encoding="utf-8") as fh:
+            token = fh.read().strip()
+        key = oci.signer.load_private_key_from_file(cfg["key_file"], cfg.get("pass_phrase"))
+    except (OSError, KeyError, ValueError) as exc:
+        raise UsageError(f"cannot read the OCI session of profile {setup.profile!r}: {exc}") from None
+    try:
+        valid = SecurityTokenContainer(None, token).valid()
+    except Exception:  # a malformed token is as good as an expired one
+        valid = False
+    if not valid:
+        raise CollectionError(f"the OCI session token of profile {setup.profile!r} has expired: run "
+                              f"`oci session refresh --profile {setup.profile}` (or `oci session authenticate`)")
+    return oci.auth.signers.SecurityTokenSigner(token, key)
+
+
+def principal_signer(setup: OciSetup):
+    """Signers that call a metadata or token service in their constructor: built in a worker."""
+    import oci
+
+    signers = oci.auth.signers
+    if setup.auth == "instance_principal":
+        return signers.InstancePrincipalsSecurityTokenSigner()
+    if setup.auth == "resource_principal":
+        return signers.get_resource_principals_signer()
+    if setup.auth == "oke_workload_identity":
+        return signers.get_oke_workload_identity_resource_principal_signer()
+    return None
+
+
+class OciReader:
+    """GETs against the OCI REST APIs, returning parsed JSON. One client per thread and service."""
+
+    def __init__(self, setup: OciSetup, *, region: str | None, endpoint: str | None, timeout: float,
+                 on_request=None):
+        self.setup = setup
+        self.on_request = on_request or (lambda: None)
+        self.region = region
+        self.endpoint = endpoint or os.environ.get("OKEDOCTOR_OCI_ENDPOINT") or None
+        self.timeout = timeout
+        self._local = threading.local()
+        self._retry = None
+
+    def _client(self, service: str):
+        clients = self._local.__dict__.setdefault("clients", {})
+        if service not in clients:
+            clients[service] = self._make_client(service)
+        return clients[service]
+
+    def _make_client(self, service: str):
+        import importlib
+
+        import oci
+
+        module, cls = SERVICES[service]
+        klass = getattr(importlib.import_module(module), cls)
+        cfg = dict(self.setup.config) if self.setup.signer is None else {}
+        if self.region:
+            cfg["region"] = self.region
+        kwargs: dict[str, Any] = {
+            # The SDK's default breaker is one process-wide object shared by every client:
+            # ten failures anywhere would silence all OCI reads for 30 s.
+            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+            "retry_strategy": oci.retry.NoneRetryStrategy(),
+            "timeout": (min(5.0, self.timeout), self.timeout),
+        }
+        if self.setup.signer is not None:
+            kwargs["signer"] = self.setup.signer
+        if self.endpoint:
+            kwargs["service_endpoint"] = self.endpoint
+        return klass(cfg, **kwargs)
+
+    def _retry_strategy(self):
+        if self._retry is None:
+            import oci
+
+            self._retry = oci.retry.RetryStrategyBuilder(
+                max_attempts_check=True, max_attempts=3,
+                total_elapsed_time_check=True, total_elapsed_time_seconds=max(1, int(self.timeout)),
+                retry_max_wait_between_calls_seconds=1, retry_base_sleep_time_seconds=0.2,
+                service_error_check=True, service_error_retry_on_any_5xx=True,
+                backoff_type=oci.retry.BACKOFF_FULL_JITTER_VALUE,
+            ).get_retry_strategy()
+        return self._retry
+
+    def get(self, service: str, path: str, path_params: dict[str, str] | None = None,
+            query: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
+        import oci
+
+        client = self._client(service)
+
+        def attempt(**kw):
+            self.on_request()  # every attempt is a request: retries count too
+            return client.base_client.call_api(**kw)
+
+        try:
+            resp = self._retry_strategy().make_retrying_call(
+                attempt,
+                resource_path=path, method="GET", path_params=path_params or {},
+                query_params={k: v for k, v in (query or {}).items() if v is not None},
+                header_params={"accept": "application/json", "content-type": "application/json"},
+                response_type="bytes",
+            )
+        except oci.exceptions.ServiceError as exc:
+            if exc.status in (401, 403) or (exc.status == 404 and exc.code == "NotAuthorizedOrNotFound"):
+                raise OciDenied(service, exc.status, exc.code, exc.message) from None
+            if exc.status == 404:
+                raise OciNotFound(f"{path}: {exc.message}") from None
+            raise OciUnavailable(f"OCI answered {exc.status} {exc.code or ''} to GET {path}".strip()) from None
+        except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as exc:
+            raise OciUnavailable(f"OCI API unreachable for GET {path}: {_first_line(exc)}") from None
+        body = json.loads(resp.data) if resp.data else None
+        return body, dict(resp.headers or {})
+
+    def list_all(self, service: str, path: str, path_params: dict[str, str] | None = None,
+                 query: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a list call, following opc-next-page. Handles bare arrays and {items: []}."""
+        items: list[Any] = []
+        query = dict(query or {})
+        while True:
+            body, headers = self.get(service, path, path_params, query)
+            items.extend(body.get("items", []) if isinstance(body, dict) else body or [])
+            page = headers.get("opc-next-page")
+            if not page:
+                return items
+            query["page"] = page
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

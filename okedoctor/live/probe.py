@@ -1,0 +1,149 @@
+"""The in-pod probe: GET http://localhost:<port><path> inside a container over exec.
+
+The argv forms are `okedoctor.probe_scripts` (shared with the simulator); this module picks
+what to probe, runs the tools in TOOL_ORDER until one exists, and parses what it printed.
+Nothing from the cluster is pasted into a script: port and path travel as argv elements.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from okedoctor import probe_scripts as ps
+from okedoctor.live.redact import redact
+
+_ERRORS = {ps.EXIT_REFUSED: "refused", ps.EXIT_TIMEOUT: "timeout", ps.EXIT_RESET: "reset",
+           52: "reset"}  # curl 52: empty reply, the server closed the connection
+_MISSING = re.compile(r"executable file not found|no such file or directory|command not found|not found in \$PATH",
+                      re.I)
+_WGET_STATUS = re.compile(r"^\s*HTTP/\d(?:\.\d)?\s+(\d{3})", re.M)
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    container: str
+    port: int
+    path: str
+
+
+@dataclass
+class ExecResult:
+    stdout: str
+    stderr: str
+    status: dict[str, Any] | None  # the Status the API server sent on the error channel
+
+    @property
+    def missing_tool(self) -> bool:
+        """The runtime could not start the command: the image lacks this tool."""
+        text = (self.status or {}).get("message", "") + "\n" + self.stderr
+        code = self.exit_code
+        return bool(_MISSING.search(text)) and (code is None or code in (126, 127))
+
+    @property
+    def exit_code(self) -> int | None:
+        st = self.status
+        if not st or st.get("status") == "Success":
+            return 0
+        for cause in (st.get("details") or {}).get("causes") or []:
+            if cause.get("reason") == "ExitCode":
+                try:
+                    return int(cause.get("message"))
+                except (TypeError, ValueError):
+                    return None
+        return None
+
+
+def parse_status_channel(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        doc = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return {"status": "Failure", "message": raw}
+    return doc if isinstance(doc, dict) else {"status": "Failure", "message": str(doc)}
+
+
+def argv_for(tool: str, port: int, path: str, timeout: int) -> list[str]:
+    url = f"http://localhost:{port}{path}"
+    if tool == "curl":
+        return ps.curl_argv(url, timeout)
+    if tool == "wget":
+        return ps.wget_argv(url, timeout)
+    if tool == "python3":
+        return ps.python_argv(url, timeout)
+    if tool == "bash":
+        return ps.bash_argv("localhost", port, path, timeout)
+    raise ValueError(tool)
+
+
+def _body_then_status(stdout: str) -> tuple[int | None, str]:
+    """curl/python3/bash print the body, a newline, then the status code on the last line."""
+    text = stdout.rstrip("\n")
+    body, _, last = text.rpartition("\n")
+    try:
+        return int(last.strip()), body
+    except ValueError:
+        return None, stdout
+
+
+def parse_probe(tool: str, res: ExecResult) -> dict[str, Any]:
+    """{status, body} or {error: refused|timeout|reset|<text>} from one tool's output."""
+    code = res.exit_code
+    if tool == "wget":
+        statuses = _WGET_STATUS.findall(res.stderr)
+        if statuses:
+            return _answer(int(statuses[-1]), res.stdout)
+        low = res.stderr.lower()
+        for needle, err in (("refused", "refused"), ("timed out", "timeout"), ("reset", "reset")):
+            if needle in low:
+                return {"error": err}
+        return {"error": _short(res.stderr or (res.status or {}).get("message") or f"wget exit {code}")}
+    if code in _ERRORS:
+        return {"error": _ERRORS[code]}
+    status, body = _body_then_status(res.stdout)
+    if code == 0 and status:
+        return _answer(status, body)
+    detail = res.stderr or (res.status or {}).get("message") or f"exit {code}"
+    return {"error": _short(detail)}
+
+
+def _answer(status: int, body: str) -> dict[str, Any]:
+    return {"status": status, "body": redact(body[: ps.BODY_LIMIT])}
+
+
+def _short(text: str) -> str:
+    return redact(text.strip().splitlines()[0][:200]) if text.strip() else "error"
+
+
+def probe_target(pod: dict[str, Any], service: dict[str, Any]) -> ProbeTarget | None:
+    """Which container, port and path to probe for the Service's first port."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    ports = (service.get("spec") or {}).get("ports") or []
+    if not containers or not ports:
+        return None
+    target = ports[0].get("targetPort", ports[0].get("port"))
+    for c in containers:
+        for cp in c.get("ports") or []:
+            if target in (cp.get("containerPort"), cp.get("name")):
+                return ProbeTarget(c["name"], int(cp["containerPort"]), _path(c, cp))
+    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+        return ProbeTarget(containers[0]["name"], int(target), _path(containers[0], {"containerPort": int(target)}))
+    return None  # a named port no container declares: the pod check reports it
+
+
+def _path(container: dict[str, Any], cport: dict[str, Any]) -> str:
+    """The readiness probe's path when it probes this port over HTTP, else /."""
+    get = ((container.get("readinessProbe") or {}).get("httpGet")) or {}
+    port = get.get("port")
+    if get and port in (cport.get("containerPort"), cport.get("name")):
+        path = get.get("path") or "/"
+        return path if path.startswith("/") else "/" + path
+    return "/"
