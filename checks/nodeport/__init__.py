@@ -6,6 +6,7 @@ allocation, Service ports) and the OCI side (LB egress and worker ingress rules)
 
 _KUBERNETES: tuple[str, ...] = ()
 _OCI: tuple[str, ...] = (
+    "lb_egress_to_workers",
     "worker_ingress_from_lb",
     "worker_ingress_from_clients",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checks.loadbalancer._lb import backend_workers, is_local, lb_peer, traffic_ports
-from checks.loadbalancer._rules import add_rules_fix, ports_text, worker_groups
+from checks.loadbalancer._rules import add_rules_fix, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop
@@ -79,7 +79,7 @@ class WorkerIngressFromLb(Check):
                     "evaluated": group.endpoint.names(),
                 },
                 fix=add_rules_fix(group.endpoint, INGRESS, peer.cidr, nums, ref,
-                                  what=f"from the load balancer (ports {ports_text(nums)})",
+                                  what="from the load balancer",
                                   peer_nsg=ref.nsg_ids[0] if ref.nsg_ids and group.endpoint.nsgs else None),
                 subject=f"subnet/{group.endpoint.subnet_id}",
             )

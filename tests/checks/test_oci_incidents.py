@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shlex
 
+import pytest
+
 from okedoctor.diagnose import diagnose_snapshot, resolve_target
 from okedoctor.snapshot import load_snapshot
 from tests.conftest import SCENARIOS_DIR
@@ -79,3 +81,19 @@ def test_stale_healthcheck_port(builtin_registry):
     assert {b["port"] for b in command_json(command, "--backends")} == {30417}
     followers = {f.code: f.caused_by for f in report.findings if not f.root_cause}
     assert followers == {"OKD-LB-006": "OKD-LB-009", "OKD-LB-011": "OKD-LB-009", "OKD-INET-001": "OKD-LB-009"}
+
+
+# Every OCI-side scenario: exactly one root cause, the one its expect block names.
+OCI_SCENARIOS = {
+    "missing-nodeport-rule": "OKD-NP-002",
+    "blocked-10256": "OKD-NP-002",
+    "nlb-preserve-source": "OKD-NP-003",
+    "stale-healthcheck-port": "OKD-LB-009",
+    "lb-egress-blocked": "OKD-NP-001",
+}
+
+
+@pytest.mark.parametrize(("name", "code"), sorted(OCI_SCENARIOS.items()))
+def test_one_root_cause_per_incident(name, code, builtin_registry):
+    root = the_root_cause(diagnose(name, builtin_registry))
+    assert root.code == code
