@@ -463,3 +463,17 @@ def ready_endpoint_nodes(facts: Any, service: Obj) -> dict[str, int]:
         if a.ready and a.node:
             out[a.node] = out.get(a.node, 0) + 1
     return out
+
+
+_LISTEN_RE = re.compile(r"(?:listen|serving|server started|started server|running|bound|accepting)\w*\b[^\n]{0,40}?"
+                        r"(?:port\s+|:)(\d{2,5})\b", re.I)
+
+
+def listening_ports(text: str | None) -> list[int]:
+    """Ports a log says the app listens on ("listening on 0.0.0.0:8080", "Server listening on port 3000")."""
+    out: list[int] = []
+    for line in (text or "").splitlines():
+        m = _LISTEN_RE.search(line)
+        if m and int(m.group(1)) not in out:
+            out.append(int(m.group(1)))
+    return out

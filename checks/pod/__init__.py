@@ -11,4 +11,7 @@ MODULES: tuple[str, ...] = (
     "image_pull_failure",
     "container_config_error",
     "oom_killed",
+    "app_5xx_on_localhost",
+    "nothing_listens_on_target_port",
+    "app_timeout_on_localhost",
 )

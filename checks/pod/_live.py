@@ -1,0 +1,63 @@
+"""The in-pod probe's answers (live.containers[..].localhost) for the ports the Service sends to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from okedoctor.check import CheckSkipped
+from okedoctor.facts import Facts, Obj
+from okedoctor.kube import containers, pod_ready, redact, resolve_target_port, service_ports, tail
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    pod: Obj
+    container: str
+    port: int
+    result: dict  # {status, body} or {error: refused|timeout|reset}
+    others: dict  # what the other probed ports of this container answered
+
+    @property
+    def body_prefix(self) -> str:
+        return redact(str(self.result.get("body") or ""))[:120]
+
+
+def serving_container(pod: Obj, port: int) -> str | None:
+    """The container that declares `port`, else the only container."""
+    cs = containers(pod)
+    for c in cs:
+        if any(p.get("containerPort") == port for p in c.get("ports") or []):
+            return c.get("name")
+    return cs[0].get("name") if len(cs) == 1 else None
+
+
+def ready_pod_answers(facts: Facts) -> Iterator[ProbeAnswer]:
+    """The probe's answer on each target port of each Ready pod (the pods clients are sent to)."""
+    if "containers" not in facts.live:
+        raise CheckSkipped("the in-pod probe was not run (live access, or --no-exec)")
+    if not facts.service:
+        return
+    for pod in facts.pods:
+        if not pod_ready(pod):
+            continue
+        yield from answers_for(facts, pod)
+
+
+def answers_for(facts: Facts, pod: Obj) -> Iterator[ProbeAnswer]:
+    ns, name = pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
+    for sp in service_ports(facts.service):
+        port = resolve_target_port(sp, pod)
+        cname = serving_container(pod, port) if port else None
+        if not cname:
+            continue
+        live = facts.container_live(ns, name, cname) or {}
+        seen = {str(k): v for k, v in (live.get("localhost") or {}).items()}
+        if str(port) in seen:
+            others = {k: v for k, v in seen.items() if k != str(port)}
+            yield ProbeAnswer(pod, cname, port, seen[str(port)], others)
+
+
+def current_log_tail(facts: Facts, pod: Obj, container: str, n: int = 5) -> list[str]:
+    live = facts.container_live(pod["metadata"].get("namespace", ""), pod["metadata"]["name"], container) or {}
+    return tail(live.get("logs"), n)
