@@ -68,9 +68,14 @@ class Traffic:
         return Traffic(self.src_ports, self.protocol, self.dst_ports)
 
     def describe(self) -> str:
-        lo, hi = self.dst_ports
-        ports = str(lo) if lo == hi else f"{lo}-{hi}"
-        return f"{protocol_name(self.protocol)}/{ports}"
+        text = f"{protocol_name(self.protocol)}/{_span(self.dst_ports)}"
+        if self.src_ports not in (EPHEMERAL, ALL_PORTS):
+            text += f" from port {_span(self.src_ports)}"
+        return text
+
+
+def _span(ports: tuple[int, int]) -> str:
+    return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
 
 
 @dataclass(frozen=True)

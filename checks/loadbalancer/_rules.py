@@ -70,18 +70,21 @@ def add_rules_fix(
     *,
     what: str,
     peer_nsg: str | None = None,
+    reply: bool = False,
 ) -> Fix:
     """The fix adding rules that allow `ports` with the peer, on the endpoint's own rules.
 
     A VNIC in NSGs gets an NSG rule (`nsg rules add` only adds); otherwise the subnet's oldest
     security list (the one the CCM edits) is rewritten with its rules plus the new ones.
     """
-    traffic = rule_traffic(ports)
+    # A return rule for stateless traffic: stateless too, from the service port back to any client port.
+    traffic = [t.reply() for t in rule_traffic(ports)] if reply else rule_traffic(ports)
     annotation = ccm_annotation_fix(ref) if ref else ""
     if endpoint.nsgs:
         nsg = endpoint.nsgs[0]
         peer, is_nsg = (peer_nsg, True) if peer_nsg else (peer_cidr, False)
-        rules = [make_rule(direction, peer, t, peer_is_nsg=is_nsg, for_nsg=True, description=f"{t.describe()} {what}")
+        rules = [make_rule(direction, peer, t, peer_is_nsg=is_nsg, for_nsg=True, stateless=reply,
+                           description=f"{t.describe()} {what}")
                  for t in traffic]
         return Fix(
             summary=(f"Add {len(rules)} {direction.lower()} rule(s) to {nsg.label()} allowing "
@@ -90,7 +93,8 @@ def add_rules_fix(
             commands=(nsg_rules_add_command(nsg.id, rules),),
         )
     target = oldest(endpoint.security_lists)
-    rules = [make_rule(direction, peer_cidr, t, description=f"{t.describe()} {what}") for t in traffic]
+    rules = [make_rule(direction, peer_cidr, t, stateless=reply, description=f"{t.describe()} {what}")
+             for t in traffic]
     if target is None:
         return Fix(summary=f"{endpoint.label} has no security list or NSG to add the rule to." + annotation)
     existing = len(target.get("ingressSecurityRules" if direction == INGRESS else "egressSecurityRules") or [])

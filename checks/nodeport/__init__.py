@@ -9,6 +9,7 @@ _OCI: tuple[str, ...] = (
     "lb_egress_to_workers",
     "worker_ingress_from_lb",
     "worker_ingress_from_clients",
+    "stateless_rule_without_return",
 )
 
 MODULES: tuple[str, ...] = _KUBERNETES + _OCI

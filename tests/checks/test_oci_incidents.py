@@ -90,6 +90,7 @@ OCI_SCENARIOS = {
     "nlb-preserve-source": "OKD-NP-003",
     "stale-healthcheck-port": "OKD-LB-009",
     "lb-egress-blocked": "OKD-NP-001",
+    "stateless-no-return": "OKD-NP-004",
 }
 
 
