@@ -477,3 +477,14 @@ def listening_ports(text: str | None) -> list[int]:
         if m and int(m.group(1)) not in out:
             out.append(int(m.group(1)))
     return out
+
+
+def dependency_commands(namespace: str, dependency: str) -> list[str]:
+    """kubectl commands that show whether a dependency named in a log (host:port) has ready endpoints."""
+    host = dependency.rsplit(":", 1)[0] if re.search(r":\d+$", dependency) else dependency
+    if re.fullmatch(r"[\d.]+|[0-9a-fA-F:]+", host):
+        return [f"kubectl get services -A -o wide | grep -w {host}"]
+    parts = host.split(".")
+    name, ns = parts[0], (parts[1] if len(parts) > 1 and parts[1] not in ("svc", "cluster") else namespace)
+    return [f"kubectl -n {ns} get service {name} -o wide",
+            f"kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name} -o wide"]

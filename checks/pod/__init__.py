@@ -14,4 +14,6 @@ MODULES: tuple[str, ...] = (
     "app_5xx_on_localhost",
     "nothing_listens_on_target_port",
     "app_timeout_on_localhost",
+    "readiness_probe_failing",
+    "app_listens_on_loopback",
 )

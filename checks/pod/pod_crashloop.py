@@ -8,7 +8,15 @@ from checks.pod import _causes
 from checks.pod._group import Group, containers_where
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import LogHint, event_message, events_with_reason, last_terminated, log_hints, tail
+from okedoctor.kube import (
+    LogHint,
+    dependency_commands,
+    event_message,
+    events_with_reason,
+    last_terminated,
+    log_hints,
+    tail,
+)
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 EXIT_MEANING = {
@@ -108,12 +116,10 @@ def _fix(facts: Facts, ns: str, ref: str, pod: Obj, cname: str, hints: list[LogH
                        f"env:\n- name: {var}\n  valueFrom:\n    secretKeyRef:\n"
                        f"      name: {secret}\n      key: {var}\n")
         if h.kind in ("refused", "dns"):
-            host = (h.detail.get("dependency") or h.detail.get("host") or "").rsplit(":", 1)[0]
-            short = host.split(".")[0]
-            return Fix(f"Make the dependency reachable ({h.detail.get('dependency') or host}): check its Service "
-                       "has ready endpoints and the app's configured host and port are right.",
-                       (f"kubectl -n {ns} get service,endpointslices -o wide | grep -i {short}",
-                        f"kubectl -n {ns} get pods -o wide | grep -i {short}", logs))
+            target = h.detail.get("dependency") or h.detail.get("host") or ""
+            return Fix(f"Make the dependency reachable ({target}): check its Service has ready endpoints and the "
+                       "app's configured host and port are right.",
+                       (*dependency_commands(ns, target), logs))
     return Fix("Read the previous container's log and fix the startup failure it shows.",
                (logs, f"kubectl -n {ns} describe pod {pod['metadata']['name']}"))
 
