@@ -103,7 +103,7 @@ class Internet:
                 if address.rsplit(":", 1)[-1] == "443":
                     server.socket = tls.wrap_socket(server.socket, server_side=True,
                                                     do_handshake_on_connect=False)
-                threading.Thread(target=server.serve_forever, name=f"sim-internet-{address}",
+                threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sim-internet-{address}",
                                  daemon=True).start()
                 self.servers.append(server)
                 port = server.port

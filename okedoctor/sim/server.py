@@ -115,7 +115,7 @@ class Simulator:
 
     def _serve(self, server: SimServer, name: str) -> None:
         self._servers.append(server)
-        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), name=name, daemon=True).start()
 
     def _start_kube(self, ctx: ssl.SSLContext, live: dict[str, Any]) -> None:
         self.token = secrets.token_urlsafe(32)
