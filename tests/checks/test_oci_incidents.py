@@ -91,6 +91,7 @@ OCI_SCENARIOS = {
     "stale-healthcheck-port": "OKD-LB-009",
     "lb-egress-blocked": "OKD-NP-001",
     "stateless-no-return": "OKD-NP-004",
+    "lb-ingress-blocked": "OKD-LB-012",
 }
 
 
