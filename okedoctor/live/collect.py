@@ -30,6 +30,7 @@ from okedoctor.live.kube import (
     make_api_client,
     rbac_reason,
     resolve_kube_target,
+    scrub_object,
     strip_configmap_values,
     strip_secret_values,
 )
@@ -563,7 +564,7 @@ class _Run:
             containers = {k: dict(v) for k, v in self.containers.items()}
             internet = dict(self.internet) if self.internet is not None else None
             collection = {k: dict(v) for k, v in self.collection.items()}
-        objects = assemble_kubernetes(kube, self.target)
+        objects = [scrub_object(o) for o in assemble_kubernetes(kube, self.target)]
         live: dict[str, Any] = {}
         if "pods" in kube and "live.containers" not in collection or "pods" in kube:
             live["containers"] = containers

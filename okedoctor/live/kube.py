@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from okedoctor.errors import CollectionError, UsageError
+from okedoctor.live.redact import redact
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -223,6 +225,38 @@ def raw_json(response) -> Any:
         return json.loads(response.data)
     finally:
         response.release_conn()
+
+
+_CREDENTIAL_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+                              r"private[_-]?key|credential)")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def scrub_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """Remove what must not reach a snapshot from any object: managedFields, literal env values
+    whose name says credential, and credentials inside kubectl's last-applied annotation."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        ann = meta.get("annotations")
+        if isinstance(ann, dict) and isinstance(ann.get(_LAST_APPLIED), str):
+            ann[_LAST_APPLIED] = redact(ann[_LAST_APPLIED])
+    for spec in _pod_specs(obj):
+        for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+            for env in c.get("env") or []:
+                if isinstance(env, dict) and "value" in env and _CREDENTIAL_NAME.search(str(env.get("name", ""))):
+                    env["value"] = "<redacted>"
+    return obj
+
+
+def _pod_specs(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    if obj.get("kind") == "Pod":
+        return [spec]
+    tmpl = (spec.get("template") or {}).get("spec")
+    return [tmpl] if isinstance(tmpl, dict) else []
 
 
 def strip_secret_values(secret: dict[str, Any]) -> dict[str, Any]:

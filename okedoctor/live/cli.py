@@ -1,0 +1,38 @@
+"""`okedoctor snapshot svc/NAME -f FILE`: write one diagnosis' facts as a snapshot file."""
+
+from __future__ import annotations
+
+import click
+
+from okedoctor.cli import live_options, make_live_options
+from okedoctor.errors import UsageError
+from okedoctor.options import parse_target
+
+
+@click.command()
+@click.argument("target")
+@click.option("-f", "--file", "out_file", required=True, metavar="FILE",
+              help="Where to write the snapshot (YAML; JSON when the name ends in .json).")
+@click.option("-n", "--namespace", help="Namespace of the Service (default: the context's).")
+@click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to read when it was made by hand.")
+@live_options
+def snapshot(target, out_file, namespace, lb_ocid, **kw):
+    """Collect the facts of one diagnosis and write them as a snapshot (secrets redacted).
+
+    Diagnose it later, or elsewhere, with `okedoctor diagnose --from FILE`.
+    """
+    from okedoctor.live import collect
+    from okedoctor.snapshot import dump_snapshot
+
+    opts = make_live_options(kw, namespace, lb_ocid)
+    result = collect(parse_target(target, namespace), opts)
+    try:
+        dump_snapshot(result.snapshot, out_file)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    snap = result.snapshot
+    gaps = ", ".join(f"{k} {v['kind']}" for k, v in sorted(snap.collection.items()))
+    reqs = ", ".join(f"{api} {n}" for api, n in result.stats["api_requests"].items())
+    click.echo(f"wrote {out_file}: {result.target} from context {snap.context.get('kubeContext')} "
+               f"(cluster {snap.context.get('cluster')}); {len(snap.kubernetes)} Kubernetes objects, "
+               f"requests {reqs}" + (f"; not collected: {gaps}" if gaps else ""), err=True)
