@@ -25,6 +25,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "checks": ("okedoctor.cli:checks", "List the checks or explain one."),
     "sim": ("okedoctor.sim.cli:sim", "Serve a scenario or snapshot as a simulated OKE on loopback."),
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
+    "snapshot": ("okedoctor.live.cli:snapshot", "Write the facts of one diagnosis to a snapshot file (redacted)."),
+    "demo": ("okedoctor.demo:demo", "Diagnose a shipped scenario live against the embedded simulated OKE."),
 }
 
 
