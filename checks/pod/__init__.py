@@ -16,4 +16,6 @@ MODULES: tuple[str, ...] = (
     "app_timeout_on_localhost",
     "readiness_probe_failing",
     "app_listens_on_loopback",
+    "pod_unschedulable",
+    "rollout_no_room_for_surge",
 )

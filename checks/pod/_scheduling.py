@@ -1,0 +1,88 @@
+"""Reading the scheduler's FailedScheduling message, and node room for a pod."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from okedoctor.facts import Facts, Obj
+from okedoctor.kube import (
+    Resources,
+    event_message,
+    events_with_reason,
+    node_allocatable,
+    node_ready,
+    pod_holds_resources,
+    pod_requests,
+)
+
+
+def scheduling_message(facts: Facts, pod: Obj) -> str:
+    """The scheduler's latest word on a Pending pod (FailedScheduling event, else the PodScheduled condition)."""
+    evs = events_with_reason(facts.events_for(pod), "FailedScheduling")
+    if evs:
+        return event_message(evs[-1])
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "PodScheduled":
+            return c.get("message") or ""
+    return ""
+
+
+_REASONS = (
+    ("insufficient", re.compile(r"(\d+) Insufficient ([\w./-]*[\w/-])")),
+    ("taint", re.compile(r"(\d+) node\(s\) had untolerated taint \{([^}]*)\}")),
+    ("selector", re.compile(r"(\d+) node\(s\) didn't match Pod's node affinity/selector")),
+    ("unbound-pvc", re.compile(r"()pod has unbound immediate PersistentVolumeClaims")),
+    ("volume-binding", re.compile(r"()(?:binding volumes|didn't find available persistent volumes|"
+                                  r"volume node affinity conflict)")),
+    ("unschedulable", re.compile(r"(\d+) node\(s\) were unschedulable")),
+    ("too-many-pods", re.compile(r"(\d+) Too many pods")),
+    ("ports", re.compile(r"(\d+) node\(s\) didn't have free ports")),
+)
+
+
+def parse_reasons(message: str) -> list[dict]:
+    """The reasons listed in a FailedScheduling message (before the preemption part)."""
+    head = message.split("preemption:")[0]
+    out = []
+    for kind, pattern in _REASONS:
+        for m in pattern.finditer(head):
+            d: dict = {"kind": kind}
+            if m.group(1):
+                d["nodes"] = int(m.group(1))
+            if kind == "insufficient":
+                d["resource"] = m.group(2)
+            if kind == "taint":
+                d["taint"] = m.group(2)
+            out.append(d)
+    return out
+
+
+@dataclass(frozen=True)
+class NodeRoom:
+    node: str
+    allocatable: Resources
+    requested: Resources
+    ready: bool
+    unschedulable: bool
+
+    @property
+    def free(self) -> Resources:
+        return self.allocatable - self.requested
+
+    def show(self) -> dict:
+        return {"allocatable": self.allocatable.show(), "requested": self.requested.show(),
+                "free": self.free.show(), **({"unschedulable": True} if self.unschedulable else {}),
+                **({} if self.ready else {"ready": False})}
+
+
+def node_room(facts: Facts) -> list[NodeRoom]:
+    """Per node: allocatable, the sum of requests of the pods in the snapshot scheduled there, what is free."""
+    used: dict[str, Resources] = {}
+    for pod in facts.objects("Pod"):
+        if pod_holds_resources(pod):
+            node = pod["spec"]["nodeName"]
+            used[node] = used.get(node, Resources()) + pod_requests(pod.get("spec") or {})
+    return [NodeRoom(n["metadata"]["name"], node_allocatable(n), used.get(n["metadata"]["name"], Resources()),
+                     node_ready(n), bool((n.get("spec") or {}).get("unschedulable")))
+            for n in facts.nodes]

@@ -1,0 +1,113 @@
+"""OKD-POD-010: a pod of the Service stays Pending: the scheduler cannot place it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checks.pod import _causes
+from checks.pod._scheduling import node_room, parse_reasons, scheduling_message
+from checks.pod.rollout_no_room_for_surge import blocked_rollouts
+from okedoctor.check import Check
+from okedoctor.facts import Facts, Obj
+from okedoctor.kube import pod_requests, workload_ref
+from okedoctor.model import Finding, Fix, Hop, Severity
+
+
+class PodUnschedulable(Check):
+    """A pod of the Service stays Pending: the scheduler cannot place it (FailedScheduling).
+
+    What it checks
+        Pods of the Service with PodScheduled=False. It quotes the scheduler's FailedScheduling
+        message and spells out its reasons: insufficient cpu/memory (with the pod's requests and
+        each node's free room), untolerated taints, a nodeSelector/affinity no node matches,
+        unbound PersistentVolumeClaims, cordoned nodes, too many pods.
+
+    Why it breaks
+        A pod that is never scheduled never runs and is never an endpoint. When every replica is
+        Pending the Service has no endpoint at all.
+
+    How to fix
+        Insufficient resources: lower the requests or add a node. Taint: add a toleration or
+        remove the taint. Selector: fix the nodeSelector or label a node. Unbound PVC: fix the
+        claim (its own finding when it asks a mode its class cannot give).
+    """
+
+    code = "OKD-POD-010"
+    name = "pod-unschedulable"
+    hop = Hop.POD
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        serving = _causes.service_serving(facts)
+        in_rollout = {p["metadata"]["name"] for b in blocked_rollouts(facts) for p in b.pending}
+        groups: dict[str, list[Obj]] = {}
+        for pod in facts.pods:
+            if _causes.is_unschedulable(pod):
+                groups.setdefault(workload_ref(facts, pod), []).append(pod)
+        for ref, pods in groups.items():
+            pod = pods[0]
+            cause = None
+            if pod["metadata"]["name"] in in_rollout:
+                cause = _causes.ROLLOUT
+            elif _causes.pod_rwx_block_pvcs(facts, pod):
+                cause = _causes.RWX_BLOCK
+            yield self._finding(facts, ref, pods, Severity.WARNING if serving else Severity.ERROR, cause)
+
+    def _finding(self, facts: Facts, ref: str, pods: list[Obj], severity: Severity, cause: str | None) -> Finding:
+        pod = pods[0]
+        ns = pod["metadata"].get("namespace", "")
+        message = scheduling_message(facts, pod)
+        reasons = parse_reasons(message)
+        spec = pod.get("spec") or {}
+        evidence: dict = {"pods": [p["metadata"]["name"] for p in pods], "scheduler": message,
+                          "reasons": reasons, "podRequests": pod_requests(spec).show()}
+        kinds = {r["kind"] for r in reasons}
+        if "insufficient" in kinds:
+            evidence["nodes"] = {r.node: r.show() for r in node_room(facts)}
+        if "selector" in kinds:
+            evidence["nodeSelector"] = spec.get("nodeSelector") or {}
+        if "taint" in kinds:
+            evidence["tolerations"] = [t.get("key") for t in spec.get("tolerations") or []]
+        plain = ", ".join(_plain(r) for r in reasons) or (message or "no scheduler message recorded")
+        return self.finding(
+            f"{len(pods)} pod(s) of {ref} Pending, not schedulable: {plain}",
+            subject=f"{ref.replace('/', f'/{ns}/', 1)}",
+            evidence=evidence, fix=_fix(ns, ref, pod, reasons), severity=severity, caused_by=cause,
+        )
+
+
+def _plain(r: dict) -> str:
+    n = f"{r['nodes']} node(s): " if r.get("nodes") else ""
+    return n + {
+        "insufficient": f"not enough {r.get('resource')}",
+        "taint": f"taint {{{r.get('taint')}}} not tolerated",
+        "selector": "nodeSelector/affinity matches no node",
+        "unbound-pvc": "a PersistentVolumeClaim is not bound",
+        "volume-binding": "its volume cannot be provisioned or bound",
+        "unschedulable": "cordoned",
+        "too-many-pods": "too many pods",
+        "ports": "hostPort in use",
+    }[r["kind"]]
+
+
+def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict]) -> Fix:
+    kinds = {r["kind"] for r in reasons}
+    c = (pod.get("spec") or {}).get("containers", [{}])[0].get("name", "")
+    if "insufficient" in kinds:
+        return Fix("Lower the pod's requests to fit a node, or add a node to the pool.",
+                   ("kubectl describe nodes | grep -A8 'Allocated resources'",
+                    f"kubectl -n {ns} set resources {ref} -c {c} --requests=cpu=<less>,memory=<less>"))
+    if "taint" in kinds:
+        taint = next(r["taint"] for r in reasons if r["kind"] == "taint")
+        key = taint.split(":")[0].strip()
+        return Fix(f"Tolerate the taint {taint} in the pod template, or remove it from the nodes.",
+                   (f"kubectl taint nodes --all {key}-",),
+                   f"tolerations:\n- key: {key}\n  operator: Exists\n  effect: NoSchedule\n")
+    if "selector" in kinds:
+        sel = (pod.get("spec") or {}).get("nodeSelector") or {}
+        labels = " ".join(f"{k}={v}" for k, v in sel.items()) or "<key>=<value>"
+        return Fix("Make the nodeSelector match real node labels, or label a node to match it.",
+                   ("kubectl get nodes --show-labels", f"kubectl label node <node> {labels}"))
+    if "unschedulable" in kinds:
+        return Fix("Uncordon the nodes once their maintenance is done.", ("kubectl uncordon <node>",))
+    return Fix("Read the scheduler's message and fix what it names.",
+               (f"kubectl -n {ns} describe pod {pod['metadata']['name']}",))
