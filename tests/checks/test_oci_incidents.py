@@ -92,6 +92,8 @@ OCI_SCENARIOS = {
     "lb-egress-blocked": "OKD-NP-001",
     "stateless-no-return": "OKD-NP-004",
     "lb-ingress-blocked": "OKD-LB-012",
+    "lb-pending-quota": "OKD-LB-001",
+    "lb-invalid-annotation": "OKD-LB-002",
 }
 
 
