@@ -18,4 +18,6 @@ MODULES: tuple[str, ...] = (
     "app_listens_on_loopback",
     "pod_unschedulable",
     "rollout_no_room_for_surge",
+    "pvc_rwx_on_block_volume",
+    "env_key_ref_missing",
 )
