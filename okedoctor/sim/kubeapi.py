@@ -15,10 +15,14 @@ from urllib.parse import parse_qs, unquote
 
 from okedoctor.sim import shell, websocket
 from okedoctor.sim.httpbase import SimHandler
-from okedoctor.sim.kubestore import BadRequest, Resource, Store, namespace_of, paginate
+from okedoctor.sim.kubestore import BUILTIN, BadRequest, Resource, Store, namespace_of, paginate
 from okedoctor.sim.tables import to_table
 
 ANONYMOUS_PATHS = {"/version", "/version/", "/healthz", "/livez", "/readyz"}
+# Built-in kinds with a status subresource (ConfigMap, Secret, Event... have none).
+HAS_STATUS = {"Pod", "Service", "Node", "Namespace", "PersistentVolumeClaim", "PersistentVolume",
+              "ReplicationController", "ResourceQuota", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
+              "Job", "CronJob", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress", "VolumeAttachment"}
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
@@ -152,7 +156,7 @@ class KubeHandler(SimHandler):
             self.status(401)
             return
         if self.command not in ("GET", "HEAD"):
-            self.status(405)
+            self.refuse_write()
             return
         segs = [unquote(s) for s in path.strip("/").split("/")] if path.strip("/") else []
         if segs == ["api"]:
@@ -173,6 +177,20 @@ class KubeHandler(SimHandler):
             self.resource(request_info(self.command, path))
         else:
             self.status(404, "the server could not find the requested resource")
+
+    def refuse_write(self) -> None:
+        """405 for every write; a POST to pods/exec is kubectl's SPDY exec, answered as such."""
+        info = request_info(self.command, self.url_path)
+        if self.command == "POST" and info.sub == "exec" and info.plural == "pods" and info.name:
+            res = self.app.store.resource(info.group, info.version, "pods")
+            pod = self.app.store.get(res, info.namespace or "default", info.name) if res else None
+            if res is not None and pod is None:
+                self.not_found(res, info.name)
+                return
+            if pod is not None:
+                self.spdy_exec(pod)
+                return
+        self.status(405)
 
     def authenticated(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -210,8 +228,8 @@ class KubeHandler(SimHandler):
             if res.categories:
                 entry["categories"] = list(res.categories)
             out.append(entry)
-            for sub in ("status",):
-                out.append({"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
+            if res.kind in HAS_STATUS or res not in BUILTIN:
+                out.append({"name": f"{res.plural}/status", "singularName": "", "namespaced": res.namespaced,
                             "kind": res.kind, "verbs": ["get"]})
             if res.kind == "Pod" and not group:
                 out.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
@@ -236,7 +254,7 @@ class KubeHandler(SimHandler):
             obj = store.get(res, info.namespace or ("" if not res.namespaced else "default"), info.name)
             if obj is None or (res.namespaced and info.namespace is None):
                 self.not_found(res, info.name)
-            elif info.sub in (None, "status"):
+            elif info.sub is None or (info.sub == "status" and (res.kind in HAS_STATUS or res not in BUILTIN)):
                 self.send_object(res, obj, query)
             elif info.sub == "log" and res.kind == "Pod" and not res.group:
                 self.pod_log(obj, query)
@@ -354,6 +372,25 @@ class KubeHandler(SimHandler):
 
     # ---- pods/exec over WebSocket ------------------------------------------------------------
 
+    def exec_target(self, pod: dict[str, Any], query: dict[str, list[str]]) -> str | None:
+        """The container to exec in; None after answering as the API server and kubelet do."""
+        container = self.pick_container(pod, query)
+        if container is None:
+            return None
+        state = _container_status(pod, container).get("state") or {}
+        if "running" not in state:
+            # The kubelet finds only running containers; its error reaches the client as text.
+            self.reply(500, f'container not found ("{container}")'.encode(), "text/plain; charset=utf-8")
+            return None
+        return container
+
+    def spdy_exec(self, pod: dict[str, Any]) -> None:
+        """kubectl's fallback after a failed WebSocket upgrade: same checks, then a clear refusal."""
+        query = parse_qs(self.url_query, keep_blank_values=True)
+        if self.exec_target(pod, query) is not None:
+            self.status(400, "okedoctor sim: exec over SPDY is not served; the simulator speaks WebSocket "
+                             f"({', '.join(EXEC_PROTOCOLS)}), which kubectl 1.31+ and the kubernetes client use")
+
     def pod_exec(self, pod: dict[str, Any], query: dict[str, list[str]]) -> None:
         if self.headers.get("Upgrade", "").lower() != "websocket":
             self.status(400, "Upgrade request required")
@@ -364,11 +401,7 @@ class KubeHandler(SimHandler):
             self.status(400, f"okedoctor sim: no supported exec sub-protocol among {offered}; "
                              f"the simulator speaks {', '.join(EXEC_PROTOCOLS)}")
             return
-        phase = (pod.get("status") or {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            self.status(400, f"cannot exec into a container in a completed pod; current phase is {phase}")
-            return
-        container = self.pick_container(pod, query)
+        container = self.exec_target(pod, query)
         if container is None:
             return
         argv = query.get("command", [])
@@ -393,7 +426,9 @@ class KubeHandler(SimHandler):
         if result.stdout:
             websocket.write_frame(out, websocket.OP_BINARY, b"\x01" + result.stdout.encode())
         if result.stderr:
-            websocket.write_frame(out, websocket.OP_BINARY, b"\x02" + result.stderr.encode())
+            # With a TTY there is no separate stderr: the terminal shows both on one stream.
+            channel = b"\x01" if _flag(query, "tty") else b"\x02"
+            websocket.write_frame(out, websocket.OP_BINARY, channel + result.stderr.encode())
         status = _exit_status(argv, result)
         websocket.write_frame(out, websocket.OP_BINARY, b"\x03" + json.dumps(status).encode())
         websocket.write_frame(out, websocket.OP_CLOSE, websocket.close_payload(1000))

@@ -131,3 +131,18 @@ def test_exec_speaks_v4_when_only_v4_is_offered(sim: Simulator):
     frame = ws.recv()
     ws.close()
     assert frame[0] == 3 and json.loads(frame[1:])["details"]["causes"][0] == {"reason": "ExitCode", "message": "3"}
+
+
+def test_concurrent_clients(sim: Simulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i: int) -> tuple[int, str]:
+        # One client per thread: stream() swaps the ApiClient's call_api while it runs.
+        mine = client.CoreV1Api(config.new_client_from_config(config_file=sim.env["KUBECONFIG"]))
+        pods = mine.list_namespaced_pod("default", label_selector="app=web").items
+        _, _, status = run(mine, POD_A, ps.curl_argv(URL.format(8080), 2))
+        return len(pods), status["status"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(work, range(24)))
+    assert results == [(2, "Success")] * 24

@@ -135,3 +135,31 @@ def test_context_and_cluster_names_come_from_the_file(tmp_path):
         out = subprocess.run([KUBECTL, "config", "view", "-o", "jsonpath={.clusters[0].name}"], env=env,
                              capture_output=True, text=True)
         assert out.stdout == snap.context["cluster"]
+
+
+def test_exec_with_stdin_and_the_v5_close_frame(kubectl):
+    # kubectl -i with an empty stdin sends [0xFF, 0x00] (v5 "stdin closed"); the exec still completes.
+    out = kubectl("exec", "-i", POD_A, "--", "curl", "-s", "localhost:8080")
+    assert (out.returncode, out.stdout) == (0, "ok")
+
+
+def test_exec_errors_survive_kubectls_spdy_fallback(tmp_path):
+    snap = incident()
+    pod = obj(snap, "Pod", POD_B)
+    pod["status"]["phase"] = "Running"
+    pod["status"]["containerStatuses"][0]["state"] = {
+        "waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}}
+    with Simulator(snap, tmp_path / "w") as running:
+        env = {**os.environ, **running.env, "HOME": str(tmp_path)}
+
+        def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([KUBECTL, *args], env=env, capture_output=True, text=True, timeout=30)
+
+        out = kubectl("exec", POD_A, "-c", "nosuch", "--", "true")
+        assert out.returncode == 1
+        assert f"container nosuch is not valid for pod {POD_A}" in out.stderr
+        out = kubectl("exec", POD_B, "--", "curl", "-s", "localhost:8080")
+        assert out.returncode == 1 and 'container not found ("web")' in out.stderr
+        # After the WebSocket attempt kubectl retried over SPDY (a POST): both were answered.
+        tried = [(r["method"], r["status"]) for r in running.requests if r["path"].endswith(f"{POD_B}/exec")]
+        assert tried == [("GET", 500), ("POST", 500)]
