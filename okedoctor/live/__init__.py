@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from okedoctor.live.collect import CollectResult
+    from okedoctor.live.collector import CollectResult
     from okedoctor.model import Target
     from okedoctor.options import LiveOptions
 
 
 def collect(target: Target, opts: LiveOptions) -> CollectResult:
-    from okedoctor.live.collect import collect as _collect
+    from okedoctor.live.collector import collect as _collect
 
     return _collect(target, opts)
 
