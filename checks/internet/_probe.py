@@ -13,16 +13,14 @@ def public_addresses(facts: Facts) -> list[str]:
     """`ip:port` for each public IP of the LB (else each ingress IP) and each listener/Service port."""
     ref = facts.load_balancer
     svc = facts.service
+    ports = {int(p["port"]) for p in spec(svc).get("ports") or [] if p.get("port")}
     if ref:
         ips = ref.public_ips
-        ports = sorted({int(lis["port"]) for lis in ref.listeners.values() if lis.get("port")})
+        ports |= {int(lis["port"]) for lis in ref.listeners.values() if lis.get("port")}
     else:
         ingress = ((svc or {}).get("status") or {}).get("loadBalancer", {}).get("ingress") or []
         ips = [i["ip"] for i in ingress if i.get("ip")]
-        ports = []
-    if not ports:
-        ports = sorted({int(p["port"]) for p in spec(svc).get("ports") or [] if p.get("port")})
-    return [f"{ip}:{port}" for ip in ips for port in ports]
+    return [f"{ip}:{port}" for ip in ips for port in sorted(ports)]
 
 
 def probed_addresses(facts: Facts) -> Iterator[tuple[str, dict[str, Any]]]:

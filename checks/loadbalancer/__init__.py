@@ -3,7 +3,12 @@
 MODULES: tuple[str, ...] = (
     "load_balancer_not_provisioned",
     "invalid_lb_annotation",
+    "load_balancer_not_active",
+    "service_port_without_listener",
+    "listener_without_backends",
     "backend_port_not_live_nodeport",
+    "backend_ip_not_a_node",
+    "node_missing_from_backends",
     "health_check_port_not_served",
     "backends_unhealthy",
     "lb_ingress_blocks_clients",

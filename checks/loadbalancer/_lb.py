@@ -355,3 +355,28 @@ def health_port_of(backend_set: Obj) -> int | None:
         return int(port)
     ports = {int(b["port"]) for b in backends(backend_set) if b.get("port")}
     return ports.pop() if len(ports) == 1 else None
+
+
+def missing_nodes(facts: Facts, backend_set: Obj | None) -> list[tuple[Obj, str]]:
+    """(node, why) for nodes the CCM should have made backends of this set and did not.
+
+    Only meaningful for a CCM-made LB: a hand-made one may use any subset of nodes."""
+    svc = facts.service
+    ref = facts.load_balancer
+    if not svc or not ref or not ref.ccm_managed:
+        return []
+    present = {b.get("ipAddress") for b in backends(backend_set)}
+    out = []
+    for node in facts.nodes:
+        if exclusion_reason(node, svc, ref):
+            continue  # left out on purpose
+        ip = facts.node_internal_ip(node)
+        if ip in present:
+            continue
+        if not (node.get("spec") or {}).get("providerID"):
+            out.append((node, "the node has no spec.providerID, and the cloud controller manager skips such nodes"))
+        elif not ip:
+            out.append((node, "the node reports no InternalIP address"))
+        else:
+            out.append((node, "not added by the cloud controller manager: see the Service's sync events"))
+    return out

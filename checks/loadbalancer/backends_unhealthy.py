@@ -134,9 +134,14 @@ class BackendsUnhealthy(Check):
             if every and not local and hc.get("port") == KUBE_PROXY_HEALTH_PORT:
                 hint = (" With externalTrafficPolicy Cluster, failing on every node points at port 10256 "
                         "blocked between the LB and the workers, or kube-proxy not serving /healthz.")
+            if kinds:
+                title = (f"{'Every' if every else 'Some'} backend of {pair.backend_set_name} fails the health check "
+                         f"on {hc.get('protocol')} port {hc.get('port')} ({', '.join(kinds)})")
+            else:
+                title = (f"The load balancer reports {'every' if every else 'some'} backend of "
+                         f"{pair.backend_set_name} {set_health.get('status')} with no health-check result")
             yield self.finding(
-                f"{'Every' if every else 'Some'} backend of {pair.backend_set_name} fails the health check on "
-                f"{hc.get('protocol')} port {hc.get('port')} ({', '.join(kinds) or 'no result'})",
+                title,
                 evidence=evidence | {"meaning": meaning + hint},
                 severity=Severity.ERROR if every else Severity.WARNING,
                 fix=Fix(

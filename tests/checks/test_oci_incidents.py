@@ -94,6 +94,13 @@ OCI_SCENARIOS = {
     "lb-ingress-blocked": "OKD-LB-012",
     "lb-pending-quota": "OKD-LB-001",
     "lb-invalid-annotation": "OKD-LB-002",
+    "nlb-failed-state": "OKD-LB-003",
+    "listener-missing-for-port": "OKD-LB-004",
+    "backend-set-empty": "OKD-LB-005",
+    "backends-replaced-nodes": "OKD-LB-007",
+    "node-not-added-to-backends": "OKD-LB-008",
+    # the node-hop check names the cause; the LB finding follows from it
+    "node-without-provider-id": "OKD-NODE-006",
 }
 
 
