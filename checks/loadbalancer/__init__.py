@@ -10,6 +10,7 @@ MODULES: tuple[str, ...] = (
     "backend_ip_not_a_node",
     "node_missing_from_backends",
     "health_check_port_not_served",
+    "health_checker_differs_from_ccm",
     "backends_unhealthy",
     "lb_ingress_blocks_clients",
 )

@@ -99,6 +99,7 @@ OCI_SCENARIOS = {
     "backend-set-empty": "OKD-LB-005",
     "backends-replaced-nodes": "OKD-LB-007",
     "node-not-added-to-backends": "OKD-LB-008",
+    "etp-local-stale-health-checker": "OKD-LB-010",
     # the node-hop check names the cause; the LB finding follows from it
     "node-without-provider-id": "OKD-NODE-006",
 }
