@@ -1,0 +1,66 @@
+"""Node facts the node-hop checks share: LB exclusion, taints, backends, the Service's pods per node."""
+
+from __future__ import annotations
+
+from okedoctor.facts import Facts, Obj
+from okedoctor.kube import name_of, pod_ready
+
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
+
+NODE_EXCLUDED = "OKD-NODE-004"
+NODE_DELETING = "OKD-NODE-005"
+NODE_NO_PROVIDER = "OKD-NODE-006"
+
+
+def excluded_by_label(node: Obj) -> bool:
+    """The service controller drops the node from LB backends unless the label's value parses as false."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    return EXCLUDE_LABEL in labels and str(labels[EXCLUDE_LABEL]).strip().lower() not in ("false", "0", "f")
+
+
+def taint(node: Obj, key: str) -> Obj | None:
+    return next((t for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") == key), None)
+
+
+def being_deleted(node: Obj) -> bool:
+    return taint(node, TO_BE_DELETED) is not None
+
+
+def lacks_provider_id(node: Obj) -> bool:
+    return not (node.get("spec") or {}).get("providerID")
+
+
+def why_not_backend(node: Obj) -> str | None:
+    """The code of the node check that explains why the CCM leaves this node out of the LB backends."""
+    if excluded_by_label(node):
+        return NODE_EXCLUDED
+    if being_deleted(node):
+        return NODE_DELETING
+    if lacks_provider_id(node):
+        return NODE_NO_PROVIDER
+    return None
+
+
+def service_pods_on(facts: Facts, node: Obj) -> list[Obj]:
+    return [p for p in facts.pods if (p.get("spec") or {}).get("nodeName") == name_of(node)]
+
+
+def ready_service_pods_on(facts: Facts, node: Obj) -> list[Obj]:
+    return [p for p in service_pods_on(facts, node) if pod_ready(p)]
+
+
+def backend_ips(facts: Facts) -> set[str] | None:
+    """IPs of every backend of the Service's LB/NLB, or None when the LB was not read."""
+    if facts.unavailable("oci") or not facts.load_balancer:
+        return None
+    return {b.get("ipAddress", "") for bs in facts.load_balancer.backend_sets.values()
+            for b in bs.get("backends") or []}
+
+
+def etp_local(facts: Facts) -> bool:
+    return ((facts.service or {}).get("spec") or {}).get("externalTrafficPolicy") == "Local"
+
+
+def uses_lb(facts: Facts) -> bool:
+    return ((facts.service or {}).get("spec") or {}).get("type") == "LoadBalancer"
