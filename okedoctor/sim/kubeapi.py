@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +54,8 @@ class KubeApp:
     user: str
     git_version: str
     address: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Set when the simulator stops, to end open watches.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -280,6 +282,9 @@ class KubeHandler(SimHandler):
         label_sel, field_sel = _one(query, "labelSelector"), _one(query, "fieldSelector")
         items = store.list(res, namespace, label_sel, field_sel)
         rv = store.resource_version()
+        if _flag(query, "watch"):
+            self.watch(res, items, query)
+            return
         page, cont, remaining = paginate(items, _one(query, "limit"), _one(query, "continue"), rv)
         meta: dict[str, Any] = {"resourceVersion": rv}
         if cont:
@@ -297,6 +302,39 @@ class KubeHandler(SimHandler):
         out = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} if builtin else o for o in page]
         self.reply_json(200, {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta,
                               "items": out})
+
+    def watch(self, res: Resource, items: list[dict[str, Any]], query: dict[str, list[str]]) -> None:
+        """A watch stream: the file never changes, so only the initial ADDED events, then silence.
+
+        From a resourceVersion the client already listed (kubectl get -w) nothing is sent; from
+        none or "0" every matching object comes as ADDED, as the API server does.
+        """
+        since = _one(query, "resourceVersion")
+        events = items if since in ("", "0") else []
+        self.record(200, watch=True)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        table = self.wants_table()
+        for obj in events:
+            body = to_table(res.kind, [obj], _one(query, "includeObject"), {}) if table else obj
+            self.write_chunk(json.dumps({"type": "ADDED", "object": body}).encode() + b"\n")
+        try:
+            timeout = float(_one(query, "timeoutSeconds") or 0) or None
+        except ValueError:
+            timeout = None
+        # Hold the stream open like a real watch, until its timeout or the simulator stops.
+        self.app.stopping.wait(timeout)
+        self.write_chunk(b"")
+
+    def write_chunk(self, data: bytes) -> None:
+        try:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
 
     # ---- pods/log --------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ class Simulator:
         self._recorder = Recorder(Path(request_log) if request_log else None)
         self._behaviour = Behaviour(self._recorder, Faults(parsed), int(latency_ms or 0))
         self._servers: list[SimServer] = []
+        self._kube_app: KubeApp | None = None
         self._internet = Internet(self._behaviour)
         self.env: dict[str, str] = {}
         self.token = ""
@@ -108,6 +109,8 @@ class Simulator:
         }
 
     def stop(self) -> None:
+        if self._kube_app is not None:
+            self._kube_app.stopping.set()
         for server in self._servers:
             server.close_all()
         self._servers.clear()
@@ -125,6 +128,7 @@ class Simulator:
         token_file.write_text(self.token + "\n", encoding="utf-8")
         app = KubeApp(Store.from_objects(self.snapshot.kubernetes), live.get("containers") or {},
                       self.token, SIM_USER, _git_version(self.snapshot))
+        self._kube_app = app
         server = SimServer(KubeHandler, self._behaviour, app)
         server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         app.address = f"127.0.0.1:{server.port}"

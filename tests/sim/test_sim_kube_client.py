@@ -146,3 +146,13 @@ def test_concurrent_clients(sim: Simulator):
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = list(pool.map(work, range(24)))
     assert results == [(2, "Success")] * 24
+
+
+def test_watch_sends_the_initial_objects_then_holds(core):
+    from kubernetes import watch
+
+    start = time.monotonic()
+    events = [(e["type"], e["object"].metadata.name)
+              for e in watch.Watch().stream(core.list_namespaced_pod, "default", timeout_seconds=1)]
+    assert events == [("ADDED", POD_A), ("ADDED", POD_B)]
+    assert time.monotonic() - start >= 0.9  # held open until the watch's timeout, like the API server
