@@ -57,7 +57,7 @@ class EndpointNodeNotBackend(Check):
         cause = causes.pop() if len(causes) == 1 else None
         yield self.finding(
             f"{len(outside)} of {len(ready)} node(s) holding ready pods of {sname} are not LB backends"
-            + (" : no backend can pass the externalTrafficPolicy Local health check" if none_in else ""),
+            + (": no backend can pass the externalTrafficPolicy Local health check" if none_in else ""),
             subject=f"service/{ns}/{sname}",
             evidence={"externalTrafficPolicy": "Local", "nodesNotBackends": [
                 {"node": n, "ip": ip, **({"explainedBy": c} if c else {})} for n, ip, c in outside],
