@@ -102,6 +102,8 @@ OCI_SCENARIOS = {
     "etp-local-stale-health-checker": "OKD-LB-010",
     # the node-hop check names the cause; the LB finding follows from it
     "node-without-provider-id": "OKD-NODE-006",
+    "lb-subnet-private-route": "OKD-INET-002",
+    "app-500-distroless": "OKD-INET-004",
 }
 
 
