@@ -19,8 +19,8 @@ from okedoctor.live.redact import redact
 
 _ERRORS = {ps.EXIT_REFUSED: "refused", ps.EXIT_TIMEOUT: "timeout", ps.EXIT_RESET: "reset",
            52: "reset"}  # curl 52: empty reply, the server closed the connection
-_MISSING = re.compile(r"executable file not found|no such file or directory|command not found|not found in \$PATH",
-                      re.I)
+_MISSING = re.compile(r"executable file not found|no such file or directory|command not found|not found in \$PATH|"
+                      r": not found", re.I)
 _WGET_STATUS = re.compile(r"^\s*HTTP/\d(?:\.\d)?\s+(\d{3})", re.M)
 
 
@@ -42,7 +42,8 @@ class ExecResult:
         """The runtime could not start the command: the image lacks this tool."""
         text = (self.status or {}).get("message", "") + "\n" + self.stderr
         code = self.exit_code
-        return bool(_MISSING.search(text)) and (code is None or code in (126, 127))
+        # 127 is the shell's "command not found"; a runtime that cannot start it sends no code.
+        return code == 127 or (bool(_MISSING.search(text)) and code in (None, 126))
 
     @property
     def exit_code(self) -> int | None:

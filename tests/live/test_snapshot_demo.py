@@ -1,0 +1,100 @@
+"""`okedoctor snapshot` round-trips and redacts; `okedoctor demo` diagnoses a scenario live."""
+
+from __future__ import annotations
+
+import base64
+
+from okedoctor.demo import default_scenario, scenario_files
+from okedoctor.snapshot import load_snapshot
+from tests.conftest import SCENARIOS_DIR, scenario_paths
+from tests.live.conftest import finding_keys, run_cli
+
+POD = "app-7d9f8b6c5d-k2x8p"
+SECRET_VALUE = "hunter2-db-password"
+
+
+def _with_secrets():
+    """healthy-nlb with a Secret the pods use, a credential in a crashing container's log and env."""
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    snap.kubernetes.append({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "db", "namespace": "default", "uid": "5e1c2d3b-0a9f-4e8d-b7c6-a5f4e3d2c1b0",
+                     "resourceVersion": "1", "creationTimestamp": "2026-11-01T09:00:00Z"},
+        "data": {"password": base64.b64encode(SECRET_VALUE.encode()).decode()}})
+    for obj in snap.kubernetes:
+        if obj["kind"] == "Pod":
+            c = obj["spec"]["containers"][0]
+            c["env"] = [*c.get("env", []), {"name": "DB_PASSWORD", "value": SECRET_VALUE},
+                        {"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
+        if obj["kind"] == "Pod" and obj["metadata"]["name"] == POD:
+            st = obj["status"]["containerStatuses"][0]
+            st["restartCount"] = 2
+            st["ready"] = False
+    live = snap.live["containers"][f"default/{POD}/web"]
+    live["logs"] = f"connecting to postgres://app:{SECRET_VALUE}@db:5432/app\nAuthorization: Bearer abcdefghijklmnop\n"
+    live["previousLogs"] = f"password={SECRET_VALUE}\n"
+    return snap
+
+
+def test_snapshot_round_trips_to_the_same_findings(sim_env, tmp_path):
+    path = next(p for p in scenario_paths() if p.stem == "crashloop-missing-env")
+    snap = load_snapshot(path)
+    sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "snap.yaml"
+    written = run_cli("snapshot", "svc/app", "-f", str(out))
+    assert written.code == 0, written.stderr
+    assert "wrote" in written.stderr and "oke-demo" in written.stderr
+    live = run_cli("diagnose", "svc/app", "-o", "json")
+    again = run_cli("diagnose", "--from", str(out), "-o", "json")
+    assert again.code == live.code == 2
+    assert finding_keys(again.json) == finding_keys(live.json)
+    saved = load_snapshot(out)
+    assert saved.context["kubeContext"] == "oke-demo"
+    assert saved.context["cluster"] == snap.context["cluster"]
+    assert saved.oci["networkLoadBalancers"][0]["displayName"].startswith("default/app/")  # camelCase bodies
+
+
+def test_snapshot_holds_no_secret_value(sim_env, tmp_path):
+    sim_env(_with_secrets(), tmp_path / "sim")
+    out = tmp_path / "snap.yaml"
+    assert run_cli("snapshot", "svc/app", "-f", str(out)).code == 0
+    text = out.read_text()
+    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
+    assert SECRET_VALUE not in text and encoded not in text and "abcdefghijklmnop" not in text
+    saved = load_snapshot(out)
+    secret = next(o for o in saved.kubernetes if o["kind"] == "Secret")
+    assert secret["data"] == {"password": "<redacted>"}  # the key names survive
+    logs = saved.live["containers"][f"default/{POD}/web"]
+    assert "postgres://app:<redacted>@db" in logs["logs"]
+    assert "password=<redacted>" in logs["previousLogs"]
+
+
+def test_demo_diagnoses_the_default_scenario_with_its_expected_exit_code():
+    name = default_scenario(scenario_files())
+    expect = load_snapshot(scenario_files()[name]).expect
+    run = run_cli("demo", "-o", "json")
+    want = {"ok": 0, "warning": 1, "failure": 2, "unknown": 3}[expect["verdict"]]
+    assert run.code == want, run.stderr
+    assert run.json["verdict"] == expect["verdict"]
+    codes = {f["code"] for f in run.json["findings"]}
+    assert {f["code"] for f in expect.get("findings") or []} <= codes
+    assert f"scenario {name}" in run.stderr
+
+
+def test_demo_list_names_every_scenario():
+    run = run_cli("demo", "--list")
+    assert run.code == 0
+    names = [line.split()[0] for line in run.stdout.splitlines()]
+    assert names == [p.stem for p in scenario_paths()]
+
+
+def test_demo_unknown_scenario_is_a_usage_error():
+    run = run_cli("demo", "no-such-incident")
+    assert run.code == 64 and "okedoctor demo --list" in run.stderr
+
+
+def test_demo_scenario_copy_is_untouched():
+    # The demo must not modify the shipped files it serves.
+    before = {p: p.read_bytes() for p in scenario_paths()}
+    run_cli("demo", "healthy-nlb", "-o", "json")
+    assert before == {p: p.read_bytes() for p in scenario_paths()}

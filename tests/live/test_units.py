@@ -1,0 +1,258 @@
+"""The pure parts of live collection: probe output, context and namespace, names, reasons."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from okedoctor.errors import UsageError
+from okedoctor.live.collector import (
+    assemble_kubernetes,
+    ccm_name_matches,
+    internet_addresses,
+    needs_logs,
+    referenced_config,
+)
+from okedoctor.live.internet import parse_redirect, probe_address
+from okedoctor.live.kube import rbac_reason, resolve_kube_target, strip_secret_values
+from okedoctor.live.oci_api import OciSetup
+from okedoctor.live.probe import ExecResult, parse_probe, parse_status_channel, probe_target
+from okedoctor.model import Target
+
+UID = "8d3c2a5e-7b1f-4f0e-9a6d-2c4b8e1f0a11"
+
+
+# ---- probe output ------------------------------------------------------------------------
+def ok_status():
+    return {"metadata": {}, "status": "Success"}
+
+
+def exit_status(code: int):
+    return {"status": "Failure", "reason": "NonZeroExitCode", "message": f"command terminated ... exit code {code}",
+            "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+
+@pytest.mark.parametrize("tool", ["curl", "python3", "bash"])
+def test_body_then_status_forms(tool):
+    res = ExecResult("Internal Server Error\n500\n", "", ok_status())
+    assert parse_probe(tool, res) == {"status": 500, "body": "Internal Server Error"}
+
+
+@pytest.mark.parametrize(("code", "error"), [(7, "refused"), (28, "timeout"), (56, "reset")])
+def test_curl_exit_codes(code, error):
+    assert parse_probe("curl", ExecResult("\n000\n", "curl: (7) Failed", exit_status(code))) == {"error": error}
+
+
+def test_wget_reads_the_status_line_even_on_an_error_status():
+    res = ExecResult("not ready", "  HTTP/1.1 302 Found\n  HTTP/1.1 503 Service Unavailable\n", exit_status(8))
+    assert parse_probe("wget", res) == {"status": 503, "body": "not ready"}
+
+
+def test_wget_connection_refused():
+    res = ExecResult("", "wget: can't connect to remote host (127.0.0.1): Connection refused", exit_status(1))
+    assert parse_probe("wget", res) == {"error": "refused"}
+
+
+def test_probe_body_is_bounded_and_redacted():
+    body = "token=abcdef123456 " + "x" * 1000
+    out = parse_probe("curl", ExecResult(f"{body}\n200\n", "", ok_status()))
+    assert out["status"] == 200 and "abcdef123456" not in out["body"] and len(out["body"]) <= 300
+
+
+@pytest.mark.parametrize("status", [
+    {"status": "Failure", "reason": "InternalError",
+     "message": 'OCI runtime exec failed: exec failed: unable to start container process: exec: "curl": '
+                'executable file not found in $PATH: unknown'},
+    exit_status(127) | {"message": "command terminated with exit code 127"},
+])
+def test_missing_tool_is_recognised(status):
+    stderr = "sh: curl: not found" if "127" in status["message"] else ""
+    assert ExecResult("", stderr, status).missing_tool
+
+
+def test_a_failing_tool_is_not_a_missing_tool():
+    assert not ExecResult("\n000\n", "curl: (7) Failed to connect", exit_status(7)).missing_tool
+
+
+def test_status_channel_yaml_and_garbage():
+    assert parse_status_channel('{"metadata":{},"status":"Success"}') == ok_status()
+    assert parse_status_channel("") is None
+    assert parse_status_channel(": not yaml :")["status"] == "Failure"
+
+
+def _pod(ports, readiness=None):
+    c = {"name": "web", "ports": ports}
+    if readiness:
+        c["readinessProbe"] = readiness
+    return {"spec": {"containers": [{"name": "sidecar"}, c]}}
+
+
+def test_probe_target_follows_a_named_target_port_and_the_readiness_path():
+    pod = _pod([{"name": "http", "containerPort": 3000}], {"httpGet": {"path": "healthz", "port": "http"}})
+    svc = {"spec": {"ports": [{"port": 80, "targetPort": "http"}]}}
+    t = probe_target(pod, svc)
+    assert (t.container, t.port, t.path) == ("web", 3000, "/healthz")
+
+
+def test_probe_target_uses_slash_when_readiness_probes_another_port():
+    pod = _pod([{"containerPort": 8080}], {"httpGet": {"path": "/healthz", "port": 8081}})
+    t = probe_target(pod, {"spec": {"ports": [{"port": 80, "targetPort": 8080}]}})
+    assert (t.container, t.port, t.path) == ("web", 8080, "/")
+
+
+def test_probe_target_unknown_named_port_is_not_guessed():
+    assert probe_target(_pod([{"containerPort": 8080}]), {"spec": {"ports": [{"targetPort": "metrics"}]}}) is None
+
+
+# ---- kube context and namespace ------------------------------------------------------------
+def _kubeconfig(tmp_path, current="a", ns=None):
+    ctx_a = {"cluster": "ca", "user": "ua"} | ({"namespace": ns} if ns else {})
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": current,
+           "clusters": [{"name": "ca", "cluster": {"server": "https://10.0.0.10:6443"}},
+                        {"name": "cb", "cluster": {"server": "https://10.1.0.10:6443"}}],
+           "contexts": [{"name": "a", "context": ctx_a}, {"name": "b", "context": {"cluster": "cb", "user": "ub"}}],
+           "users": [{"name": "ua", "user": {"exec": {"command": "oci", "args": [
+               "ce", "cluster", "generate-token", "--cluster-id", "ocid1.cluster.oc1.iad.aaaa", "--region", "iad"]}}},
+               {"name": "ub", "user": {"token": "t"}}]}
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_current_context_its_namespace_and_the_oke_cluster_id(tmp_path):
+    kt = resolve_kube_target(_kubeconfig(tmp_path, ns="shop"), None, None)
+    assert (kt.context, kt.namespace, kt.server) == ("a", "shop", "https://10.0.0.10:6443")
+    assert kt.cluster == "ocid1.cluster.oc1.iad.aaaa" and kt.other_contexts == ["b"]
+
+
+def test_explicit_context_and_kubeconfig_cluster_name(tmp_path):
+    kt = resolve_kube_target(_kubeconfig(tmp_path), "b", "b")
+    assert (kt.context, kt.cluster, kt.namespace) == ("b", "cb", None)
+
+
+def test_kubeconfig_path_list_first_file_wins(tmp_path):
+    first = _kubeconfig(tmp_path, current="b")
+    other = tmp_path / "second"
+    other.write_text(yaml.safe_dump({"current-context": "a", "contexts": [], "clusters": [], "users": []}))
+    assert resolve_kube_target(f"{first}:{other}", None, None).context == "b"
+
+
+@pytest.mark.parametrize(("context", "expect", "needle"), [
+    ("prod", None, "contexts: a, b"),
+    (None, "b", "--expect-context is 'b'"),
+])
+def test_context_errors(tmp_path, context, expect, needle):
+    with pytest.raises(UsageError, match=needle.replace("-", r"\-")):
+        resolve_kube_target(_kubeconfig(tmp_path), context, expect)
+
+
+# ---- LB names, addresses, reasons ----------------------------------------------------------
+@pytest.mark.parametrize(("flavor", "name", "ok"), [
+    ("nlb", f"default/app/{UID}", True),
+    ("nlb", f"other/app/{UID}", False),
+    ("nlb", UID, False),
+    ("lb", UID, True),
+    ("lb", f"prod-{UID}", True),
+    ("lb", "app-public-lb", False),
+    ("lb", "", False),
+])
+def test_ccm_name_matching(flavor, name, ok):
+    assert ccm_name_matches(flavor, name, "default", "app", UID) is ok
+
+
+def test_internet_addresses_from_the_lb_listeners_and_private_lbs():
+    lb = {"ipAddresses": [{"ipAddress": "203.0.113.10", "isPublic": True}, {"ipAddress": "10.0.20.7"}],
+          "listeners": {"TCP-80": {"port": 80}, "TCP-443": {"port": 443}}}
+    assert internet_addresses({}, lb) == [("203.0.113.10:80", False), ("203.0.113.10:443", True)]
+    assert internet_addresses({}, lb | {"isPrivate": True}) is None
+    svc = {"spec": {"ports": [{"port": 80}]}, "status": {"loadBalancer": {"ingress": [{"ip": "10.0.20.7"}]}}}
+    assert internet_addresses(svc, None) is None  # a private ingress IP without OCI facts
+
+
+def test_redirect_map_and_the_no_contact_rule():
+    redirect = parse_redirect("203.0.113.10:80=127.0.0.1:40000, 203.0.113.10:443=127.0.0.1:40001")
+    assert redirect == {"203.0.113.10:80": ("127.0.0.1", 40000), "203.0.113.10:443": ("127.0.0.1", 40001)}
+    # An address outside the map is never contacted: no socket is opened, nothing is returned.
+    assert probe_address("198.51.100.7:80", 0.5, redirect, tls=False) is None
+    with pytest.raises(UsageError, match="loopback"):
+        parse_redirect("203.0.113.10:80=198.51.100.1:80")
+
+
+def test_redirected_probe_reports_refused():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = probe_address("203.0.113.10:80", 1.0, {"203.0.113.10:80": ("127.0.0.1", port)}, tls=False)
+    assert out["error"] == "refused"
+
+
+def test_rbac_reasons_name_the_rule():
+    assert rbac_reason("pods/log", "shop", "container logs") == (
+        "forbidden to read container logs: needs RBAC rule {apiGroups: [\"\"], resources: [pods/log], "
+        "verbs: [get]} in namespace shop (ClusterRole okedoctor-reader in deploy/rbac.yaml)")
+    assert "cluster-wide" in rbac_reason("nodes", "shop", "nodes")
+    assert "okedoctor-exec" in rbac_reason("pods/exec", "shop", "pods/exec")
+
+
+def test_iam_statements_per_auth_kind():
+    c = "ocid1.compartment.oc1..aaaa"
+    assert OciSetup("api_key").statement("nlb", c) == (
+        f"Allow group <your-group> to read network-load-balancers in compartment id {c}")
+    assert OciSetup("instance_principal").statement("vcn", c).startswith("Allow dynamic-group ")
+    wi = OciSetup("oke_workload_identity").statement("lb", c, "ocid1.cluster.oc1.iad.x")
+    assert wi.startswith("Allow any-user to read load-balancers") and "ocid1.cluster.oc1.iad.x" in wi
+
+
+# ---- what is kept -------------------------------------------------------------------------
+def test_referenced_config_everywhere_a_pod_can_name_it():
+    pod = {"spec": {
+        "volumes": [{"secret": {"secretName": "tls"}}, {"configMap": {"name": "conf"}},
+                    {"projected": {"sources": [{"secret": {"name": "proj-s"}}, {"configMap": {"name": "proj-c"}}]}}],
+        "containers": [{"env": [{"valueFrom": {"secretKeyRef": {"name": "db", "key": "p"}}},
+                                {"valueFrom": {"configMapKeyRef": {"name": "flags", "key": "f"}}}],
+                        "envFrom": [{"secretRef": {"name": "env-s"}}, {"configMapRef": {"name": "env-c"}}]}],
+        "imagePullSecrets": [{"name": "ocir"}]}}
+    secrets, cms = referenced_config(pod)
+    assert secrets == {"tls", "proj-s", "db", "env-s", "ocir"}
+    assert cms == {"conf", "proj-c", "flags", "env-c"}
+
+
+def test_secret_values_are_replaced_and_last_applied_dropped():
+    s = strip_secret_values({"kind": "Secret", "data": {"a": "c2VjcmV0"}, "stringData": {"b": "x"},
+                             "metadata": {"name": "s", "annotations": {
+                                 "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"a":"c2VjcmV0"}}'}}})
+    assert s["data"] == {"a": "<redacted>"} and s["stringData"] == {"b": "<redacted>"}
+    assert "c2VjcmV0" not in str(s)
+
+
+@pytest.mark.parametrize(("status", "want"), [
+    ({"ready": True, "restartCount": 0, "state": {"running": {}}}, False),
+    ({"ready": True, "restartCount": 3, "state": {"running": {}}}, True),
+    ({"ready": False, "restartCount": 0, "state": {"running": {}}}, True),
+    ({"ready": False, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}, True),
+])
+def test_which_containers_get_logs(status, want):
+    assert needs_logs(status) is want
+
+
+def test_assembled_objects_are_the_targets_only():
+    svc = {"kind": "Service", "metadata": {"name": "app", "namespace": "default"}, "spec": {"selector": {"app": "web"}}}
+    pod = {"kind": "Pod", "apiVersion": "v1", "metadata": {
+        "name": "p", "namespace": "default", "ownerReferences": [{"kind": "ReplicaSet", "name": "rs", "uid": "u-rs"}]},
+        "spec": {}}
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "rs", "namespace": "default", "uid": "u-rs",
+                                             "ownerReferences": [{"kind": "Deployment", "name": "app"}]}}
+    other_rs = {"kind": "ReplicaSet", "metadata": {"name": "other", "namespace": "default", "uid": "u-o"}}
+    dep = {"kind": "Deployment", "metadata": {"name": "app", "namespace": "default"}, "spec": {}}
+    other_dep = {"kind": "Deployment", "metadata": {"name": "db", "namespace": "default"},
+                 "spec": {"template": {"metadata": {"labels": {"app": "db"}}}}}
+    ev = {"kind": "Event", "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "namespace": "default",
+                                                                          "name": "p"}}
+    ev_other = {"kind": "Event", "metadata": {"name": "e2"},
+                "involvedObject": {"kind": "Pod", "namespace": "default", "name": "db-0"}}
+    objs = assemble_kubernetes({"service": svc, "pods": [pod], "replicasets": [rs, other_rs],
+                                "deployments": [dep, other_dep], "events": [ev, ev_other]},
+                               Target("default", "app"))
+    assert [o["metadata"]["name"] for o in objs] == ["app", "app", "rs", "p", "e1"]
