@@ -1,3 +1,6 @@
 """Checks of the cluster hop."""
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "kube_context",
+    "access_denied",
+)
