@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from checks.internet._probe import probed_addresses
 from checks.internet.public_address_unreachable import backend_health_summary
+from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -58,4 +59,5 @@ class ListenerReturnsServerError(Check):
                 fix=Fix(summary="Fix the cause this is tied to; alone, read the app's logs and its localhost answer.",
                         commands=(f"curl -sv --max-time 10 http://{address}/",)),
                 subject=f"address/{address}",
+                caused_by=BackendsUnhealthy.code if lb_answer and any(a.loud for a in assess(facts)) else None,
             )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from checks.internet._probe import probed_addresses
 from checks.loadbalancer._lb import port_pairs
+from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -61,14 +62,21 @@ class PublicAddressUnreachable(Check):
             return
         health = backend_health_summary(facts)
         all_ok = bool(health) and all(s == "OK" for s in health.values())
+        # Unhealthy backends explain a dead address: tie to that finding, which is itself tied to
+        # its configuration cause when one was found (one broken hop, one root cause).
+        caused_by = BackendsUnhealthy.code if any(a.loud for a in assess(facts)) else None
         for address, seen in probed_addresses(facts):
             error = seen.get("error")
             if not error:
                 continue
-            if all_ok:
+            if all_ok and error == "timeout":
                 why = ("while the load balancer reports every backend healthy: the packets are dropped before "
                        "or after the LB (the LB subnet's ingress rules or route table, or the workers' rules "
                        "for preserved client addresses)")
+            elif all_ok:
+                why = ("while the load balancer reports every backend healthy: something resets the connection "
+                       "(the backends forward to a port nothing serves, such as a stale NodePort, or the "
+                       "listener is missing)")
             elif health:
                 why = f"and the load balancer's backend sets are {', '.join(f'{k} {v}' for k, v in health.items())}"
             else:
@@ -83,4 +91,5 @@ class PublicAddressUnreachable(Check):
                     commands=(f"curl -v --max-time 10 http://{address}/",),
                 ),
                 subject=f"address/{address}",
+                caused_by=caused_by,
             )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from checks.loadbalancer._lb import (
     KUBE_PROXY_HEALTH_PORT,
+    PortPair,
     backend_name,
     backends,
     is_local,
@@ -48,6 +50,60 @@ def results(health: dict[str, Any] | None) -> list[str]:
     return [r.get("healthCheckStatus", "UNKNOWN") for r in (health or {}).get("healthCheckResults") or []]
 
 
+@dataclass
+class Assessment:
+    """One backend set whose health is not OK, sorted into what is expected and what is not."""
+
+    pair: PortPair
+    set_health: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    unexpected: list[tuple[str, list[str]]] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    healthy: int = 0
+
+    @property
+    def loud(self) -> bool:
+        """A warning or error (not the by-design ETP Local 503s)."""
+        return bool(self.unexpected)
+
+
+def assess(facts: Facts) -> list[Assessment]:
+    """The backend sets that do not read OK, each backend tied to its node."""
+    ref = facts.load_balancer
+    if not ref or not facts.service:
+        return []
+    by_ip = node_ips(facts)
+    ready_nodes = ready_endpoint_nodes(facts)
+    local = is_local(facts.service)
+    out = []
+    for pair in port_pairs(facts):
+        if not pair.backend_set or not pair.backend_set_name:
+            continue
+        set_health = facts.backend_set_health(ref.id, pair.backend_set_name)
+        if not set_health or set_health.get("status") == "OK":
+            continue
+        a = Assessment(pair, set_health)
+        for b in backends(pair.backend_set):
+            name = backend_name(b)
+            health = facts.backend_health(ref.id, pair.backend_set_name, name)
+            status = (health or {}).get("status", "UNKNOWN")
+            node = by_ip.get(b.get("ipAddress", ""))
+            node_name = node["metadata"]["name"] if node else None
+            got = results(health)
+            a.rows.append({"backend": name, "node": node_name, "status": status, "results": got,
+                           "readyEndpointOnNode": node_name in ready_nodes if local else None})
+            if status == "OK":
+                a.healthy += 1
+            elif node is None:
+                continue  # a backend that is no node: OKD-LB-007 explains it
+            elif local and node_name not in ready_nodes and set(got) <= {"INVALID_STATUS_CODE"}:
+                a.expected.append(name)
+            else:
+                a.unexpected.append((name, got))
+        out.append(a)
+    return out
+
+
 class BackendsUnhealthy(Check):
     """The load balancer reports backends Critical or Warning that should be healthy.
 
@@ -82,54 +138,29 @@ class BackendsUnhealthy(Check):
         ref = facts.load_balancer
         if not ref or not facts.service:
             return
-        by_ip = node_ips(facts)
-        ready_nodes = ready_endpoint_nodes(facts)
         local = is_local(facts.service)
-        for pair in port_pairs(facts):
-            if not pair.backend_set or not pair.backend_set_name:
-                continue
-            set_health = facts.backend_set_health(ref.id, pair.backend_set_name)
-            if not set_health or set_health.get("status") == "OK":
-                continue
-            rows, unexpected, expected, healthy = [], [], [], 0
-            for b in backends(pair.backend_set):
-                name = backend_name(b)
-                health = facts.backend_health(ref.id, pair.backend_set_name, name)
-                status = (health or {}).get("status", "UNKNOWN")
-                node = by_ip.get(b.get("ipAddress", ""))
-                node_name = node["metadata"]["name"] if node else None
-                got = results(health)
-                rows.append({"backend": name, "node": node_name, "status": status, "results": got,
-                             "readyEndpointOnNode": node_name in ready_nodes if local else None})
-                if status == "OK":
-                    healthy += 1
-                elif node is None:
-                    continue  # a backend that is no node: OKD-LB-007 explains it
-                elif local and node_name not in ready_nodes and set(got) <= {"INVALID_STATUS_CODE"}:
-                    expected.append(name)
-                else:
-                    unexpected.append((name, got))
-            hc = pair.backend_set.get("healthChecker") or {}
+        for a in assess(facts):
+            pair, set_health = a.pair, a.set_health
+            backend_set = pair.backend_set or {}
+            hc = backend_set.get("healthChecker") or {}
             evidence = {"lb": ref.id, "backendSet": pair.backend_set_name, "setStatus": set_health.get("status"),
                         "healthChecker": {k: hc.get(k) for k in ("protocol", "port", "urlPath", "returnCode")},
-                        "backends": rows}
-            if not unexpected and healthy:
-                if expected:
+                        "backends": a.rows}
+            if not a.unexpected:
+                if a.expected and a.healthy:
                     yield self.finding(
-                        f"Backend set {pair.backend_set_name} reads {set_health.get('status')}: {len(expected)} "
+                        f"Backend set {pair.backend_set_name} reads {set_health.get('status')}: {len(a.expected)} "
                         f"node(s) hold no ready pod and answer the externalTrafficPolicy Local health check with "
-                        f"503, as designed; traffic goes to the {healthy} healthy node(s)",
+                        f"503, as designed; traffic goes to the {a.healthy} healthy node(s)",
                         evidence=evidence, severity=Severity.INFO,
                         fix=Fix(summary="Nothing to fix: this is how externalTrafficPolicy Local keeps traffic on "
                                         "nodes with a pod (and preserves the client address)."),
                         subject=f"{ref.id}/{pair.backend_set_name}",
                     )
                 continue
-            if not unexpected:
-                continue
-            kinds = sorted({r for _, got in unexpected for r in got} - {"OK"})
+            kinds = sorted({r for _, got in a.unexpected for r in got} - {"OK"})
             meaning = "; ".join(f"{k}: {MEANING.get(k, 'see the LB health documentation')}" for k in kinds)
-            every = healthy == 0
+            every = a.healthy == 0
             hint = ""
             if every and not local and hc.get("port") == KUBE_PROXY_HEALTH_PORT:
                 hint = (" With externalTrafficPolicy Cluster, failing on every node points at port 10256 "

@@ -80,7 +80,8 @@ def test_stale_healthcheck_port(builtin_registry):
     assert command_json(command, "--health-checker")["port"] == 30417
     assert {b["port"] for b in command_json(command, "--backends")} == {30417}
     followers = {f.code: f.caused_by for f in report.findings if not f.root_cause}
-    assert followers == {"OKD-LB-006": "OKD-LB-009", "OKD-LB-011": "OKD-LB-009", "OKD-INET-001": "OKD-LB-009"}
+    # the dead address follows from the Critical backends, which follow from the stale port
+    assert followers == {"OKD-LB-006": "OKD-LB-009", "OKD-LB-011": "OKD-LB-009", "OKD-INET-001": "OKD-LB-011"}
 
 
 # Every OCI-side scenario: exactly one root cause, the one its expect block names.
@@ -104,6 +105,9 @@ OCI_SCENARIOS = {
     "node-without-provider-id": "OKD-NODE-006",
     "lb-subnet-private-route": "OKD-INET-002",
     "app-500-distroless": "OKD-INET-004",
+    "backend-stale-nodeport": "OKD-LB-006",
+    "healthz-10256-refused": "OKD-LB-011",
+    "internet-timeout-no-oci": "OKD-INET-001",
 }
 
 
