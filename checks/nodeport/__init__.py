@@ -4,7 +4,9 @@ Two halves, kept apart so each can grow on its own: the Kubernetes side (NodePor
 allocation, Service ports) and the OCI side (LB egress and worker ingress rules).
 """
 
-_KUBERNETES: tuple[str, ...] = ()
+_KUBERNETES: tuple[str, ...] = (
+    "service_not_exposed",
+)
 _OCI: tuple[str, ...] = (
     "lb_egress_to_workers",
     "worker_ingress_from_lb",
