@@ -661,18 +661,19 @@ def referenced_config(pod: dict) -> tuple[set[str], set[str]]:
 
 def internet_addresses(svc: dict, lb: dict | None) -> list[tuple[str, bool]] | None:
     """(ip:port, tls) to probe from outside; None when the LB is private."""
+    # The Service's ports are what clients use; the listeners may lack one (or have extra ones).
+    ports = {int(p["port"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")}
     if lb is not None:
         ips = [a["ipAddress"] for a in lb.get("ipAddresses") or [] if a.get("isPublic")]
         if lb.get("isPrivate") or not ips:
             return None
-        ports = sorted({int(li.get("port")) for li in (lb.get("listeners") or {}).values() if li.get("port")})
+        ports |= {int(li["port"]) for li in (lb.get("listeners") or {}).values() if li.get("port")}
     else:
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         ips = [i["ip"] for i in ingress if i.get("ip") and is_public(i["ip"])]
         if ingress and not ips:
             return None
-        ports = sorted({int(p["port"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")})
-    return [(f"{ip}:{port}", port == 443) for ip in ips for port in ports]
+    return [(f"{ip}:{port}", port == 443) for ip in ips for port in sorted(ports)]
 
 
 _ORDER = ("Namespace", "Service", "Endpoints", "EndpointSlice", "Deployment", "ReplicaSet", "Pod", "Node",
