@@ -1,0 +1,240 @@
+"""Kubernetes-side checks on small changes to the healthy scenario: the cases the scenarios do not cover."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from checks.cluster.access_denied import AccessDenied
+from checks.node.etp_local_endpoint_nodes import EtpLocalEndpointNodes
+from checks.node.node_excluded_from_lb import NodeExcludedFromLB
+from checks.pod._scheduling import parse_reasons
+from checks.pod.endpoints_not_ready import EndpointsNotReady
+from checks.pod.env_key_ref_missing import EnvKeyRefMissing
+from checks.pod.pod_unschedulable import PodUnschedulable
+from checks.pod.port_target_port_swapped import PortTargetPortSwapped
+from checks.pod.readiness_probe_port_mismatch import ReadinessProbePortMismatch
+from checks.pod.rollout_no_room_for_surge import RolloutNoRoomForSurge
+from checks.pod.secret_env_file_shape import SecretEnvFileShape
+from checks.pod.service_selects_no_pod import ServiceSelectsNoPod
+from checks.pod.target_port_not_exposed import TargetPortNotExposed
+from okedoctor.check import CheckSkipped
+from okedoctor.facts import Facts
+from okedoctor.model import Severity
+from okedoctor.snapshot import load_snapshot
+from tests.conftest import SCENARIOS_DIR
+
+HEALTHY = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+
+
+def snap():
+    return copy.deepcopy(HEALTHY)
+
+
+def objs(s, kind):
+    return [o for o in s.kubernetes if o["kind"] == kind]
+
+
+def containers(s):
+    out = []
+    for o in s.kubernetes:
+        if o["kind"] == "Pod":
+            out += o["spec"]["containers"]
+        elif o["kind"] in ("Deployment", "ReplicaSet"):
+            out += o["spec"]["template"]["spec"]["containers"]
+    return out
+
+
+def run(check, s):
+    return list(check().run(Facts(s)))
+
+
+@pytest.mark.parametrize("check", [ServiceSelectsNoPod, EndpointsNotReady, TargetPortNotExposed,
+                                   PortTargetPortSwapped, ReadinessProbePortMismatch, SecretEnvFileShape,
+                                   EnvKeyRefMissing, PodUnschedulable, RolloutNoRoomForSurge, NodeExcludedFromLB,
+                                   EtpLocalEndpointNodes, AccessDenied])
+def test_healthy_gives_nothing(check):
+    assert run(check, snap()) == []
+
+
+def test_named_target_port_missing():
+    s = snap()
+    objs(s, "Service")[0]["spec"]["ports"][0]["targetPort"] = "web-http"
+    [f] = run(TargetPortNotExposed, s)
+    assert "named targetPort 'web-http'" in f.title and f.severity is Severity.ERROR
+    assert "8080" in f.fix.commands[-1]  # the only declared port is proposed
+
+
+def test_named_target_port_found_in_a_sidecar_is_fine():
+    s = snap()
+    objs(s, "Service")[0]["spec"]["ports"][0]["targetPort"] = "metrics"
+    for pod in objs(s, "Pod"):
+        pod["spec"]["containers"].append({"name": "exporter", "image": "x", "ports": [
+            {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]})
+    assert run(TargetPortNotExposed, s) == []
+
+
+def test_undeclared_ports_are_not_judged():
+    s = snap()
+    for c in containers(s):
+        c.pop("ports")
+    objs(s, "Service")[0]["spec"]["ports"][0]["targetPort"] = 9999
+    assert run(TargetPortNotExposed, s) == []
+
+
+def test_swapped_is_reported_once_by_the_swap_check():
+    s = snap()
+    objs(s, "Service")[0]["spec"]["ports"][0].update(port=8080, targetPort=80)
+    assert run(TargetPortNotExposed, s) == []
+    [f] = run(PortTargetPortSwapped, s)
+    assert '"value": 80}' in f.fix.commands[0] and '"value": 8080}' in f.fix.commands[0]
+
+
+def test_readiness_probe_on_named_port_of_same_number_is_fine():
+    s = snap()
+    for c in containers(s):
+        if "readinessProbe" in c:
+            c["readinessProbe"]["httpGet"]["port"] = "http"
+    assert run(ReadinessProbePortMismatch, s) == []
+
+
+def test_near_miss_names_the_differing_label():
+    s = snap()
+    objs(s, "Service")[0]["spec"]["selector"] = {"app": "web", "tier": "frontend"}
+    [f] = run(ServiceSelectsNoPod, s)
+    assert "tier missing (want frontend)" in f.title
+    assert "tier" not in f.fix.patch  # the proposed selector is one the pods satisfy
+
+
+def test_env_file_secret_mounted_where_a_file_is_expected():
+    s = snap()
+    s.kubernetes.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                         "metadata": {"name": "app-env", "namespace": "default"},
+                         "data": {"DATABASE_URL": "<redacted>", "API_KEY": "<redacted>"}})
+    for pod in objs(s, "Pod"):
+        pod["spec"]["volumes"].append({"name": "env", "secret": {"secretName": "app-env"}})
+        pod["spec"]["containers"][0]["volumeMounts"].append(
+            {"name": "env", "mountPath": "/app/.env", "subPath": ".env"})
+    [f] = run(SecretEnvFileShape, s)
+    assert f.evidence["expectsFile"] == ".env" and f.evidence["keys"] == ["API_KEY", "DATABASE_URL"]
+    assert "--from-file=.env=.env" in f.fix.commands[0]
+    assert "<redacted>" not in str(f.to_dict())  # key names only, values never
+
+
+def test_env_file_secret_mount_found_through_the_log():
+    s = snap()
+    s.kubernetes.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cfg", "namespace": "default"},
+                         "data": {"DB_HOST": "<redacted>", "DB_USER": "<redacted>"}})
+    for pod in objs(s, "Pod"):
+        pod["spec"]["volumes"].append({"name": "cfg", "secret": {"secretName": "cfg"}})
+        pod["spec"]["containers"][0]["volumeMounts"].append({"name": "cfg", "mountPath": "/etc/app"})
+        s.live["containers"][f"default/{pod['metadata']['name']}/web"]["logs"] = (
+            "Error: ENOENT: no such file or directory, open '/etc/app/app.env'\n")
+    [f] = run(SecretEnvFileShape, s)
+    assert f.evidence["expectsFile"] == "app.env"
+
+
+def test_key_ref_optional_or_present_is_fine_missing_is_latent():
+    s = snap()
+    s.kubernetes.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "default"},
+                         "data": {"USER": "<redacted>"}})
+    for c in containers(s):
+        c["env"] = [{"name": "DB_USER", "valueFrom": {"secretKeyRef": {"name": "db", "key": "USER"}}},
+                    {"name": "DB_OPT", "valueFrom": {"secretKeyRef": {"name": "db", "key": "OPT", "optional": True}}},
+                    {"name": "DB_PASS", "valueFrom": {"secretKeyRef": {"name": "db", "key": "PASS"}}}]
+    [f] = run(EnvKeyRefMissing, s)
+    assert f.evidence["key"] == "PASS" and f.evidence["keysPresent"] == ["USER"]
+    assert f.severity is Severity.WARNING
+
+
+def test_scheduler_message_reasons():
+    msg = ("0/3 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint "
+           "{dedicated: gpu}, 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are "
+           "available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found.")
+    assert parse_reasons(msg) == [
+        {"kind": "insufficient", "nodes": 1, "resource": "memory"},
+        {"kind": "taint", "nodes": 1, "taint": "dedicated: gpu"},
+        {"kind": "selector", "nodes": 1},
+    ]
+
+
+def test_pending_pod_with_taint_gets_a_toleration():
+    s = snap()
+    pod = objs(s, "Pod")[0]
+    pod["spec"].pop("nodeName")
+    msg = "0/2 nodes are available: 2 node(s) had untolerated taint {dedicated: batch}. preemption: ..."
+    pod["status"] = {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": msg}]}
+    [f] = run(PodUnschedulable, s)
+    assert f.severity is Severity.WARNING  # the other pod still serves
+    assert "key: dedicated" in f.fix.patch and f.caused_by is None
+
+
+def test_first_rollout_is_not_a_stuck_surge():
+    s = snap()
+    pod = objs(s, "Pod")[0]
+    pod["spec"].pop("nodeName")
+    pod["status"] = {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "message": "0/2 nodes are available: 2 Insufficient cpu."}]}
+    assert run(RolloutNoRoomForSurge, s) == []  # a single ReplicaSet: nothing to surge past
+
+
+def etp_local(s):
+    svc = objs(s, "Service")[0]
+    svc["spec"]["externalTrafficPolicy"] = "Local"
+    svc["spec"]["healthCheckNodePort"] = 32145
+    return s
+
+
+def test_excluded_node_matters_only_with_etp_local():
+    s = snap()
+    objs(s, "Node")[1]["metadata"]["labels"]["node.kubernetes.io/exclude-from-external-load-balancers"] = "true"
+    [f] = run(NodeExcludedFromLB, s)
+    assert f.severity is Severity.INFO
+    [f] = run(NodeExcludedFromLB, etp_local(s))
+    assert f.severity is Severity.WARNING  # the other node still holds a ready pod
+
+
+def test_exclusion_label_false_does_not_exclude():
+    s = etp_local(snap())
+    objs(s, "Node")[1]["metadata"]["labels"]["node.kubernetes.io/exclude-from-external-load-balancers"] = "false"
+    assert run(NodeExcludedFromLB, s) == []
+
+
+def test_etp_local_lists_nodes_with_and_without_endpoints():
+    s = etp_local(snap())
+    es = objs(s, "EndpointSlice")[0]
+    es["endpoints"][1]["conditions"]["ready"] = False
+    [f] = run(EtpLocalEndpointNodes, s)
+    assert f.severity is Severity.INFO
+    assert f.evidence["nodesWithReadyEndpoints"] == {"10.0.10.5": 1} and f.evidence["nodesWithout"] == ["10.0.10.6"]
+
+
+def test_iam_denials_quote_the_statement():
+    s = snap()
+    s.collection = {"oci": {"kind": "denied", "reason": "OCI answered 404 NotAuthorizedOrNotFound reading "
+                            "network-load-balancers: needs the IAM policy statement `Allow group ops to read "
+                            "network-load-balancers in compartment id ocid1.compartment.oc1..x`"},
+                    "live.containers": {"kind": "unavailable", "reason": "timeout"}}
+    [f] = run(AccessDenied, s)
+    assert f.subject == "iam/okedoctor"
+    assert f.evidence["statementsToAdd"] == [
+        "Allow group ops to read network-load-balancers in compartment id ocid1.compartment.oc1..x"]
+
+
+def test_raw_forbidden_message_becomes_a_cluster_rule():
+    s = snap()
+    s.collection = {"kubernetes": {"kind": "denied", "reason": 'nodes is forbidden: User "system:serviceaccount:ci:'
+                                   'reader" cannot list resource "nodes" in API group "" at the cluster scope'}}
+    [f] = run(AccessDenied, s)
+    assert "kind: ClusterRole" in f.fix.patch and "resources: [nodes]" in f.fix.patch
+
+
+def test_localhost_checks_skip_when_not_observed():
+    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+
+    s = snap()
+    s.live = {}
+    with pytest.raises(CheckSkipped):
+        run(App5xxOnLocalhost, s)
