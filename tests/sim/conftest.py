@@ -83,3 +83,27 @@ def write_snapshot(snap: Snapshot, path: Path) -> Path:
 
     dump_snapshot(snap, path)
     return path
+
+
+def direct_client(sim: Simulator):
+    """An ApiClient holding the token itself. The kubeconfig's exec plugin is tested elsewhere; the
+    Python client re-runs it before every request (it treats a token as expired 5 minutes early,
+    and OKE tokens live 4), which would dominate the time of tests that make many requests."""
+    from kubernetes import client
+
+    conf = client.Configuration()
+    conf.host = sim.kube_url
+    conf.ssl_ca_cert = str(sim.ca_file)
+    conf.api_key = {"BearerToken": sim.token}
+    conf.api_key_prefix = {"BearerToken": "Bearer"}
+    return client.ApiClient(conf)
+
+
+def fast_load(path: Path) -> Snapshot:
+    """load_snapshot with libyaml when available (the scenarios are big; pure-Python YAML is slow)."""
+    import yaml
+
+    from okedoctor.snapshot import snapshot_from_dict
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return snapshot_from_dict(yaml.load(path.read_text(encoding="utf-8"), Loader=loader), str(path))

@@ -14,7 +14,7 @@ from kubernetes.stream import stream
 
 from okedoctor import probe_scripts as ps
 from okedoctor.sim import Simulator
-from tests.sim.conftest import KEY_A, POD_A, POD_B, incident
+from tests.sim.conftest import KEY_A, POD_A, POD_B, direct_client, incident
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +138,14 @@ def test_concurrent_clients(sim: Simulator):
 
     def work(i: int) -> tuple[int, str]:
         # One client per thread: stream() swaps the ApiClient's call_api while it runs.
-        mine = client.CoreV1Api(config.new_client_from_config(config_file=sim.env["KUBECONFIG"]))
+        mine = client.CoreV1Api(direct_client(sim))
         pods = mine.list_namespaced_pod("default", label_selector="app=web").items
         _, _, status = run(mine, POD_A, ps.curl_argv(URL.format(8080), 2))
         return len(pods), status["status"]
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        results = list(pool.map(work, range(24)))
-    assert results == [(2, "Success")] * 24
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(16)))
+    assert results == [(2, "Success")] * 16
 
 
 def test_watch_sends_the_initial_objects_then_holds(core):
