@@ -111,6 +111,9 @@ class KubeHandler(SimHandler):
         self.reply_json(code, status_body(code, message or MESSAGES.get(code, REASONS.get(code, "")),
                                           reason, details))
 
+    def no_such_resource(self) -> None:
+        self.status(404, "the server could not find the requested resource", details={})
+
     def not_found(self, res: Resource, name: str) -> None:
         details: dict[str, Any] = {"name": name, "kind": res.plural}
         if res.group:
@@ -169,7 +172,7 @@ class KubeHandler(SimHandler):
         elif len(segs) == 2 and segs[0] == "apis":
             group = next((g for g in self.groups() if g["name"] == segs[1]), None)
             if group is None:
-                self.status(404, "the server could not find the requested resource")
+                self.no_such_resource()
             else:
                 self.reply_json(200, {"kind": "APIGroup", "apiVersion": "v1", **group})
         elif (len(segs) == 2 and segs[0] == "api") or (len(segs) == 3 and segs[0] == "apis"):
@@ -178,7 +181,7 @@ class KubeHandler(SimHandler):
         elif segs[:1] in (["api"], ["apis"]):
             self.resource(request_info(self.command, path))
         else:
-            self.status(404, "the server could not find the requested resource")
+            self.reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
     def refuse_write(self) -> None:
         """405 for every write; a POST to pods/exec is kubectl's SPDY exec, answered as such."""
@@ -192,7 +195,7 @@ class KubeHandler(SimHandler):
             if pod is not None:
                 self.spdy_exec(pod)
                 return
-        self.status(405)
+        self.status(405, details={})
 
     def authenticated(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -219,7 +222,7 @@ class KubeHandler(SimHandler):
     def resource_list(self, group: str, version: str) -> None:
         resources = self.app.store.resources_in(group, version)
         if not resources:
-            self.status(404, "the server could not find the requested resource")
+            self.no_such_resource()
             return
         out = []
         for res in resources:
@@ -246,7 +249,7 @@ class KubeHandler(SimHandler):
         store = self.app.store
         res = store.resource(info.group, info.version, info.plural)
         if res is None or (info.namespace is not None and not res.namespaced):
-            self.status(404, "the server could not find the requested resource")
+            self.no_such_resource()
             return
         query = parse_qs(self.url_query, keep_blank_values=True)
         try:
@@ -263,7 +266,7 @@ class KubeHandler(SimHandler):
             elif info.sub == "exec" and res.kind == "Pod" and not res.group:
                 self.pod_exec(obj, query)
             else:
-                self.status(404, "the server could not find the requested resource")
+                self.no_such_resource()
         except BadRequest as exc:
             self.status(400, str(exc))
 

@@ -73,7 +73,7 @@ class Simulator:
             if live.get(key) is not None and not isinstance(live[key], dict):
                 raise UsageError(f"live.{key} must be a mapping")
         for address, ans in (live.get("internet") or {}).items():
-            if not re.fullmatch(r"[^\s:]+:\d+", str(address)):
+            if not re.fullmatch(r"([^\s:\[\]]+|\[[0-9A-Fa-f:.]+\]):\d+", str(address)):
                 raise UsageError(f"live.internet key {address!r} is not HOST:PORT")
             if not isinstance(ans, dict) or ("error" not in ans and "status" not in ans):
                 raise UsageError(f"live.internet[{address!r}] must be {{status, body}} or {{error: ...}}")
@@ -86,7 +86,7 @@ class Simulator:
         self.workdir.mkdir(parents=True, exist_ok=True)
         live = self.snapshot.live or {}
         internet = live.get("internet") or {}
-        public_hosts = [str(a).rsplit(":", 1)[0] for a in internet]
+        public_hosts = [str(a).rsplit(":", 1)[0].strip("[]") for a in internet]
         tls = make_tls(self.workdir, public_hosts)
         self.ca_file = tls.ca_file
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
