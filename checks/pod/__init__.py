@@ -20,4 +20,5 @@ MODULES: tuple[str, ...] = (
     "rollout_no_room_for_surge",
     "pvc_rwx_on_block_volume",
     "env_key_ref_missing",
+    "readiness_gate_unmet",
 )

@@ -11,6 +11,7 @@ from okedoctor.facts import Facts, Obj, iter_containers
 from okedoctor.kube import (
     condition,
     endpoint_addresses,
+    is_true,
     last_terminated,
     log_hints,
     pod_ready,
@@ -30,6 +31,8 @@ LOOPBACK = "OKD-POD-012"
 ENV_FILE = "OKD-POD-016"
 ROLLOUT = "OKD-POD-018"
 RWX_BLOCK = "OKD-POD-019"
+READINESS_GATE = "OKD-POD-020"
+NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
@@ -124,6 +127,13 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
         if pod_rwx_block_pvcs(facts, pod):
             return RWX_BLOCK
         return UNSCHEDULABLE
+    node = facts.node((pod.get("spec") or {}).get("nodeName"))
+    if node is not None and not is_true(node, "Ready") and not pod_ready(pod):
+        return NODE_NOT_READY
+    from checks.pod.readiness_gate_unmet import unmet_gates
+
+    if unmet_gates(pod) and all((s or {}).get("ready") for _, s in iter_containers(pod)):
+        return READINESS_GATE
     if not pod_ready(pod) and (pod.get("status") or {}).get("phase") == "Running":
         for c, _ in iter_containers(pod):
             live = facts.container_live(pod["metadata"].get("namespace", ""), pod["metadata"]["name"], c["name"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from checks.pod import _causes
@@ -65,13 +66,15 @@ class PodUnschedulable(Check):
             evidence["nodes"] = {r.node: r.show() for r in node_room(facts)}
         if "selector" in kinds:
             evidence["nodeSelector"] = spec.get("nodeSelector") or {}
+            evidence["nodeLabelValues"] = _label_values(facts, spec.get("nodeSelector") or {})
         if "taint" in kinds:
             evidence["tolerations"] = [t.get("key") for t in spec.get("tolerations") or []]
         plain = ", ".join(_plain(r) for r in reasons) or (message or "no scheduler message recorded")
         return self.finding(
             f"{len(pods)} pod(s) of {ref} Pending, not schedulable: {plain}",
             subject=f"{ref.replace('/', f'/{ns}/', 1)}",
-            evidence=evidence, fix=_fix(ns, ref, pod, reasons), severity=severity, caused_by=cause,
+            evidence=evidence, fix=_fix(ns, ref, pod, reasons, evidence.get("nodeLabelValues") or {}),
+            severity=severity, caused_by=cause,
         )
 
 
@@ -89,7 +92,13 @@ def _plain(r: dict) -> str:
     }[r["kind"]]
 
 
-def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict]) -> Fix:
+def _label_values(facts: Facts, selector: dict) -> dict[str, list[str]]:
+    """For each nodeSelector key, the values the nodes actually carry."""
+    return {k: sorted({(n["metadata"].get("labels") or {}).get(k) for n in facts.nodes} - {None})
+            for k in selector}
+
+
+def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, list[str]]) -> Fix:
     kinds = {r["kind"] for r in reasons}
     c = (pod.get("spec") or {}).get("containers", [{}])[0].get("name", "")
     if "insufficient" in kinds:
@@ -105,8 +114,14 @@ def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict]) -> Fix:
     if "selector" in kinds:
         sel = (pod.get("spec") or {}).get("nodeSelector") or {}
         labels = " ".join(f"{k}={v}" for k, v in sel.items()) or "<key>=<value>"
-        return Fix("Make the nodeSelector match real node labels, or label a node to match it.",
-                   ("kubectl get nodes --show-labels", f"kubectl label node <node> {labels}"))
+        commands = ["kubectl get nodes --show-labels"]
+        existing = {k: v[0] for k, v in values.items() if v and sel.get(k) not in v}
+        if existing and ref.startswith("deployment/"):
+            patch = {"spec": {"template": {"spec": {"nodeSelector": {**sel, **existing}}}}}
+            commands.append(f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'")
+        commands.append(f"kubectl label node <node> {labels}")
+        return Fix("Make the nodeSelector match labels the nodes carry (nodeLabelValues), or label a node to "
+                   "match it.", tuple(commands))
     if "unschedulable" in kinds:
         return Fix("Uncordon the nodes once their maintenance is done.", ("kubectl uncordon <node>",))
     return Fix("Read the scheduler's message and fix what it names.",
