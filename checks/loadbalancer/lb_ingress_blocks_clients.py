@@ -13,7 +13,7 @@ from okedoctor.netrules import EGRESS, INGRESS, UDP, Peer, Traffic, evaluate
 
 
 class LbIngressBlocksClients(Check):
-    """The LB subnet's security lists / the LB's NSGs let the clients reach each listener port.
+    """The LB subnet's security lists / the LB's NSGs do not let the clients reach a listener port.
 
     What it checks
         Evaluates the security lists of the LB's subnet plus the LB's NSGs (a union, as the VCN

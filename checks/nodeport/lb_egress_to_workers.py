@@ -13,7 +13,7 @@ from okedoctor.netrules import EGRESS, Traffic, find_rule
 
 
 class LbEgressToWorkers(Check):
-    """The LB subnet's security lists / the LB's NSGs allow egress to the workers.
+    """The LB's security lists / NSGs do not let it reach the workers' NodePort or health-check port.
 
     What it checks
         Evaluates the security lists of the LB's subnet plus the LB's NSGs (a union) for TCP

@@ -14,7 +14,7 @@ from okedoctor.netrules import INGRESS, Peer, Traffic, find_rule
 
 
 class WorkerIngressFromClients(Check):
-    """Workers allow the client addresses on the NodePort when the NLB preserves the source.
+    """The NLB preserves client addresses, and the workers' rules do not let the clients reach the NodePort.
 
     What it checks
         For a Network Load Balancer whose backend set has isPreserveSource (the cloud

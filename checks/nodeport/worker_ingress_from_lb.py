@@ -21,7 +21,7 @@ def preserves_source(facts: Facts) -> bool:
 
 
 class WorkerIngressFromLb(Check):
-    """Worker security lists / NSGs allow the LB subnet on the NodePort and health-check port.
+    """The workers' security lists / NSGs do not let the LB reach the NodePort or health-check port.
 
     What it checks
         For every worker the LB sends to, evaluates the security lists of the worker's subnet
