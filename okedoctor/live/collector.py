@@ -118,7 +118,10 @@ class _Run:
     def start(self) -> None:
         ns, name = self.target.namespace, self.target.service
         e = self.engine
-        # OCI setup (import oci, read the config) overlaps the kube credential plugin's run.
+        # Importing the kubernetes client is CPU work that OCI's imports would only slow down;
+        # the OCI setup then overlaps the credential plugin's run, which waits on a subprocess.
+        import kubernetes.client  # noqa: F401
+
         self.oci_setup_fut = e.submit("oci", self._oci_setup)
         self.api = make_api_client(self.kt, pool_size=32)
         self.k = KubeReads(self.api, e, self.kt)
@@ -139,6 +142,7 @@ class _Run:
             futs["nodeEvents"] = e.submit("kubernetes", self._optional, "events", self.k.events, "default",
                                           field_selector="involvedObject.kind=Node")
         self.futs = futs
+        e.submit("live.internet", _preload_httpx)
         svc = self._service(futs["service"])
         if svc is None:
             return
@@ -308,6 +312,7 @@ class _Run:
             setup = oci_api.load_setup(auth=o.auth, profile=o.profile, config_file=o.config_file, region=o.region)
             if setup.auth not in ("api_key", "security_token"):
                 setup.signer = oci_api.principal_signer(setup)
+            oci_api.preload_services()
         except oci_api.OciDisabled as exc:
             self.note("oci", "disabled", str(exc))
             return None
@@ -354,8 +359,15 @@ class _Run:
         return self._guarded("oci", fn, *args)
 
     def _guard_aux(self, fn, *args):
-        """For reads no check depends on yet (route tables): a gap there must not skip the OCI checks."""
-        return self._guarded("oci.routeTables", fn, *args)
+        """Reads no check depends on (route tables): kept when readable, silently absent otherwise.
+
+        OCI answers "not allowed" and "not there" alike (404), and a gap here must neither skip
+        the OCI checks nor raise an access-denied finding for a read nothing needed.
+        """
+        try:
+            return fn(*args)
+        except (oci_api.OciDenied, oci_api.OciUnavailable, oci_api.OciNotFound, TimeoutError):
+            return None
 
     def _guarded(self, fact: str, fn, *args):
         try:
@@ -593,6 +605,11 @@ class _Run:
 
 
 # ---- pure helpers (unit-tested) ---------------------------------------------------------
+def _preload_httpx() -> None:
+    import httpx  # noqa: F401 - imported early, off the critical path of the internet probe
+
+
+
 def _first(values) -> Any:
     return next((v for v in values if v), None)
 

@@ -189,8 +189,10 @@ class RbacRule:
         scope = f"in namespace {namespace}" if namespace else "cluster-wide"
         group = self.group or '""'
         verbs = ", ".join(self.verbs)
+        role = "okedoctor-exec in deploy/rbac.yaml, optional" if self.resource == "pods/exec" else \
+            "okedoctor-reader in deploy/rbac.yaml"
         return (f"RBAC rule {{apiGroups: [{group}], resources: [{self.resource}], verbs: [{verbs}]}} {scope} "
-                "(ClusterRole okedoctor-reader in deploy/rbac.yaml)")
+                f"(ClusterRole {role})")
 
 
 RBAC = {
@@ -215,8 +217,7 @@ RBAC = {
 def rbac_reason(resource: str, namespace: str | None, what: str) -> str:
     rule = RBAC[resource]
     scope = namespace if resource not in ("nodes", "storageclasses", "namespaces") else None
-    hint = " (ClusterRole okedoctor-exec in deploy/rbac.yaml, optional)" if resource == "pods/exec" else ""
-    return f"forbidden to read {what}: needs {rule.text(scope)}{hint}"
+    return f"forbidden to read {what}: needs {rule.text(scope)}"
 
 
 def raw_json(response) -> Any:

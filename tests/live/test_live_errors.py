@@ -89,7 +89,9 @@ def test_oci_denied_skips_the_oci_checks_with_the_iam_statement(sim_env, tmp_pat
     assert run.code == 3, run.stderr
     assert "Traceback" not in run.stderr
     report = run.json
-    assert report["verdict"] == "unknown" and report["findings"] == []
+    assert report["verdict"] == "unknown"
+    # Only cluster-hop findings (the context; the access-denied summary): no guess about the chain.
+    assert {f["hop"] for f in report["findings"]} <= {"cluster"}
     denied = [s for s in report["skipped"] if s["kind"] == "denied"]
     assert denied, report["skipped"]
     assert all("Allow group <your-group> to read" in s["reason"] for s in denied)
