@@ -10,6 +10,8 @@ from okedoctor.facts import OCI, Facts
 from okedoctor.kube import ready_endpoint_nodes
 from okedoctor.model import Finding, Fix, Hop, Severity
 
+NODE_MISSING_FROM_BACKENDS = "OKD-LB-008"
+
 
 class EndpointNodeNotBackend(Check):
     """With externalTrafficPolicy Local, nodes holding ready pods of the Service are not backends of its LB.
@@ -55,6 +57,9 @@ class EndpointNodeNotBackend(Check):
         ns, sname = facts.service["metadata"].get("namespace", ""), facts.service["metadata"]["name"]
         causes = {c for _, _, c in outside}
         cause = causes.pop() if len(causes) == 1 else None
+        if cause is None and not causes and facts.load_balancer.ccm_managed:
+            # Nodes that qualify and are missing: the LB-hop check reports the controller not syncing them.
+            cause = NODE_MISSING_FROM_BACKENDS
         yield self.finding(
             f"{len(outside)} of {len(ready)} node(s) holding ready pods of {sname} are not LB backends"
             + (": no backend can pass the externalTrafficPolicy Local health check" if none_in else ""),
@@ -62,10 +67,27 @@ class EndpointNodeNotBackend(Check):
             evidence={"externalTrafficPolicy": "Local", "nodesNotBackends": [
                 {"node": n, "ip": ip, **({"explainedBy": c} if c else {})} for n, ip, c in outside],
                 "backendIPs": sorted(backends)},
-            fix=Fix("Fix what keeps those nodes out of the backend set; when nothing does, make the cloud "
-                    "controller reconcile the Service and read its events.",
-                    (f"kubectl -n {ns} annotate service {sname} okedoctor/reconcile=\"$(date +%s)\" --overwrite",
-                     f"kubectl -n {ns} get events --field-selector involvedObject.name={sname}")),
+            fix=_fix(facts, ns, sname, outside),
             severity=Severity.ERROR if none_in else Severity.WARNING,
             caused_by=cause,
         )
+
+
+def _fix(facts: Facts, ns: str, sname: str, outside: list[tuple]) -> Fix:
+    ref = facts.load_balancer
+    if ref.ccm_managed:
+        return Fix("Fix what keeps those nodes out of the backend set; when nothing does, make the cloud "
+                   "controller reconcile the Service and read its events.",
+                   (f"kubectl -n {ns} annotate service {sname} okedoctor/reconcile=\"$(date +%s)\" --overwrite",
+                    f"kubectl -n {ns} get events --field-selector involvedObject.name={sname}"))
+    # A load balancer made by hand: add the nodes ourselves, on the port its backends already use.
+    cli = "oci nlb backend create --network-load-balancer-id" if ref.flavor == "nlb" else \
+        "oci lb backend create --load-balancer-id"
+    commands = []
+    for set_name, bs in sorted(ref.backend_sets.items()):
+        port = next((b.get("port") for b in bs.get("backends") or []), None)
+        for _, ip, _ in outside:
+            if port and ip:
+                commands.append(f"{cli} {ref.id} --backend-set-name {set_name} --ip-address {ip} --port {port}")
+    return Fix("Add the nodes that hold the pods to the hand-made load balancer's backend sets (or run pods on "
+               "every backend node, or use externalTrafficPolicy Cluster).", tuple(commands))
