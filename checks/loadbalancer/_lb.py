@@ -280,11 +280,34 @@ def traffic_ports(facts: Facts) -> list[tuple[str, int]]:
     return out
 
 
-def ccm_annotation_fix(ref: LoadBalancerRef) -> str:
-    """The Service annotation that has the CCM write these rules itself (CCM-managed LBs only)."""
+def rule_mode(svc: Obj | None, ref: LoadBalancerRef) -> str:
+    """How the CCM manages security rules for this Service: "All", "Frontend", "NSG" or "None".
+
+    The new annotation wins; otherwise the older per-type one, whose default is All for an
+    L7 LB and None for an NLB (see the reference, section 4.1)."""
+    ann = annotations(svc)
+    value = ann.get(RULE_MODE)
+    if value is not None:
+        low = value.lower()
+        return {"sl-all": "All", "sl-frontend": "Frontend", "nsg": "NSG"}.get(low, "None")
+    if ref.flavor == "nlb":
+        return ann.get("oci-network-load-balancer.oraclecloud.com/security-list-management-mode") or "None"
+    legacy = ann.get("service.beta.kubernetes.io/oci-load-balancer-security-list-management-mode")
+    return legacy if legacy in ("All", "Frontend", "None") else "All"
+
+
+def ccm_annotation_fix(ref: LoadBalancerRef, svc: Obj | None = None, *, frontend: bool = False) -> str:
+    """What the CCM would do about this rule: restore it (its mode covers it) or, if asked to by
+    an annotation, write it. Empty for a hand-made LB."""
     if not ref.ccm_managed:
         return ""
-    return (f' Or let the cloud controller manager manage them: annotate the Service with '
+    mode = rule_mode(svc, ref)
+    has_backend_nsg = bool(annotations(svc).get("oci.oraclecloud.com/oci-backend-network-security-group"))
+    covered = mode == "All" or (mode == "Frontend" and frontend) or (mode == "NSG" and (frontend or has_backend_nsg))
+    if covered:
+        return (f" The Service's rule-management mode ({mode}) makes the cloud controller manager write this rule: "
+                "it was changed by hand and comes back on the controller's next sync of the Service.")
+    return (f' Or let the cloud controller manager manage it: annotate the Service with '
             f'{RULE_MODE}: "SL-All" (security lists) or "NSG" (NSGs).')
 
 

@@ -71,6 +71,8 @@ def add_rules_fix(
     what: str,
     peer_nsg: str | None = None,
     reply: bool = False,
+    svc: Obj | None = None,
+    frontend: bool = False,
 ) -> Fix:
     """The fix adding rules that allow `ports` with the peer, on the endpoint's own rules.
 
@@ -79,7 +81,7 @@ def add_rules_fix(
     """
     # A return rule for stateless traffic: stateless too, from the service port back to any client port.
     traffic = [t.reply() for t in rule_traffic(ports)] if reply else rule_traffic(ports)
-    annotation = ccm_annotation_fix(ref) if ref else ""
+    annotation = ccm_annotation_fix(ref, svc, frontend=frontend) if ref else ""
     if endpoint.nsgs:
         nsg = endpoint.nsgs[0]
         peer, is_nsg = (peer_nsg, True) if peer_nsg else (peer_cidr, False)
@@ -118,6 +120,9 @@ def lb_endpoint(facts, ref: LoadBalancerRef) -> Endpoint | None:
         return None
     sub = subnets[0]
     label = f"LB subnet {sub.get('displayName')} ({sub.get('cidrBlock')})"
+    nsg_names = [rs.display_name for rs in rulesets if rs.kind == "NSG"]
+    if nsg_names:
+        label = f"LB in {label} and NSG {', '.join(nsg_names)}"
     return Endpoint(label, rulesets, sub.get("cidrBlock", ""), sub.get("id", ""))
 
 
@@ -144,6 +149,9 @@ def worker_groups(facts, nodes: Iterable[Obj]) -> list[WorkerGroup]:
         key = (subnet["id"], nsg_ids)
         if key not in groups:
             label = f"worker subnet {subnet.get('displayName')} ({subnet.get('cidrBlock')})"
+            nsg_names = [rs.display_name for rs in rulesets if rs.kind == "NSG"]
+            if nsg_names:
+                label = f"workers in {label} and NSG {', '.join(nsg_names)}"
             endpoint = Endpoint(label, rulesets, subnet.get("cidrBlock", ""), subnet["id"])
             groups[key] = WorkerGroup(endpoint, [], nsg_ids)
         groups[key].nodes.append(node)

@@ -67,18 +67,19 @@ class LbIngressBlocksClients(Check):
                         "evaluated": endpoint.names()}
             if blocked:
                 yield self.finding(
-                    f"{endpoint.label} does not let the clients {cidr} reach the {kind_name(ref)}'s listener "
-                    f"port {ports_text(blocked)}",
+                    f"The rules of {endpoint.label} do not let the clients {cidr} reach the "
+                    f"{kind_name(ref)}'s listener port {ports_text(blocked)}",
                     evidence=evidence | {"blockedPorts": blocked},
-                    fix=add_rules_fix(endpoint, INGRESS, cidr, blocked, ref, what="from the clients to the listener"),
+                    fix=add_rules_fix(endpoint, INGRESS, cidr, blocked, ref, what="from the clients to the listener",
+                                      svc=svc, frontend=True),
                     subject=f"{ref.id}/ingress/{cidr}",
                 )
             if no_return:
                 yield self.finding(
-                    f"{endpoint.label} lets the clients {cidr} reach listener port {ports_text(no_return)} only by a "
-                    f"stateless rule, and no egress rule lets the answers out",
+                    f"The rules of {endpoint.label} let the clients {cidr} reach listener port "
+                    f"{ports_text(no_return)} only by a stateless rule, and no egress rule lets the answers out",
                     evidence=evidence | {"portsWithoutReturn": no_return},
-                    fix=add_rules_fix(endpoint, EGRESS, cidr, no_return, ref, reply=True,
+                    fix=add_rules_fix(endpoint, EGRESS, cidr, no_return, None, reply=True,
                                       what="answers to the stateless listener rule"),
                     subject=f"{ref.id}/return/{cidr}",
                 )

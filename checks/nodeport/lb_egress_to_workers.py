@@ -58,7 +58,7 @@ class LbEgressToWorkers(Check):
                 continue
             nums = sorted(missing)
             yield self.finding(
-                f"{endpoint.label} does not allow egress to {group.endpoint.label} on "
+                f"The rules of {endpoint.label} do not allow egress to {group.endpoint.label} on "
                 f"{' and '.join(f'{missing[p]} {p}' for p in nums)}",
                 evidence={
                     "lb": ref.id,
@@ -69,7 +69,7 @@ class LbEgressToWorkers(Check):
                     "evaluated": endpoint.names(),
                 },
                 fix=add_rules_fix(endpoint, EGRESS, group.endpoint.cidr, nums, ref,
-                                  what="to the workers",
+                                  what="to the workers", svc=facts.service,
                                   peer_nsg=group.nsg_ids[0] if group.nsg_ids and endpoint.nsgs else None),
                 subject=f"{ref.id}/egress/{group.endpoint.subnet_id}",
             )

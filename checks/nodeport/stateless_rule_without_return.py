@@ -87,12 +87,11 @@ class StatelessRuleWithoutReturn(Check):
     needs = ("kubernetes", OCI)
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        ref = facts.load_balancer
         for gap in _gaps(facts):
             back = INGRESS if gap.direction == EGRESS else EGRESS
             nums = sorted(gap.ports)
             yield self.finding(
-                f"{gap.endpoint.label} allows {gap.direction.lower()} "
+                f"The rules of {gap.endpoint.label} allow {gap.direction.lower()} "
                 f"{'to' if gap.direction == EGRESS else 'from'} {gap.peer_label} on port {ports_text(nums)} "
                 f"only by stateless rule(s), and no {back.lower()} rule lets the answers "
                 f"{'back in' if back == INGRESS else 'back out'}",
@@ -102,7 +101,7 @@ class StatelessRuleWithoutReturn(Check):
                     "peer": gap.peer_cidr,
                     "evaluated": gap.endpoint.names(),
                 },
-                fix=add_rules_fix(gap.endpoint, back, gap.peer_cidr, nums, ref, reply=True,
+                fix=add_rules_fix(gap.endpoint, back, gap.peer_cidr, nums, None, reply=True,
                                   what=f"answers to the stateless {gap.direction.lower()} rule"),
                 subject=f"{gap.endpoint.subnet_id}/{gap.direction}/{gap.peer_cidr}",
             )

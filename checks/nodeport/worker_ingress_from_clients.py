@@ -59,8 +59,9 @@ class WorkerIngressFromClients(Check):
                 if not missing:
                     continue
                 yield self.finding(
-                    f"The NLB preserves client addresses, but {group.endpoint.label} does not allow TCP from the "
-                    f"clients {cidr} on NodePort {ports_text(missing)}: health checks pass, real traffic is dropped",
+                    f"The NLB preserves client addresses, but the rules of {group.endpoint.label} do not allow TCP "
+                    f"from the clients {cidr} on NodePort {ports_text(missing)}: health checks pass, real traffic "
+                    f"is dropped",
                     evidence={
                         "lb": ref.id,
                         "isPreserveSource": True,
@@ -71,6 +72,6 @@ class WorkerIngressFromClients(Check):
                         "evaluated": group.endpoint.names(),
                     },
                     fix=add_rules_fix(group.endpoint, INGRESS, cidr, missing, ref,
-                                      what="from the clients (NLB preserves the source)"),
+                                      what="from the clients (NLB preserves the source)", svc=svc),
                     subject=f"subnet/{group.endpoint.subnet_id}/{cidr}",
                 )

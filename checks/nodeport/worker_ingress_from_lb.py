@@ -68,7 +68,8 @@ class WorkerIngressFromLb(Check):
                 continue
             nums = [p for _, p in missing]
             yield self.finding(
-                f"{group.endpoint.label} does not allow TCP from the LB subnet {peer.cidr} on "
+                f"The rules of {group.endpoint.label} do not allow TCP from the LB "
+                f"({'subnet ' + peer.cidr + (', its NSG' if peer.nsg_ids else '')}) on "
                 f"{' and '.join(f'{what} {p}' for what, p in missing)}",
                 evidence={
                     "lb": ref.id,
@@ -79,7 +80,7 @@ class WorkerIngressFromLb(Check):
                     "evaluated": group.endpoint.names(),
                 },
                 fix=add_rules_fix(group.endpoint, INGRESS, peer.cidr, nums, ref,
-                                  what="from the load balancer",
+                                  what="from the load balancer", svc=facts.service,
                                   peer_nsg=ref.nsg_ids[0] if ref.nsg_ids and group.endpoint.nsgs else None),
                 subject=f"subnet/{group.endpoint.subnet_id}",
             )

@@ -108,6 +108,7 @@ OCI_SCENARIOS = {
     "backend-stale-nodeport": "OKD-LB-006",
     "healthz-10256-refused": "OKD-LB-011",
     "internet-timeout-no-oci": "OKD-INET-001",
+    "nsg-mode-health-rule-deleted": "OKD-NP-002",
 }
 
 
@@ -115,3 +116,16 @@ OCI_SCENARIOS = {
 def test_one_root_cause_per_incident(name, code, builtin_registry):
     root = the_root_cause(diagnose(name, builtin_registry))
     assert root.code == code
+
+
+def test_nsg_mode_fix_is_an_nsg_rule_from_the_frontend_nsg(builtin_registry):
+    root = the_root_cause(diagnose("nsg-mode-health-rule-deleted", builtin_registry))
+    (command,) = root.fix.commands
+    assert command.startswith("oci network nsg rules add --nsg-id "
+                              "ocid1.networksecuritygroup.oc1.ap-tokyo-1.aaaaaaaaworkersnsg")
+    (rule,) = command_json(command, "--security-rules")
+    assert rule["sourceType"] == "NETWORK_SECURITY_GROUP"
+    assert rule["source"] == "ocid1.networksecuritygroup.oc1.ap-tokyo-1.aaaaaaaafrontendnsg"
+    assert rule["tcpOptions"]["destinationPortRange"] == {"min": 10256, "max": 10256}
+    # NSG mode with a backend NSG: the controller owns this rule, so no annotation is proposed
+    assert "security-rule-management-mode:" not in root.fix.summary
