@@ -16,15 +16,24 @@ from checks.loadbalancer._lb import (
 )
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
-from okedoctor.model import Finding, Fix, Hop
+from okedoctor.model import Finding, Fix, Hop, Severity
 
 
 def unserved_health_port(facts: Facts, pair: PortPair) -> int | None:
-    """The health-check port of this pair's backend set when no Service or kube-proxy serves it."""
+    """The health-check port of this pair's backend set when no Service or kube-proxy serves it.
+
+    A diagnosis reads the target's Service, not every Service of the cluster, so a port may be
+    served by one we did not read: when the LB itself says the checks pass, believe it."""
     if not pair.backend_set:
         return None
     port = health_port_of(pair.backend_set)
-    return port if port and port not in served_ports(facts) else None
+    if not port or port in served_ports(facts):
+        return None
+    ref = facts.load_balancer
+    health = facts.backend_set_health(ref.id, pair.backend_set_name or "") if ref else None
+    if health and health.get("status") == "OK":
+        return None
+    return port
 
 
 def replacement_health_port(facts: Facts, pair: PortPair) -> int | None:
@@ -76,6 +85,9 @@ class HealthCheckPortNotServed(Check):
             old = unserved_health_port(facts, pair)
             if old is None or not pair.backend_set or not pair.backend_set_name:
                 continue
+            health = facts.backend_set_health(ref.id, pair.backend_set_name)
+            # Without the LB's health view the port may belong to a Service we did not read.
+            severity = Severity.ERROR if health else Severity.WARNING
             new = replacement_health_port(facts, pair)
             hc = pair.backend_set.get("healthChecker") or {}
             stale_backends = sorted({int(b["port"]) for b in backends(pair.backend_set)
@@ -99,6 +111,7 @@ class HealthCheckPortNotServed(Check):
                     "liveNodePort": pair.node_port,
                     "backendPorts": sorted({int(b.get("port") or 0) for b in backends(pair.backend_set)}),
                     "servedPorts": {str(p): who for p, who in sorted(served.items())},
+                    "backendSetHealth": (health or {}).get("status", "not read"),
                 },
                 fix=Fix(
                     summary=(f"Set the health-check port of backend set {pair.backend_set_name} to {new}{also}. "
@@ -106,4 +119,5 @@ class HealthCheckPortNotServed(Check):
                     commands=(command,),
                 ),
                 subject=f"{ref.id}/{pair.backend_set_name}",
+                severity=severity,
             )
