@@ -21,4 +21,5 @@ MODULES: tuple[str, ...] = (
     "pvc_rwx_on_block_volume",
     "env_key_ref_missing",
     "readiness_gate_unmet",
+    "workload_has_no_pods",
 )

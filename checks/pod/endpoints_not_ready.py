@@ -68,7 +68,7 @@ class EndpointsNotReady(Check):
     @staticmethod
     def _cause(facts: Facts) -> str | None:
         if not facts.pods:
-            return _causes.SELECTS_NO_POD
+            return _causes.NO_PODS if facts.deployments else _causes.SELECTS_NO_POD
         for pod in facts.pods:
             if (cause := _causes.not_ready_cause(facts, pod)):
                 return cause

@@ -37,8 +37,8 @@ class ServiceSelectsNoPod(Check):
         if not svc:
             return
         selector = (svc.get("spec") or {}).get("selector") or {}
-        if not selector or facts.pods:
-            return
+        if not selector or facts.pods or facts.deployments:
+            return  # a Deployment's template matches: the selector is right, OKD-POD-021 says why no pod
         ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
         near = near_misses(selector, facts.objects("Pod", ns))
         evidence: dict = {"selector": selector, "podsInNamespace": len(facts.objects("Pod", ns))}
