@@ -2,7 +2,9 @@
 
 {status, body} answers HTTP (HTTPS with the simulator's certificate on port 443); {error: refused}
 is a bound port that is not listening (the kernel refuses); {error: timeout} accepts and never
-answers; {error: reset} accepts, reads the request and resets the connection.
+answers; {error: reset} accepts, reads the request and resets the connection; {error: tls} answers
+a TLS client in plain text, so its handshake fails. Any other error (an exception name a snapshot
+recorded) cannot be replayed: that address gets no listener and no redirect.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okedoctor.sim.httpbase import Behaviour, SimHandler, SimServer
+
+RAW_ERRORS = ("refused", "timeout", "reset", "tls")
 
 
 class InternetHandler(SimHandler):
@@ -65,6 +69,8 @@ class RawListener:
             self.behaviour.recorder.record("internet", "", self.address, "", None, error=self.kind)
             if self.kind == "timeout":
                 self.held.append(conn)
+            elif self.kind == "tls":
+                threading.Thread(target=_not_tls, args=(conn,), daemon=True).start()
             else:
                 threading.Thread(target=_reset, args=(conn,), daemon=True).start()
 
@@ -73,6 +79,15 @@ class RawListener:
         for conn in [*self.held, self.sock]:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _not_tls(conn: socket.socket) -> None:
+    """A TLS client meets a plain-HTTP answer: its handshake fails, as on a port without TLS."""
+    conn.settimeout(1.0)
+    with contextlib.suppress(OSError):
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    conn.close()
 
 
 def _reset(conn: socket.socket) -> None:
@@ -94,13 +109,15 @@ class Internet:
     def start(self, internet: dict[str, Any], tls: ssl.SSLContext) -> None:
         for address, ans in internet.items():
             ans = ans if isinstance(ans, dict) else {}
+            if "error" in ans and ans["error"] not in RAW_ERRORS:
+                continue  # an error the file names but cannot be replayed: the address is not served
             if "error" in ans:
                 raw = RawListener(str(ans["error"]), address, self.behaviour)
                 self.raw.append(raw)
                 port = raw.port
             else:
                 server = SimServer(InternetHandler, self.behaviour, ans)
-                if address.rsplit(":", 1)[-1] == "443":
+                if address.rsplit(":", 1)[-1] == "443" or ans.get("tls") is True:
                     server.socket = tls.wrap_socket(server.socket, server_side=True,
                                                     do_handshake_on_connect=False)
                 threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sim-internet-{address}",

@@ -113,6 +113,8 @@ def answer(live: dict[str, Any], target: Target) -> dict[str, Any] | str:
     ans = local.get(str(target.port), local.get(target.port))
     if not isinstance(ans, dict):
         return {"error": "refused"}
+    if "error" in ans and ans["error"] not in ("refused", "timeout", "reset"):
+        return f"port {target.port}, whose recorded answer {{error: {ans['error']!r}}} cannot be replayed"
     return ans
 
 
@@ -234,7 +236,7 @@ def _curl(args: list[str], live: dict[str, Any]) -> ExecResult:
             "timeout": (28, f"Operation timed out after {int((timeout or MAX_DELAY) * 1000)} milliseconds "
                             "with 0 bytes received"),
             "reset": (56, "Recv failure: Connection reset by peer"),
-        }.get(str(ans["error"]), (56, "Recv failure: Connection reset by peer"))
+        }[str(ans["error"])]
         res.exit_code = code
         res.delay = _delay(timeout) if code == 28 else 0.0
         if "write-out" in opts:

@@ -42,6 +42,19 @@ def test_internet_answers_as_the_file_says(sim: Simulator):
     assert {r.get("error") for r in seen} >= {"timeout", "reset"}
 
 
+def test_recorded_tls_and_unreplayable_errors(tmp_path):
+    snap = healthy()
+    snap.live["internet"] = {"203.0.113.10:443": {"error": "tls", "tls": False},
+                             "203.0.113.10:8443": {"status": 200, "body": "secure", "tls": True},
+                             "203.0.113.10:80": {"error": "ProxyError"}}
+    with Simulator(snap, tmp_path / "w") as sim:
+        assert "203.0.113.10:80" not in sim.env["OKEDOCTOR_INTERNET_REDIRECT"]  # cannot be replayed
+        with pytest.raises(httpx.ConnectError, match="(?i)ssl|tls|version"):
+            httpx.get(f"https://{redirect(sim, '203.0.113.10:443')}/", verify=False, timeout=2)
+        tls = ssl.create_default_context(cafile=sim.ca_file)
+        assert httpx.get(f"https://{redirect(sim, '203.0.113.10:8443')}/", verify=tls).text == "secure"
+
+
 def test_faults_from_arguments_and_from_the_file(tmp_path):
     snap = healthy()
     snap.extra["faults"] = [{"api": "oci", "path": "/subnets/", "status": 503, "times": 1}]
@@ -123,7 +136,7 @@ def test_sim_serve_prints_exports_and_stops_on_sigterm(tmp_path):
 
 def test_sim_serve_bad_file_is_a_one_line_usage_error(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: okedoctor/v1\nkind: Scenario\nlive: {internet: {'203.0.113.1:80': {error: dns}}}\n")
+    bad.write_text("apiVersion: okedoctor/v1\nkind: Scenario\nlive: {internet: {'203.0.113.1': {error: refused}}}\n")
     for path in (bad, tmp_path / "missing.yaml"):
         out = subprocess.run([sys.executable, "-m", "okedoctor", "sim", "serve", str(path)], capture_output=True,
                              text=True, timeout=30, env={**os.environ})

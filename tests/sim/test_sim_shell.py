@@ -88,3 +88,6 @@ def test_what_the_file_cannot_answer_is_refused_clearly():
         assert res.exit_code == 1 and "okedoctor sim:" in res.stderr and "not modelled" in res.stderr
     res = run_command(["curl", "-s", "localhost:8080"], {"tools": ["curl"]})
     assert "no live `localhost` entry" in res.stderr
+    # A snapshot may record an error text the probe saw; it cannot be replayed as a socket state.
+    res = run_command(["curl", "-s", "localhost:8080"], {"localhost": {"8080": {"error": "exit 35"}}})
+    assert res.exit_code == 1 and "cannot be replayed" in res.stderr
