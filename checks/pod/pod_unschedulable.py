@@ -122,6 +122,11 @@ def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, lis
         commands.append(f"kubectl label node <node> {labels}")
         return Fix("Make the nodeSelector match labels the nodes carry (nodeLabelValues), or label a node to "
                    "match it.", tuple(commands))
+    if kinds & {"unbound-pvc", "volume-binding"}:
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or []
+                  if v.get("persistentVolumeClaim")]
+        return Fix("Get the pod's claims bound: read why each is Pending (its events name the provisioner's error).",
+                   tuple(f"kubectl -n {ns} describe pvc {c}" for c in claims) or (f"kubectl -n {ns} get pvc",))
     if "unschedulable" in kinds:
         return Fix("Uncordon the nodes once their maintenance is done.", ("kubectl uncordon <node>",))
     return Fix("Read the scheduler's message and fix what it names.",

@@ -238,3 +238,41 @@ def test_localhost_checks_skip_when_not_observed():
     s.live = {}
     with pytest.raises(CheckSkipped):
         run(App5xxOnLocalhost, s)
+
+
+def test_endpoints_all_not_ready_without_a_visible_cause_stay_a_root_cause():
+    s = snap()
+    for ep in objs(s, "EndpointSlice")[0]["endpoints"]:
+        ep["conditions"]["ready"] = False  # pods Ready, slices stale: nothing at the pod explains it
+    [f] = run(EndpointsNotReady, s)
+    assert f.root_cause and f.caused_by is None and f.severity is Severity.ERROR
+
+
+def test_endpoints_not_ready_names_the_crash_as_cause():
+    s = snap()
+    for pod in objs(s, "Pod"):
+        st = pod["status"]["containerStatuses"][0]
+        st.update(ready=False, restartCount=4, state={"waiting": {"reason": "CrashLoopBackOff"}},
+                  lastState={"terminated": {"exitCode": 2, "reason": "Error"}})
+    for ep in objs(s, "EndpointSlice")[0]["endpoints"]:
+        ep["conditions"]["ready"] = False
+    [f] = run(EndpointsNotReady, s)
+    assert f.caused_by == "OKD-POD-006" and not f.root_cause
+
+
+def test_quota_failed_create_is_named():
+    from checks.pod.workload_has_no_pods import WorkloadHasNoPods
+
+    s = snap()
+    s.kubernetes = [o for o in s.kubernetes if o["kind"] != "Pod"]
+    rs = objs(s, "ReplicaSet")[0]
+    s.kubernetes.append({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1", "namespace": "default"},
+                         "involvedObject": {"kind": "ReplicaSet", "namespace": "default",
+                                            "name": rs["metadata"]["name"]},
+                         "reason": "FailedCreate", "type": "Warning", "lastTimestamp": "2026-11-20T03:00:00Z",
+                         "message": 'Error creating: pods "app-7d9f8b6c5d-abcde" is forbidden: exceeded quota: '
+                                    "compute, requested: requests.cpu=250m, used: requests.cpu=2, limited: "
+                                    "requests.cpu=2"})
+    [f] = run(WorkloadHasNoPods, s)
+    assert "ResourceQuota compute" in f.title and f.evidence["kind"] == "quota"
+    assert run(ServiceSelectsNoPod, s) == []  # the selector is right: no blame on it
