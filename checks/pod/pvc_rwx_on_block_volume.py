@@ -17,7 +17,7 @@ metadata:
 provisioner: fss.csi.oraclecloud.com
 parameters:
   availabilityDomain: {ad}
-  mountTargetSubnetOcid: <mount-target-subnet-ocid>
+  mountTargetSubnetOcid: {subnet}
   # compartmentOcid: <compartment-ocid>   # defaults to the cluster's compartment
   encryptInTransit: "false"
 reclaimPolicy: Delete
@@ -81,9 +81,7 @@ class PvcRwxOnBlockVolume(Check):
         spec = pvc.get("spec") or {}
         failed = [event_message(e) for e in facts.events_for(pvc) if e.get("reason") == "ProvisioningFailed"]
         size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "50Gi")
-        zones = sorted({(n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "") for n in facts.nodes}
-                       - {""})
-        ad = f"<availability-domain, e.g. {zones[0]}>" if zones else "<availability-domain>"
+        ad, subnet = _placement(facts)
         evidence = {
             "claim": name, "accessModes": spec.get("accessModes"),
             "storageClass": sc["metadata"]["name"], "provisioner": sc.get("provisioner"),
@@ -101,7 +99,19 @@ class PvcRwxOnBlockVolume(Check):
                     ("kubectl apply -f oci-fss-storageclass.yaml",
                      f"kubectl -n {ns} delete pvc {name}",
                      f"kubectl -n {ns} apply -f {name}-pvc.yaml"),
-                    "# oci-fss-storageclass.yaml\n" + FSS_CLASS.format(ad=ad) + "---\n# "
+                    "# oci-fss-storageclass.yaml\n" + FSS_CLASS.format(ad=ad, subnet=subnet) + "---\n# "
                     f"{name}-pvc.yaml\n" + PVC.format(name=name, ns=ns, size=size)),
             severity=severity,
         )
+
+
+def _placement(facts: Facts) -> tuple[str, str]:
+    """The AD name as OCI spells it (from a worker instance) and a subnet the workers reach (theirs)."""
+    ads = sorted({i.get("availabilityDomain") for i in facts.oci.get("instances") or []} - {None})
+    zones = sorted({(n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
+                    for n in facts.nodes} - {""})
+    ad = ads[0] if ads else (f"<availability-domain, e.g. {zones[0]}>" if zones else "<availability-domain>")
+    subnets = facts.worker_subnets if facts.oci else []
+    subnet = f"{subnets[0]['id']}  # the workers' subnet; any subnet they reach works" if subnets \
+        else "<mount-target-subnet-ocid>"
+    return ad, subnet
