@@ -15,7 +15,8 @@ FIXES = {
                        "kubectl top pods -A --sort-by=memory | head"),
     "DiskPressure": ("the node's disk (boot volume: images, logs, emptyDir) is nearly full: the kubelet evicts pods "
                      "and garbage-collects images",
-                     "kubectl get pods -A -o wide --field-selector spec.nodeName={node}"),
+                     "kubectl debug node/{node} -it --image=busybox -- chroot /host sh -c "
+                     "'df -h / /var/lib/containers; crictl rmi --prune'"),
     "PIDPressure": ("the node is running out of process IDs", "kubectl get pods -A -o wide --field-selector "
                     "spec.nodeName={node}"),
 }
