@@ -21,4 +21,11 @@ def collect(target: Target, opts: LiveOptions) -> CollectResult:
     return _collect(target, opts)
 
 
-__all__ = ["collect"]
+def collect_fleet(namespace: str | None, opts: LiveOptions, **kwargs):
+    """Every exposed Service of a namespace (None with -A: all), in one shared pass."""
+    from okedoctor.live.collector import collect_fleet as _collect_fleet
+
+    return _collect_fleet(namespace, opts, **kwargs)
+
+
+__all__ = ["collect", "collect_fleet"]

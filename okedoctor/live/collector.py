@@ -15,6 +15,7 @@ file. The plan, by depth of dependent requests (each level waits only for what i
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,18 +63,141 @@ def collect(target: Target, opts: LiveOptions) -> CollectResult:
     tgt = Target(ns, target.service)
     engine = Engine(opts.timeout)
     try:
+        api = _open(kt, engine, opts)
         run = _Run(kt, tgt, opts, engine)
-        run.start()
-        cut = engine.wait_all()
-        for fact, exc in engine.errors():
-            if isinstance(exc, UsageError | CollectionError):
-                raise exc
-            if not isinstance(exc, TimeoutError):
-                run.note(fact, "unavailable", f"internal error while reading: {type(exc).__name__}: {exc}")
-        snapshot = run.snapshot(cut)
+        run.start(api)
+        snapshot = _finish(engine, [run])
     finally:
         engine.close()
     return CollectResult(snapshot=snapshot, target=tgt, stats=engine.stats())
+
+
+@dataclass
+class FleetResult:
+    snapshot: Snapshot
+    namespace: str | None  # None: every namespace
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+EXPOSED_TYPES = ("LoadBalancer",)
+
+
+def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport: bool = False,
+                  all_namespaces: bool | None = None) -> FleetResult:
+    """One shared collection pass over every exposed Service of a namespace (or of all).
+
+    Namespace-wide reads (nodes, events, ReplicaSets, Deployments, PVCs...), the workers'
+    network and OCI objects are read once however many Services use them.
+    """
+    if all_namespaces is None:  # `okedoctor report -A` passes namespace None, as does "no -n"
+        import click
+
+        ctx = click.get_current_context(silent=True)
+        all_namespaces = bool(ctx and ctx.params.get("all_namespaces"))
+    kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
+    scope = None if all_namespaces else (namespace or opts.namespace or kt.namespace or "default")
+    engine = Engine(opts.timeout)
+    try:
+        api = _open(kt, engine, opts)
+        k = KubeReads(api, engine, kt)
+        try:
+            services = k.services(scope)
+        except Unreachable as exc:
+            raise CollectionError(f"cannot reach the Kubernetes API server {kt.server} (context {kt.context!r}): "
+                                  f"{exc}; check the VPN/bastion, the API endpoint's NSG, or the context") from None
+        except Forbidden:
+            raise CollectionError(rbac_reason("services", scope, "Services") + "; okedoctor report lists them") \
+                from None
+        types = EXPOSED_TYPES + (("NodePort",) if include_nodeport else ())
+        runs = []
+        for svc in services:
+            if (svc.get("spec") or {}).get("type") in types:
+                tgt = Target(svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
+                run = _Run(kt, tgt, opts, engine)
+                run.start(api, service=svc)
+                runs.append(run)
+        snapshot = _finish(engine, runs, fleet=True) if runs else _empty_fleet(kt, services)
+    finally:
+        engine.close()
+    return FleetResult(snapshot=snapshot, namespace=scope, stats=engine.stats())
+
+
+def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions):
+    """The kubernetes ApiClient, with the OCI setup started alongside its credential plugin."""
+    # Importing the kubernetes client is CPU work that OCI's imports would only slow down;
+    # the OCI setup then overlaps the credential plugin's run, which waits on a subprocess.
+    import kubernetes.client  # noqa: F401
+
+    engine.once(("oci-setup",), "oci", _oci_setup, opts)
+    return make_api_client(kt, pool_size=32)
+
+
+def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:
+    cut = engine.wait_all()
+    for fact, exc in engine.errors():
+        if isinstance(exc, UsageError | CollectionError):
+            raise exc
+        if not isinstance(exc, TimeoutError):
+            runs[0].note(fact, "unavailable", f"internal error while reading: {type(exc).__name__}: {exc}")
+    snaps = [run.snapshot(cut) for run in runs]
+    return merge_snapshots(snaps) if fleet else snaps[0]
+
+
+def _empty_fleet(kt: KubeTarget, services: list[dict]) -> Snapshot:
+    return Snapshot(kind="Snapshot", metadata={"name": "fleet"},
+                    context={"kubeContext": kt.context, "server": kt.server, "cluster": kt.cluster},
+                    kubernetes=[_with_kind(s, "v1", "Service") for s in services])
+
+
+def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
+    """One snapshot holding every Service's facts, each object once."""
+    first = snaps[0]
+    objects: dict[tuple, dict] = {}
+    for snap in snaps:
+        for obj in snap.kubernetes:
+            meta = obj.get("metadata") or {}
+            objects.setdefault((obj.get("kind"), meta.get("namespace", ""), meta.get("name")), obj)
+    oci: dict[str, Any] | None = None
+    for snap in snaps:
+        if snap.oci is None:
+            continue
+        oci = oci or {}
+        for section, value in snap.oci.items():
+            if isinstance(value, dict):
+                oci.setdefault(section, {}).update(value)
+            else:
+                have = oci.setdefault(section, [])
+                ids = {b.get("id") for b in have}
+                have.extend(b for b in value if b.get("id") not in ids)
+    live: dict[str, Any] = {}
+    collection: dict[str, Any] = {}
+    for snap in snaps:
+        for key in ("containers", "internet"):
+            if key in snap.live:
+                live.setdefault(key, {}).update(snap.live[key])
+        for fact, gap in snap.collection.items():
+            collection.setdefault(fact, gap)
+    context = dict(first.context)
+    context.pop("compartmentId", None) if len({s.context.get("compartmentId") for s in snaps}) > 1 else None
+    return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
+                    target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
+
+
+def _oci_setup(opts: LiveOptions) -> oci_api.OciSetup | Exception | None:
+    """Read the OCI config (shared by every Service of a run). An OciDisabled/other failure is returned."""
+    try:
+        setup = oci_api.load_setup(auth=opts.auth, profile=opts.profile, config_file=opts.config_file,
+                                   region=opts.region)
+        if setup.auth not in ("api_key", "security_token"):
+            setup.signer = oci_api.principal_signer(setup)
+        oci_api.preload_services()
+    except oci_api.OciDisabled as exc:
+        return exc
+    except (UsageError, CollectionError):
+        raise
+    except Exception as exc:  # a principal signer could not reach its token service
+        return oci_api.OciUnavailable(f"OCI {opts.auth} authentication failed: {oci_api._first_line(exc)}")
+    return setup
 
 
 class _Run:
@@ -115,41 +239,45 @@ class _Run:
             self.kube[key] = value
 
     # ---- the plan -----------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, api, service: dict | None = None) -> None:
+        """Submit the reads; `service` is given when a fleet listing already read it."""
         ns, name = self.target.namespace, self.target.service
         e = self.engine
-        # Importing the kubernetes client is CPU work that OCI's imports would only slow down;
-        # the OCI setup then overlaps the credential plugin's run, which waits on a subprocess.
-        import kubernetes.client  # noqa: F401
+        self.api = api
+        self.k = KubeReads(api, e, self.kt)
+        self.oci_setup_fut = e.once(("oci-setup",), "oci", _oci_setup, self.opts)
 
-        self.oci_setup_fut = e.submit("oci", self._oci_setup)
-        self.api = make_api_client(self.kt, pool_size=32)
-        self.k = KubeReads(self.api, e, self.kt)
+        def shared(key, resource, fn, *args, **kwargs):
+            # Namespace-wide reads: one request however many Services of the run need it.
+            return e.once(key, "kubernetes", functools.partial(self._optional, resource, fn, *args, **kwargs))
+
         futs = {
-            "service": e.submit("kubernetes", self.k.service, ns, name),
             "endpoints": e.submit("kubernetes", self._optional, "endpoints", self.k.endpoints, ns, name),
             "slices": e.submit("kubernetes", self._optional, "endpointslices", self.k.endpoint_slices, ns, name),
-            "nodes": e.submit("kubernetes", self._optional, "nodes", self.k.nodes),
-            "events": e.submit("kubernetes", self._optional, "events", self.k.events, ns),
-            "replicasets": e.submit("kubernetes", self._optional, "replicasets", self.k.replicasets, ns),
-            "deployments": e.submit("kubernetes", self._optional, "deployments", self.k.deployments, ns),
-            "pvcs": e.submit("kubernetes", self._optional, "persistentvolumeclaims", self.k.pvcs, ns),
-            "storageclasses": e.submit("kubernetes", self._optional, "storageclasses", self.k.storage_classes),
-            "namespace": e.submit("kubernetes", self._optional, "namespaces", self.k.namespace, ns),
+            "nodes": shared(("nodes",), "nodes", self.k.nodes),
+            "events": shared(("events", ns), "events", self.k.events, ns),
+            "replicasets": shared(("replicasets", ns), "replicasets", self.k.replicasets, ns),
+            "deployments": shared(("deployments", ns), "deployments", self.k.deployments, ns),
+            "pvcs": shared(("pvcs", ns), "persistentvolumeclaims", self.k.pvcs, ns),
+            "storageclasses": shared(("storageclasses",), "storageclasses", self.k.storage_classes),
+            "namespace": shared(("namespace", ns), "namespaces", self.k.namespace, ns),
         }
         if ns != "default":
             # The kubelet posts node events in the default namespace.
-            futs["nodeEvents"] = e.submit("kubernetes", self._optional, "events", self.k.events, "default",
-                                          field_selector="involvedObject.kind=Node")
+            futs["nodeEvents"] = shared(("node-events",), "events", self.k.events, "default",
+                                        field_selector="involvedObject.kind=Node")
         self.futs = futs
-        e.submit("live.internet", _preload_httpx)
-        svc = self._service(futs["service"])
-        if svc is None:
-            return
-        pods_fut = e.submit("kubernetes", self._pods_phase, svc)
+        e.once(("preload-httpx",), "live.internet", _preload_httpx)
+        if service is None:
+            svc = self._service(e.submit("kubernetes", self.k.service, ns, name))
+            if svc is None:
+                return
+        else:
+            svc = service
+            self.put("service", _with_kind(svc, "v1", "Service"))
+        self.pods_fut = e.submit("kubernetes", self._pods_phase, svc)
         self.lb_fut = e.submit("oci", self._oci_phase, svc)
         e.submit("live.internet", self._internet_phase, svc)
-        self.pods_fut = pods_fut
 
     def _service(self, fut) -> dict | None:
         """The Service, or a one-line error that names the context and cluster we asked."""
@@ -306,27 +434,14 @@ class _Run:
             entry["toolsMissing"] = missing
 
     # ---- OCI ----------------------------------------------------------------------------
-    def _oci_setup(self) -> oci_api.OciSetup | None:
-        o = self.opts
-        try:
-            setup = oci_api.load_setup(auth=o.auth, profile=o.profile, config_file=o.config_file, region=o.region)
-            if setup.auth not in ("api_key", "security_token"):
-                setup.signer = oci_api.principal_signer(setup)
-            oci_api.preload_services()
-        except oci_api.OciDisabled as exc:
-            self.note("oci", "disabled", str(exc))
-            return None
-        except (UsageError, CollectionError):
-            raise
-        except Exception as exc:  # a principal signer could not reach its token service
-            self.note("oci", "unavailable", f"OCI {o.auth} authentication failed: {oci_api._first_line(exc)}")
-            return None
-        return setup
-
     def _oci_phase(self, svc: dict) -> dict | None:
         """Find the LB/NLB, then fan out to its health, subnets and NSGs and to the workers' network."""
         setup = self.engine.result(self.oci_setup_fut)  # raises a UsageError/CollectionError from setup
-        if setup is None:
+        if isinstance(setup, oci_api.OciDisabled):
+            self.note("oci", "disabled", str(setup))
+            return None
+        if isinstance(setup, Exception):
+            self.note("oci", "unavailable", str(setup))
             return None
         nodes = self.engine.result(self.futs["nodes"]) or []
         self.compartment = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) or \
@@ -338,7 +453,7 @@ class _Run:
                                         timeout=min(15.0, max(1.0, self.opts.timeout)),
                                         on_request=self._count_oci)
         for node in nodes:
-            self.engine.submit("oci", self._guard, self._worker, node)
+            self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
         return self._guard(self._find_lb, svc)
 
     def _count_oci(self) -> None:

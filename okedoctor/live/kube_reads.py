@@ -85,6 +85,11 @@ class KubeReads:
     def service(self, ns: str, name: str, depth: int = 1) -> dict:
         return self.get(depth, "/api/v1/namespaces/{namespace}/services/{name}", {"namespace": ns, "name": name})
 
+    def services(self, ns: str | None, depth: int = 1) -> list[dict]:
+        if ns is None:
+            return list_items(self.get(depth, "/api/v1/services"))
+        return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/services", {"namespace": ns}))
+
     def endpoints(self, ns: str, name: str, depth: int = 1) -> dict:
         return self.get(depth, "/api/v1/namespaces/{namespace}/endpoints/{name}", {"namespace": ns, "name": name})
 
