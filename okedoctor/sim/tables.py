@@ -1,7 +1,8 @@
 """meta.k8s.io/v1 Table responses, the server-side printing kubectl asks for with `as=Table`.
 
 The columns and cell rules follow the API server's printers for the kinds a diagnosis shows
-(pods, services, endpoints, nodes, deployments, events); other kinds get NAME and AGE.
+(pods, services, endpoints, endpoint slices, nodes, namespaces, workloads, claims, storage
+classes, config maps, secrets, events); other kinds get NAME and AGE.
 """
 
 from __future__ import annotations
@@ -206,7 +207,9 @@ def _deployment(dep: dict[str, Any]) -> Row:
     meta, status = dep.get("metadata") or {}, dep.get("status") or {}
     want = (dep.get("spec") or {}).get("replicas", 1)
     return [meta.get("name"), f"{status.get('readyReplicas', 0)}/{want}", status.get("updatedReplicas", 0),
-            status.get("availableReplicas", 0), age(meta.get("creationTimestamp"))]
+            status.get("availableReplicas", 0), age(meta.get("creationTimestamp")),
+            *_containers_images(((dep.get("spec") or {}).get("template") or {}).get("spec") or {}),
+            _selector((dep.get("spec") or {}).get("selector"))]
 
 
 def _event(ev: dict[str, Any]) -> Row:
@@ -215,6 +218,99 @@ def _event(ev: dict[str, Any]) -> Row:
     obj = ev.get("involvedObject") or ev.get("regarding") or {}
     return [age(last), ev.get("type", ""), ev.get("reason", ""),
             f"{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}", ev.get("message") or ev.get("note", "")]
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _containers_images(pod_spec: dict[str, Any]) -> list[str]:
+    containers = pod_spec.get("containers") or []
+    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+
+
+def _selector(sel: dict[str, Any] | None) -> str:
+    sel = sel or {}
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for expr in sel.get("matchExpressions") or []:
+        op, values = expr.get("operator", ""), ",".join(expr.get("values") or [])
+        key = expr.get("key", "")
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
+                      "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key))
+    return ",".join(parts) or "<none>"
+
+
+def _replicaset(rs: dict[str, Any]) -> Row:
+    spec, status = rs.get("spec") or {}, rs.get("status") or {}
+    return [_meta(rs).get("name"), spec.get("replicas", 1), status.get("replicas", 0),
+            status.get("readyReplicas", 0), age(_meta(rs).get("creationTimestamp")),
+            *_containers_images((spec.get("template") or {}).get("spec") or {}), _selector(spec.get("selector"))]
+
+
+def _statefulset(sts: dict[str, Any]) -> Row:
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    return [_meta(sts).get("name"), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            age(_meta(sts).get("creationTimestamp")),
+            *_containers_images((spec.get("template") or {}).get("spec") or {})]
+
+
+def _daemonset(ds: dict[str, Any]) -> Row:
+    spec, status = ds.get("spec") or {}, ds.get("status") or {}
+    node_sel = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [_meta(ds).get("name"), status.get("desiredNumberScheduled", 0),
+            status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
+            status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+            ",".join(f"{k}={v}" for k, v in sorted(node_sel.items())) or "<none>",
+            age(_meta(ds).get("creationTimestamp"))]
+
+
+def _namespace(ns: dict[str, Any]) -> Row:
+    return [_meta(ns).get("name"), (ns.get("status") or {}).get("phase", ""), age(_meta(ns).get("creationTimestamp"))]
+
+
+def _endpointslice(eps: dict[str, Any]) -> Row:
+    ports = ",".join(str(p.get("port")) for p in eps.get("ports") or [] if p.get("port") is not None) or "<unset>"
+    addresses = [a for e in eps.get("endpoints") or [] for a in e.get("addresses") or []]
+    cell = ",".join(addresses[:3]) or "<unset>"
+    if len(addresses) > 3:
+        cell += f" + {len(addresses) - 3} more..."
+    return [_meta(eps).get("name"), eps.get("addressType", ""), ports, cell, age(_meta(eps).get("creationTimestamp"))]
+
+
+_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _pvc(pvc: dict[str, Any]) -> Row:
+    spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+    phase = status.get("phase", "")
+    bound = phase == "Bound"
+    modes = ",".join(_MODES.get(m, m) for m in status.get("accessModes") or []) if bound else ""
+    capacity = (status.get("capacity") or {}).get("storage", "") if bound else ""
+    return [_meta(pvc).get("name"), "Terminating" if _meta(pvc).get("deletionTimestamp") else phase,
+            spec.get("volumeName", ""), capacity, modes, spec.get("storageClassName") or "<unset>",
+            spec.get("volumeAttributesClassName") or "<unset>", age(_meta(pvc).get("creationTimestamp")),
+            spec.get("volumeMode") or "Filesystem"]
+
+
+def _storageclass(sc: dict[str, Any]) -> Row:
+    name = _meta(sc).get("name")
+    annotations = _meta(sc).get("annotations") or {}
+    if "true" in (annotations.get("storageclass.kubernetes.io/is-default-class"),
+                  annotations.get("storageclass.beta.kubernetes.io/is-default-class")):
+        name = f"{name} (default)"
+    return [name, sc.get("provisioner", ""), sc.get("reclaimPolicy") or "Delete",
+            sc.get("volumeBindingMode") or "Immediate", str(bool(sc.get("allowVolumeExpansion"))).lower(),
+            age(_meta(sc).get("creationTimestamp"))]
+
+
+def _configmap(cm: dict[str, Any]) -> Row:
+    return [_meta(cm).get("name"), len(cm.get("data") or {}) + len(cm.get("binaryData") or {}),
+            age(_meta(cm).get("creationTimestamp"))]
+
+
+def _secret(secret: dict[str, Any]) -> Row:
+    return [_meta(secret).get("name"), secret.get("type", "Opaque"), len(secret.get("data") or {}),
+            age(_meta(secret).get("creationTimestamp"))]
 
 
 def _generic(obj: dict[str, Any]) -> Row:
@@ -243,7 +339,42 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], Row]]
     "Deployment": ([NAME, _col("Ready", "Number of the pod with ready state."),
                     _col("Up-to-date", "Total number of non-terminated pods with the desired template.",
                          typ="integer"),
-                    _col("Available", "Number of available pods.", typ="integer"), AGE], _deployment),
+                    _col("Available", "Number of available pods.", typ="integer"), AGE,
+                    _col("Containers", "Names of each container in the template.", 1),
+                    _col("Images", "Images referenced by each container in the template.", 1),
+                    _col("Selector", "Label selector for pods.", 1)], _deployment),
+    "ReplicaSet": ([NAME, _col("Desired", "Number of desired pods.", typ="integer"),
+                    _col("Current", "Number of actual replicas.", typ="integer"),
+                    _col("Ready", "Number of ready replicas.", typ="integer"), AGE,
+                    _col("Containers", "Names of each container in the template.", 1),
+                    _col("Images", "Images referenced by each container in the template.", 1),
+                    _col("Selector", "Label selector for pods.", 1)], _replicaset),
+    "StatefulSet": ([NAME, _col("Ready", "Number of the pod with ready state."), AGE,
+                     _col("Containers", "Names of each container in the template.", 1),
+                     _col("Images", "Images referenced by each container in the template.", 1)], _statefulset),
+    "DaemonSet": ([NAME, _col("Desired", "The desired number of nodes.", typ="integer"),
+                   _col("Current", "The number of nodes running the daemon pod.", typ="integer"),
+                   _col("Ready", "The number of nodes with a ready daemon pod.", typ="integer"),
+                   _col("Up-to-date", "The number of nodes running the updated pod.", typ="integer"),
+                   _col("Available", "The number of nodes with an available daemon pod.", typ="integer"),
+                   _col("Node Selector", "The node selector of the pod template."), AGE], _daemonset),
+    "Namespace": ([NAME, _col("Status", "The status of the namespace."), AGE], _namespace),
+    "EndpointSlice": ([NAME, _col("AddressType", "The type of the addresses."),
+                       _col("Ports", "The ports of the slice."),
+                       _col("Endpoints", "The addresses of the endpoints."), AGE], _endpointslice),
+    "PersistentVolumeClaim": ([NAME, _col("Status", "The phase of the claim."),
+                               _col("Volume", "The bound volume."), _col("Capacity", "The capacity."),
+                               _col("Access Modes", "The access modes."),
+                               _col("StorageClass", "The storage class."),
+                               _col("VolumeAttributesClass", "The volume attributes class."), AGE,
+                               _col("VolumeMode", "The volume mode.", 1)], _pvc),
+    "StorageClass": ([NAME, _col("Provisioner", "The provisioner."),
+                      _col("ReclaimPolicy", "The reclaim policy."),
+                      _col("VolumeBindingMode", "The volume binding mode."),
+                      _col("AllowVolumeExpansion", "Whether volumes can grow."), AGE], _storageclass),
+    "ConfigMap": ([NAME, _col("Data", "Number of keys.", typ="integer"), AGE], _configmap),
+    "Secret": ([NAME, _col("Type", "The type of the secret."), _col("Data", "Number of keys.", typ="integer"),
+                AGE], _secret),
     "Event": ([_col("Last Seen", "Time the event was last seen."), _col("Type", "Type of the event."),
                _col("Reason", "Reason of the event."), _col("Object", "The object the event is about."),
                _col("Message", "Human-readable description of the event.")], _event),
