@@ -131,3 +131,5 @@ class Internet:
             server.close_all()
         for raw in self.raw:
             raw.close()
+        self.servers.clear()
+        self.raw.clear()

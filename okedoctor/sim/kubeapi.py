@@ -256,8 +256,11 @@ class KubeHandler(SimHandler):
             if info.name is None:
                 self.list_objects(res, info.namespace, query)
                 return
-            obj = store.get(res, info.namespace or ("" if not res.namespaced else "default"), info.name)
-            if obj is None or (res.namespaced and info.namespace is None):
+            if res.namespaced and info.namespace is None:
+                self.no_such_resource()  # /api/v1/pods/NAME: no such route on the API server
+                return
+            obj = store.get(res, info.namespace, info.name)
+            if obj is None:
                 self.not_found(res, info.name)
             elif info.sub is None or (info.sub == "status" and (res.kind in HAS_STATUS or res not in BUILTIN)):
                 self.send_object(res, obj, query)

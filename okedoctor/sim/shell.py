@@ -241,8 +241,10 @@ def _curl(args: list[str], live: dict[str, Any]) -> ExecResult:
         res.delay = _delay(timeout) if code == 28 else 0.0
         if "write-out" in opts:
             res.stdout = _write_out(opts["write-out"], 0, 0, url, code)
+        if not silent:
+            res.stderr = _progress(0, done=False)
         if not silent or show:
-            res.stderr = f"curl: ({code}) {msg}\n"
+            res.stderr += f"curl: ({code}) {msg}\n"
         return res
     status = int(ans.get("status", 200))
     body = _body(ans)
@@ -266,12 +268,13 @@ def _curl(args: list[str], live: dict[str, Any]) -> ExecResult:
     return res
 
 
-def _progress(size: int) -> str:
+def _progress(size: int, done: bool = True) -> str:
     # curl prints its progress meter to stderr when stdout is not a terminal (as under exec).
+    pct, speed = (100, size * 1000) if done else (0, 0)
     return ("  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
             "                                 Dload  Upload   Total   Spent    Left  Speed\n"
-            f"100 {size:>5}  100 {size:>5}    0     0   {size * 1000:>5}      0 --:--:-- --:--:-- "
-            f"--:--:-- {size * 1000:>5}\n")
+            f"{pct:>3} {size:>5}  {pct:>3} {size:>5}    0     0   {speed:>5}      0 --:--:-- --:--:-- "
+            f"--:--:-- {speed:>5}\n")
 
 
 def _float(text: str | None) -> float | None:
