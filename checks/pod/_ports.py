@@ -48,6 +48,8 @@ def port_problems(facts: Facts) -> list[PortProblem]:
                 break
             if not declared or resolved in declared:
                 continue  # ports undeclared: only the in-pod probe can tell
+            if any("status" in r for r in live_ports(facts, label, resolved).values()):
+                continue  # the app answers there: the port is only undeclared, which Kubernetes allows
             if sp.get("port") in declared and resolved != sp.get("port"):
                 out.append(PortProblem("swapped", sp, i, target, declared, label))
             else:

@@ -276,3 +276,15 @@ def test_quota_failed_create_is_named():
     [f] = run(WorkloadHasNoPods, s)
     assert "ResourceQuota compute" in f.title and f.evidence["kind"] == "quota"
     assert run(ServiceSelectsNoPod, s) == []  # the selector is right: no blame on it
+
+
+def test_undeclared_target_port_that_answers_is_not_reported():
+    s = snap()
+    for c in containers(s):
+        c["ports"] = [{"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
+        c.pop("readinessProbe", None)
+    assert run(TargetPortNotExposed, s) == []  # the in-pod probe got 200 on 8080
+    for live in s.live["containers"].values():
+        live["localhost"] = {"8080": {"error": "refused"}}
+    [f] = run(TargetPortNotExposed, s)
+    assert f.evidence["inPodProbe"] and f.severity is Severity.ERROR
