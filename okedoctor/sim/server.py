@@ -112,9 +112,15 @@ class Simulator:
     def stop(self) -> None:
         if self._kube_app is not None:
             self._kube_app.stopping.set()
-        for server in self._servers:
-            server.close_all()
+        servers = [*self._servers, *self._internet.servers]
+        # Each shutdown waits for its serve loop's next poll: wait for them all at once.
+        closers = [threading.Thread(target=server.close_all, daemon=True) for server in servers]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
         self._servers.clear()
+        self._internet.servers.clear()
         self._internet.close()
 
     def _serve(self, server: SimServer, name: str) -> None:
@@ -144,7 +150,9 @@ class Simulator:
         server = SimServer(OciHandler, self._behaviour, app)
         self.oci_url = f"http://127.0.0.1:{server.port}"
         self._serve(server, "sim-oci")
-        (self.workdir / "oci_config").write_text(
+        config = self.workdir / "oci_config"
+        config.touch(mode=0o600, exist_ok=True)
+        config.write_text(
             "[DEFAULT]\n"
             f"user={SIM_USER}\nfingerprint={key.fingerprint}\ntenancy={SIM_TENANCY}\n"
             f"region={region}\nkey_file={key.key_file}\n", encoding="utf-8")
