@@ -52,7 +52,7 @@ class LbIngressBlocksClients(Check):
         explicit = bool(spec(svc).get("loadBalancerSourceRanges"))
         if ref.is_private and not explicit:
             return  # a private LB's clients are not known; 0.0.0.0/0 would be a guess
-        listeners = sorted(ref.listeners.values(), key=lambda x: x.get("port") or 0)
+        listeners = sorted((lis for lis in ref.listeners.values() if lis.get("port")), key=lambda x: x["port"])
         for cidr in source_ranges(svc):
             blocked, no_return = [], []
             for lis in listeners:
