@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import yaml
@@ -117,3 +118,21 @@ def test_no_oci_config_disables_oci_without_making_the_verdict_unknown(sim_env, 
     assert not [r for r in sim.requests if r["api"] == "oci"]
     disabled = [s for s in run.json["skipped"] if s["kind"] == "disabled"]
     assert disabled and all("oci setup config" in s["reason"] for s in disabled)
+
+
+def test_deadline_cuts_slow_reads_and_diagnoses_the_rest(sim_env, tmp_path):
+    sim_env(healthy(), tmp_path / "sim", faults=[{"api": "oci", "path": ".*", "delay_ms": 8000}])
+    started = time.perf_counter()
+    run = run_cli("diagnose", "svc/app", "-o", "json", "--timeout", "3")
+    assert time.perf_counter() - started < 7
+    assert run.code == 3, run.stderr
+    gaps = [s for s in run.json["skipped"] if s["kind"] == "unavailable"]
+    assert gaps and any("--timeout" in s["reason"] for s in gaps)
+    assert "Traceback" not in run.stderr
+
+
+def test_rejected_credentials_are_one_line(sim_env, tmp_path):
+    sim_env(healthy(), tmp_path / "sim", faults=[{"api": "kubernetes", "path": ".*", "status": 401}])
+    run = run_cli("diagnose", "svc/app")
+    assert run.code == 3
+    assert "401" in _one_line_error(run) and "generate-token" in run.stderr
