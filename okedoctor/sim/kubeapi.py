@@ -24,6 +24,8 @@ ANONYMOUS_PATHS = {"/version", "/version/", "/healthz", "/livez", "/readyz"}
 HAS_STATUS = {"Pod", "Service", "Node", "Namespace", "PersistentVolumeClaim", "PersistentVolume",
               "ReplicationController", "ResourceQuota", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
               "Job", "CronJob", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress", "VolumeAttachment"}
+VERBS = ("get", "list", "watch")
+AGGREGATED_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
@@ -164,7 +166,9 @@ class KubeHandler(SimHandler):
             self.refuse_write()
             return
         segs = [unquote(s) for s in path.strip("/").split("/")] if path.strip("/") else []
-        if segs == ["api"]:
+        if segs in (["api"], ["apis"]) and self.wants_aggregated():
+            self.aggregated(core=segs == ["api"])
+        elif segs == ["api"]:
             self.reply_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": self.app.address}]})
         elif segs == ["apis"]:
@@ -227,23 +231,53 @@ class KubeHandler(SimHandler):
         out = []
         for res in resources:
             entry: dict[str, Any] = {"name": res.plural, "singularName": res.singular,
-                                     "namespaced": res.namespaced, "kind": res.kind, "verbs": ["get", "list"]}
+                                     "namespaced": res.namespaced, "kind": res.kind, "verbs": list(VERBS)}
             if res.short_names:
                 entry["shortNames"] = list(res.short_names)
             if res.categories:
                 entry["categories"] = list(res.categories)
             out.append(entry)
-            if res.kind in HAS_STATUS or res not in BUILTIN:
-                out.append({"name": f"{res.plural}/status", "singularName": "", "namespaced": res.namespaced,
-                            "kind": res.kind, "verbs": ["get"]})
-            if res.kind == "Pod" and not group:
-                out.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
-                            "verbs": ["get"]})
-                out.append({"name": "pods/exec", "singularName": "", "namespaced": True,
-                            "kind": "PodExecOptions", "verbs": ["create", "get"]})
+            for sub, kind, verbs in _subresources(res):
+                out.append({"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
+                            "kind": kind, "verbs": verbs})
         gv = f"{group}/{version}" if group else version
         self.reply_json(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
                               "resources": out})
+
+    def wants_aggregated(self) -> bool:
+        return "v=v2;as=APIGroupDiscoveryList" in self.headers.get("Accept", "").replace(" ", "")
+
+    def aggregated(self, core: bool) -> None:
+        """apidiscovery.k8s.io/v2: every group, version and resource in one answer (kubectl 1.30+)."""
+        items = []
+        for group, versions in self.app.store.group_versions().items():
+            if bool(group) == core:
+                continue
+            item: dict[str, Any] = {"metadata": {"creationTimestamp": None}, "versions": []}
+            if group:
+                item["metadata"]["name"] = group
+            for version in versions:
+                resources = []
+                for res in self.app.store.resources_in(group, version):
+                    kind = {"group": group, "version": version, "kind": res.kind}
+                    entry: dict[str, Any] = {
+                        "resource": res.plural, "responseKind": kind,
+                        "scope": "Namespaced" if res.namespaced else "Cluster",
+                        "singularResource": res.singular, "verbs": list(VERBS)}
+                    if res.short_names:
+                        entry["shortNames"] = list(res.short_names)
+                    if res.categories:
+                        entry["categories"] = list(res.categories)
+                    subs = [{"subresource": sub, "responseKind": {**kind, "kind": sub_kind}, "verbs": verbs}
+                            for sub, sub_kind, verbs in _subresources(res)]
+                    if subs:
+                        entry["subresources"] = subs
+                    resources.append(entry)
+                item["versions"].append({"version": version, "resources": resources, "freshness": "Current"})
+            items.append(item)
+        body = {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                "items": items}
+        self.reply(200, json.dumps(body).encode(), AGGREGATED_TYPE)
 
     def resource(self, info: RequestInfo) -> None:
         store = self.app.store
@@ -488,6 +522,16 @@ class KubeHandler(SimHandler):
                     return
         except (TimeoutError, OSError, ValueError):
             return
+
+
+def _subresources(res: Resource) -> list[tuple[str, str, list[str]]]:
+    """(name, kind, verbs) of the subresources the simulator serves for res."""
+    subs = []
+    if res.kind in HAS_STATUS or res not in BUILTIN:
+        subs.append(("status", res.kind, ["get"]))
+    if res.kind == "Pod" and not res.group:
+        subs += [("log", "Pod", ["get"]), ("exec", "PodExecOptions", ["create", "get"])]
+    return subs
 
 
 def _exit_status(argv: list[str], result: shell.ExecResult) -> dict[str, Any]:

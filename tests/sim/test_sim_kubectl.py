@@ -163,3 +163,14 @@ def test_exec_errors_survive_kubectls_spdy_fallback(tmp_path):
         # After the WebSocket attempt kubectl retried over SPDY (a POST): both were answered.
         tried = [(r["method"], r["status"]) for r in running.requests if r["path"].endswith(f"{POD_B}/exec")]
         assert tried == [("GET", 500), ("POST", 500)]
+
+
+def test_kubectl_uses_aggregated_discovery(sim: Simulator, tmp_path):
+    env = {**os.environ, **sim.env, "HOME": str(tmp_path)}
+    before = len(sim.requests)
+    out = subprocess.run([KUBECTL, "--cache-dir", str(tmp_path / "c"), "get", "deploy"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "deployment.apps/app" not in out.stdout and out.stdout.startswith("NAME")
+    paths = [r["path"] for r in sim.requests[before:]]
+    # One discovery answer per root (apidiscovery.k8s.io/v2), as from a 1.31 API server: no per-group calls.
+    assert paths == ["/version", "/api", "/apis", "/apis/apps/v1/namespaces/default/deployments"]
