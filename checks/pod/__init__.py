@@ -22,4 +22,5 @@ MODULES: tuple[str, ...] = (
     "env_key_ref_missing",
     "readiness_gate_unmet",
     "workload_has_no_pods",
+    "service_selects_several_workloads",
 )
