@@ -98,3 +98,23 @@ def test_demo_scenario_copy_is_untouched():
     before = {p: p.read_bytes() for p in scenario_paths()}
     run_cli("demo", "healthy-nlb", "-o", "json")
     assert before == {p: p.read_bytes() for p in scenario_paths()}
+
+
+def test_collected_bodies_are_the_api_json_unchanged(sim_env, tmp_path):
+    """OCI bodies stay camelCase and complete (not the SDK's snake_case models), Kubernetes
+    objects stay as the API server sent them."""
+    path = next(p for p in scenario_paths() if p.stem == "healthy-nlb")
+    snap = load_snapshot(path)
+    sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "snap.json"
+    assert run_cli("snapshot", "svc/app", "-f", str(out)).code == 0
+    got = load_snapshot(out)
+    for section in ("networkLoadBalancers", "subnets", "securityLists", "instances", "vnicAttachments", "vnics"):
+        want = {b["id"]: b for b in snap.oci[section]}
+        have = {b["id"]: b for b in got.oci[section]}
+        assert have == want, section
+    assert got.oci["backendSetHealth"] == snap.oci["backendSetHealth"]
+    by_key = {(o["kind"], o["metadata"]["name"]): o for o in got.kubernetes}
+    for obj in snap.kubernetes:
+        if obj["kind"] in ("Service", "Pod", "Node", "Endpoints", "EndpointSlice", "Deployment", "ReplicaSet"):
+            assert by_key[(obj["kind"], obj["metadata"]["name"])] == obj, obj["kind"]

@@ -256,3 +256,54 @@ def test_assembled_objects_are_the_targets_only():
                                 "deployments": [dep, other_dep], "events": [ev, ev_other]},
                                Target("default", "app"))
     assert [o["metadata"]["name"] for o in objs] == ["app", "app", "rs", "p", "e1"]
+
+
+# ---- OCI auth ------------------------------------------------------------------------------
+def _jwt(exp: int) -> str:
+    import base64
+    import json
+
+    def part(d):
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part({'exp': exp, 'iat': exp - 3600})}.c2lnbmF0dXJl"
+
+
+def _session_config(tmp_path, exp: int) -> str:
+    from okedoctor.sim.certs import make_api_key
+
+    key = make_api_key(tmp_path)
+    (tmp_path / "token").write_text(_jwt(exp))
+    cfg = tmp_path / "config"
+    cfg.write_text(f"[sess]\nfingerprint={key.fingerprint}\nkey_file={key.key_file}\ntenancy=ocid1.tenancy.oc1..a\n"
+                   f"region=ap-tokyo-1\nsecurity_token_file={tmp_path / 'token'}\n")
+    return str(cfg)
+
+
+def test_expired_session_token_stops_with_the_refresh_command(tmp_path):
+    import time
+
+    from okedoctor.errors import CollectionError
+    from okedoctor.live.oci_api import load_setup
+
+    cfg = _session_config(tmp_path, int(time.time()) - 600)
+    with pytest.raises(CollectionError, match="oci session refresh --profile sess"):
+        load_setup(auth="security_token", profile="sess", config_file=cfg, region=None)
+
+
+def test_valid_session_token_gives_a_signer(tmp_path):
+    import time
+
+    from okedoctor.live.oci_api import load_setup
+
+    setup = load_setup(auth="security_token", profile="sess", config_file=_session_config(tmp_path,
+                       int(time.time()) + 3600), region=None)
+    assert setup.signer is not None and setup.region == "ap-tokyo-1"
+
+
+def test_unknown_profile_lists_the_profiles(tmp_path):
+    from okedoctor.live.oci_api import load_setup
+
+    cfg = _session_config(tmp_path, 0)
+    with pytest.raises(UsageError, match=r"'nope' is not in .*profiles: sess"):
+        load_setup(auth="api_key", profile="nope", config_file=cfg, region=None)
