@@ -111,6 +111,14 @@ def env_file_mismatches(facts: Facts, pod: Obj) -> list[dict]:
     return mismatches(facts, pod)
 
 
+def unmet_gates(pod: Obj) -> list[str]:
+    """Readiness gates holding back a pod whose containers are all ready (see OKD-POD-020)."""
+    if pod_ready(pod) or not all((s or {}).get("ready") for _, s in iter_containers(pod)):
+        return []
+    gates = [g.get("conditionType", "") for g in (pod.get("spec") or {}).get("readinessGates") or []]
+    return [g for g in gates if (condition(pod, g) or {}).get("status") != "True"]
+
+
 def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
     """The code of the pod-hop check that explains why this pod is not ready, if one does."""
     if env_file_mismatches(facts, pod):
@@ -131,9 +139,7 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
     node = facts.node((pod.get("spec") or {}).get("nodeName"))
     if node is not None and not is_true(node, "Ready") and not pod_ready(pod):
         return NODE_NOT_READY
-    from checks.pod.readiness_gate_unmet import unmet_gates
-
-    if unmet_gates(pod) and all((s or {}).get("ready") for _, s in iter_containers(pod)):
+    if unmet_gates(pod):
         return READINESS_GATE
     if not pod_ready(pod) and (pod.get("status") or {}).get("phase") == "Running":
         for c, _ in iter_containers(pod):

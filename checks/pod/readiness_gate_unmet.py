@@ -6,18 +6,11 @@ import json
 from collections.abc import Iterator
 
 from checks.pod import _causes
+from checks.pod._causes import unmet_gates
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import condition, pod_ready, workload_ref
+from okedoctor.kube import condition, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-
-def unmet_gates(pod: Obj) -> list[str]:
-    """Readiness gates of a not-Ready pod whose condition is missing or not True."""
-    if pod_ready(pod):
-        return []
-    gates = [g.get("conditionType", "") for g in (pod.get("spec") or {}).get("readinessGates") or []]
-    return [g for g in gates if (condition(pod, g) or {}).get("status") != "True"]
 
 
 class ReadinessGateUnmet(Check):
