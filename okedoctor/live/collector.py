@@ -178,7 +178,8 @@ def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
         for fact, gap in snap.collection.items():
             collection.setdefault(fact, gap)
     context = dict(first.context)
-    context.pop("compartmentId", None) if len({s.context.get("compartmentId") for s in snaps}) > 1 else None
+    if len({s.context.get("compartmentId") for s in snaps}) > 1:
+        context.pop("compartmentId", None)  # Services annotated into other compartments
     return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
                     target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
 

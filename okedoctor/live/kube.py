@@ -141,6 +141,12 @@ def make_api_client(target: KubeTarget, pool_size: int):
                                     client_configuration=cfg, persist_config=False)
     except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
         raise CollectionError(f"cannot use kube context {target.context!r}: {exc}") from None
+    if not cfg.verify_ssl:  # insecure-skip-tls-verify: the user chose it; kubectl does not nag either
+        import warnings
+
+        import urllib3
+
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     cfg.connection_pool_maxsize = pool_size
     # One attempt per request: the deadline, not urllib3, decides how long we wait.
     cfg.retries = False

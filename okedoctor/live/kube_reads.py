@@ -7,6 +7,7 @@ Errors are sorted into what the user can act on: 401 and transport failures stop
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,8 @@ class KubeReads:
             method="GET", resource_path="/api/v1/namespaces/{namespace}/pods/{name}/exec",
             path_params={"namespace": ns, "name": pod}, query_params=query, header_params={},
             auth_settings=["BearerToken"])
+        _bound_websockets(ws_client)
+        _WS_TIMEOUT.value = max(1.0, min(timeout + 1, self.engine.remaining()))
         try:
             ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
                                     capture_all=False)
@@ -169,6 +172,27 @@ class KubeReads:
         finally:
             ws.close()
         return ExecResult(out, err, status)
+
+
+_WS_TIMEOUT = threading.local()
+
+
+def _bound_websockets(ws_client) -> None:
+    """Give the exec WebSocket a socket timeout: the client sets none, so a server that accepts
+    the upgrade and then says nothing would hold the thread (and the process exit) forever."""
+    import websocket
+
+    if getattr(ws_client.WebSocket, "_okedoctor_bounded", False):
+        return
+
+    class BoundedWebSocket(websocket.WebSocket):
+        _okedoctor_bounded = True
+
+        def connect(self, url, **options):
+            options.setdefault("timeout", getattr(_WS_TIMEOUT, "value", 30.0))
+            return super().connect(url, **options)
+
+    ws_client.WebSocket = BoundedWebSocket
 
 
 def list_items(body: dict) -> list[dict]:

@@ -136,3 +136,17 @@ def test_rejected_credentials_are_one_line(sim_env, tmp_path):
     run = run_cli("diagnose", "svc/app")
     assert run.code == 3
     assert "401" in _one_line_error(run) and "generate-token" in run.stderr
+
+
+def test_a_silent_exec_does_not_hold_the_process_past_the_deadline(sim_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    sim = sim_env(healthy(), tmp_path / "sim", faults=[{"api": "kubernetes", "path": "/exec$", "delay_ms": 30000}])
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "okedoctor", "diagnose", "svc/app", "--timeout", "3", "-o", "json"],
+                          env={**os.environ, **sim.env}, capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - started < 12, "the process outlived its deadline"
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
