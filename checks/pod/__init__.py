@@ -23,4 +23,5 @@ MODULES: tuple[str, ...] = (
     "readiness_gate_unmet",
     "workload_has_no_pods",
     "service_selects_several_workloads",
+    "container_restarting",
 )
