@@ -288,3 +288,28 @@ def test_undeclared_target_port_that_answers_is_not_reported():
         live["localhost"] = {"8080": {"error": "refused"}}
     [f] = run(TargetPortNotExposed, s)
     assert f.evidence["inPodProbe"] and f.severity is Severity.ERROR
+
+
+def test_quoted_logs_and_bodies_never_carry_credentials():
+    import json
+
+    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+    from checks.pod.pod_crashloop import PodCrashLoop
+
+    s = snap()
+    for pod in objs(s, "Pod"):
+        st = pod["status"]["containerStatuses"][0]
+        st.update(ready=False, restartCount=3, state={"waiting": {"reason": "CrashLoopBackOff"}},
+                  lastState={"terminated": {"exitCode": 1, "reason": "Error"}})
+        s.live["containers"][f"default/{pod['metadata']['name']}/web"]["previousLogs"] = (
+            "connecting to postgres://app:hunter2pw@db:5432/app\nDB_PASSWORD=hunter2pw\n"
+            "FATAL: connect ECONNREFUSED 10.96.1.2:5432\n")
+    [f] = run(PodCrashLoop, s)
+    assert "hunter2pw" not in json.dumps(f.to_dict())
+    assert "10.96.1.2:5432" in f.title  # the dependency is still named
+
+    s = snap()
+    for live in s.live["containers"].values():
+        live["localhost"] = {"8080": {"status": 500, "body": "error: token=abcd1234secret not accepted"}}
+    [f] = run(App5xxOnLocalhost, s)
+    assert "abcd1234secret" not in json.dumps(f.to_dict()) and f.evidence["status"] == 500
