@@ -72,6 +72,14 @@ class Simulator:
         for key in ("containers", "internet"):
             if live.get(key) is not None and not isinstance(live[key], dict):
                 raise UsageError(f"live.{key} must be a mapping")
+        for key, entry in (live.get("containers") or {}).items():
+            if str(key).count("/") != 2 or not isinstance(entry, dict):
+                raise UsageError(f"live.containers key {key!r} must be NAMESPACE/POD/CONTAINER with a mapping")
+            tools = entry.get("tools", [])
+            if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+                raise UsageError(f"live.containers[{key!r}].tools must be a list of executable names")
+            if not isinstance(entry.get("localhost", {}), dict):
+                raise UsageError(f"live.containers[{key!r}].localhost must map ports to answers")
         for address, ans in (live.get("internet") or {}).items():
             if not re.fullmatch(r"([^\s:\[\]]+|\[[0-9A-Fa-f:.]+\]):\d+", str(address)):
                 raise UsageError(f"live.internet key {address!r} is not HOST:PORT")

@@ -137,7 +137,9 @@ def test_sim_serve_prints_exports_and_stops_on_sigterm(tmp_path):
 def test_sim_serve_bad_file_is_a_one_line_usage_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: okedoctor/v1\nkind: Scenario\nlive: {internet: {'203.0.113.1': {error: refused}}}\n")
-    for path in (bad, tmp_path / "missing.yaml"):
+    tools = tmp_path / "tools.yaml"
+    tools.write_text("apiVersion: okedoctor/v1\nkind: Scenario\nlive: {containers: {'ns/pod/c': {tools: curl}}}\n")
+    for path in (bad, tools, tmp_path / "missing.yaml"):
         out = subprocess.run([sys.executable, "-m", "okedoctor", "sim", "serve", str(path)], capture_output=True,
                              text=True, timeout=30, env={**os.environ})
         assert out.returncode == 64 and out.stdout == ""
