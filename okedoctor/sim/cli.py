@@ -64,7 +64,7 @@ def serve(file: str, latency_ms: int, request_log: str | None, faults: tuple[str
     signal.signal(signal.SIGINT, on_signal)
     try:
         with Simulator(snap, Path(workdir), latency_ms=latency_ms, request_log=request_log,
-                       faults=parsed) as simulator:
+                       faults=parsed, keep_requests=False) as simulator:
             for name, value in simulator.env.items():
                 click.echo(f"export {name}={shlex.quote(value)}")
             sys.stdout.flush()

@@ -95,6 +95,7 @@ class Recorder:
     """sim.requests, and the --request-log file (one JSON object per line)."""
 
     log_path: Path | None = None
+    keep: bool = True  # False for a long-running `sim serve`: the log file is the record
     requests: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,7 +104,8 @@ class Recorder:
         entry.update(extra)
         entry["time"] = round(time.time(), 3)
         with self._lock:
-            self.requests.append(entry)
+            if self.keep:
+                self.requests.append(entry)
             if self.log_path is not None:
                 with self.log_path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(entry) + "\n")

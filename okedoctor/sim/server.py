@@ -32,11 +32,13 @@ class Simulator:
     """Serve `snapshot` as a simulated OKE on 127.0.0.1 until the context exits.
 
     `env` holds the settings that point kubectl, the oci SDK and okedoctor at it;
-    `requests` lists every request served, one dict each.
+    `requests` lists every request served, one dict each (unless keep_requests is False, for a
+    server that runs for days: then only the request log file records them).
     """
 
     def __init__(self, snapshot: Snapshot, workdir: Path | str, *, latency_ms: int = 0,
-                 request_log: Path | str | None = None, faults: list[Any] | None = None) -> None:
+                 request_log: Path | str | None = None, faults: list[Any] | None = None,
+                 keep_requests: bool = True) -> None:
         self.snapshot = snapshot
         self.workdir = Path(workdir)
         parsed = [f if isinstance(f, Fault) else Fault.from_dict(f, "fault") for f in faults or []]
@@ -44,7 +46,7 @@ class Simulator:
         if not isinstance(file_faults, list):
             raise UsageError("faults: must be a list of {api, path, status, delay_ms, drop, times}")
         parsed += [Fault.from_dict(f, f"faults[{i}]") for i, f in enumerate(file_faults)]
-        self._recorder = Recorder(Path(request_log) if request_log else None)
+        self._recorder = Recorder(Path(request_log) if request_log else None, keep_requests)
         self._behaviour = Behaviour(self._recorder, Faults(parsed), int(latency_ms or 0))
         self._servers: list[SimServer] = []
         self._kube_app: KubeApp | None = None
