@@ -452,20 +452,14 @@ class _Run:
         self.oci_used = True
         self.reader = oci_api.OciReader(setup, region=self.region, endpoint=self.opts.oci_endpoint,
                                         timeout=min(15.0, max(1.0, self.opts.timeout)),
-                                        on_request=self._count_oci)
+                                        on_request=lambda: self.engine.count("oci"))
         for node in nodes:
             self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
         return self._guard(self._find_lb, svc)
 
-    def _count_oci(self) -> None:
-        # Depth is recorded by the caller (`_oci`); here only the count, so retries count too.
-        with self.engine._lock:
-            self.engine.counts["oci"] += 1
-
     def _oci(self, depth: int, service: str, path: str, params: dict | None = None, query: dict | None = None,
              listing: bool = False):
-        with self.engine._lock:
-            self.engine.chain = max(self.engine.chain, depth)
+        self.engine.reach(depth)  # the reader counts each attempt, retries included
         if listing:
             return self.reader.list_all(service, path, params, query)
         return self.reader.get(service, path, params, query)[0]

@@ -40,8 +40,19 @@ class Engine:
 
     # ---- accounting ---------------------------------------------------------------------
     def hit(self, api: str, depth: int) -> None:
+        """One request to `api`, made at `depth`."""
         with self._lock:
             self.counts[api] += 1
+            self.chain = max(self.chain, depth)
+
+    def count(self, api: str) -> None:
+        """One more request (a retry) without a new depth."""
+        with self._lock:
+            self.counts[api] += 1
+
+    def reach(self, depth: int) -> None:
+        """A request at `depth` whose count is kept by the transport (see OciReader.on_request)."""
+        with self._lock:
             self.chain = max(self.chain, depth)
 
     # ---- tasks --------------------------------------------------------------------------
