@@ -66,7 +66,8 @@ class BackendPortNotLiveNodePort(Check):
                     "oldPortNowServedBy": owners or "nothing",
                     "ccmManaged": ref.ccm_managed,
                 },
-                fix=Fix(
+                fix=Fix(summary=f"The command of {caused_by} sets both the backends and the health check to {live}.")
+                if caused_by else Fix(
                     summary=(f"Point the backends of {pair.backend_set_name} at NodePort {live}."
                              + (" The cloud controller manager normally does this itself: read the Service's "
                                 "events for the failing sync." if ref.ccm_managed else "")),
