@@ -25,6 +25,8 @@ def main() -> int:
     ap.add_argument("scenario", nargs="?", default="healthy-nlb")
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--no-exec", action="store_true")
+    ap.add_argument("--runs", type=int, default=2,
+                    help="diagnoses in this process: the first pays the imports, the next ones do not")
     args = ap.parse_args()
 
     from okedoctor.diagnose import diagnose_snapshot
@@ -39,31 +41,34 @@ def main() -> int:
     snap = load_snapshot(path)
     target = Target(snap.target.get("namespace") or "default", snap.target["service"])
     registry = load_registry(entry_points_enabled=False)
-    with tempfile.TemporaryDirectory() as workdir, Simulator(snap, workdir, latency_ms=args.latency_ms) as sim:
-        os.environ.update(sim.env)
-        opts = LiveOptions(namespace=target.namespace, lb_ocid=snap.target.get("lbOcid"), no_exec=args.no_exec,
-                           timeout=60, oci_endpoint=sim.env["OKEDOCTOR_OCI_ENDPOINT"],
-                           internet_redirect=sim.env["OKEDOCTOR_INTERNET_REDIRECT"])
-        started = time.perf_counter()
-        result = collect(target, opts)
-        report = diagnose_snapshot(result.snapshot, result.target, registry, stats=result.stats)
-        wall = time.perf_counter() - started
-        served = {api: sum(1 for r in sim.requests if r["api"] == api) for api in ("kubernetes", "oci", "internet")}
-        times = [r["time"] for r in sim.requests]
-        # The sim stamps each request when it answers it: first to last answer is the network part.
-        window = (max(times) - min(times) + args.latency_ms / 1000) if times else 0.0
-    stats = result.stats
-    chain = stats["longest_chain"]
-    print(f"scenario           {args.scenario} (verdict {report.verdict.value})")
-    print(f"latency            {args.latency_ms} ms per request{' (no exec)' if args.no_exec else ''}")
-    print(f"wall time          {wall:.2f} s (collection {stats['duration_s']:.2f} s)")
-    print("requests           " + ", ".join(f"{api} {n}" for api, n in stats["api_requests"].items())
-          + f" (total {sum(stats['api_requests'].values())}; the simulator served "
-          + ", ".join(f"{api} {n}" for api, n in served.items()) + ")")
-    print(f"request window     {window:.2f} s from the first request to the last answer "
-          f"(the rest is start-up: imports, credential plugin, key loading)")
-    print(f"longest chain      {chain} dependent requests "
-          f"(floor {chain * args.latency_ms / 1000:.2f} s at {args.latency_ms} ms each)")
+    for run in range(1, args.runs + 1):
+        with tempfile.TemporaryDirectory() as workdir, \
+                Simulator(snap, workdir, latency_ms=args.latency_ms) as sim:
+            os.environ.update(sim.env)
+            opts = LiveOptions(namespace=target.namespace, lb_ocid=snap.target.get("lbOcid"), no_exec=args.no_exec,
+                               timeout=60, oci_endpoint=sim.env["OKEDOCTOR_OCI_ENDPOINT"],
+                               internet_redirect=sim.env["OKEDOCTOR_INTERNET_REDIRECT"])
+            started = time.perf_counter()
+            result = collect(target, opts)
+            report = diagnose_snapshot(result.snapshot, result.target, registry, stats=result.stats)
+            wall = time.perf_counter() - started
+            served = {api: sum(1 for r in sim.requests if r["api"] == api)
+                      for api in ("kubernetes", "oci", "internet")}
+            times = [r["time"] for r in sim.requests]
+            # The sim stamps each request when it answers it: first to last answer is the network part.
+            window = (max(times) - min(times) + args.latency_ms / 1000) if times else 0.0
+        stats = result.stats
+        chain = stats["longest_chain"]
+        print(f"run {run}{' (cold: imports, key loading)' if run == 1 else ' (warm)'}")
+        print(f"  scenario         {args.scenario} (verdict {report.verdict.value})")
+        print(f"  latency          {args.latency_ms} ms per request{' (no exec)' if args.no_exec else ''}")
+        print(f"  wall time        {wall:.2f} s (collection {stats['duration_s']:.2f} s)")
+        print("  requests         " + ", ".join(f"{api} {n}" for api, n in stats["api_requests"].items())
+              + f" (total {sum(stats['api_requests'].values())}; the simulator served "
+              + ", ".join(f"{api} {n}" for api, n in served.items()) + ")")
+        print(f"  request window   {window:.2f} s from the first request to the last answer")
+        print(f"  longest chain    {chain} dependent requests "
+              f"(floor {chain * args.latency_ms / 1000:.2f} s at {args.latency_ms} ms each)")
     return 0
 
 

@@ -1,0 +1,102 @@
+"""The fleet report over a large generated cluster, against the simulated OKE with latency.
+
+    python bench/report.py [--services 300] [--nodes 500] [--pods 5000] [--latency-ms 50]
+
+The simulator runs in its own process (`okedoctor sim serve`), and so does `okedoctor report
+-A`, exactly as a user runs them, so the peak memory printed is okedoctor's alone. Prints the
+wall time, the requests per API, how many times each list was made (once per run is the goal)
+and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def start_sim(snapshot_path: Path, workdir: Path, log: Path, latency_ms: int) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okedoctor", "sim", "serve", str(snapshot_path), "--workdir", str(workdir),
+         "--latency-ms", str(latency_ms), "--request-log", str(log)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    env = {}
+    for line in proc.stdout:
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].strip().partition("=")
+            env[key] = value.strip("'\"")
+        if line.startswith("#"):
+            break
+    return proc, env
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=300)
+    ap.add_argument("--nodes", type=int, default=500)
+    ap.add_argument("--pods", type=int, default=5000)
+    ap.add_argument("--latency-ms", type=int, default=50)
+    args = ap.parse_args()
+
+    from okedoctor.fleet.generate import generate_fleet
+    from okedoctor.snapshot import dump_snapshot
+
+    pods_per_service = max(1, round(args.pods / args.services))
+    t0 = time.perf_counter()
+    snap, expected = generate_fleet(args.services, args.nodes, pods_per_service)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        path, log = tmp_path / "fleet.json", tmp_path / "requests.jsonl"
+        dump_snapshot(snap, path)
+        print(f"cluster            {args.services} services, {args.nodes} nodes, "
+              f"{args.services * pods_per_service} pods ({len(snap.kubernetes)} Kubernetes objects; "
+              f"generated in {time.perf_counter() - t0:.1f} s)")
+        sim, env = start_sim(path, tmp_path / "sim", log, args.latency_ms)
+        try:
+            started = time.perf_counter()
+            # GNU time reports okedoctor's own peak RSS, apart from the simulator's.
+            run = subprocess.run(
+                ["/usr/bin/time", "-f", "peak-rss-kb %M", sys.executable, "-m", "okedoctor", "report", "-A",
+                 "-o", "json", "--timeout", "600"],
+                capture_output=True, text=True, env={**os.environ, **env},
+            )
+            wall = time.perf_counter() - started
+        finally:
+            sim.terminate()
+            sim.wait(timeout=30)
+        peak_kb = int(run.stderr.rsplit("peak-rss-kb ", 1)[-1].split()[0])
+        if run.returncode not in (0, 1, 2, 3):
+            print(run.stderr, file=sys.stderr)
+            return 1
+        doc = json.loads(run.stdout)
+        requests = [json.loads(line) for line in log.read_text().splitlines()]
+    wrong = sum(1 for s in doc["services"]
+                if s["verdict"] != expected[f"{s['target']['namespace']}/{s['target']['service']}"].verdict)
+    per_api = collections.Counter(r["api"] for r in requests)
+    # The same URL asked twice is a read the shared pass should have made once.
+    urls = collections.Counter((r["api"], r["path"], json.dumps(r.get("query"), sort_keys=True))
+                               for r in requests if r["method"] == "GET")
+    repeated = {f"{api} {path}": n for (api, path, _), n in urls.items() if n > 1}
+    print(f"latency            {args.latency_ms} ms per request")
+    print(f"wall time          {wall:.2f} s for okedoctor report -A (exit {run.returncode})")
+    print("requests           " + ", ".join(f"{api} {n}" for api, n in sorted(per_api.items()))
+          + f" (total {len(requests)})")
+    print(f"repeated reads     {len(repeated)} URLs asked more than once" + (f": {repeated}" if repeated else ""))
+    print(f"peak memory        {peak_kb / 1024:.0f} MiB RSS of okedoctor report (the simulator not counted)")
+    print(f"verdicts           {len(doc['services'])} services, {wrong} not as generated; "
+          f"summary {doc['summary']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""bench/diagnose.py runs and prints the figures the issue asks for."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_bench_prints_wall_time_requests_and_chain():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "diagnose.py"), "--runs", "1", "--latency-ms", "20"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"wall time\s+\d+\.\d+ s", out)
+    assert re.search(r"requests\s+kubernetes \d+, oci \d+, internet \d+", out)
+    chain = int(re.search(r"longest chain\s+(\d+) dependent requests", out).group(1))
+    assert 2 <= chain <= 6
+    assert "verdict ok" in out
