@@ -50,6 +50,8 @@ class WorkerIngressFromClients(Check):
         svc = facts.service
         if not ref or not svc or not preserves_source(facts):
             return
+        if ref.is_private and not (svc.get("spec") or {}).get("loadBalancerSourceRanges"):
+            return  # a private NLB's clients are not known; 0.0.0.0/0 would be a guess
         node_ports = [p.node_port for p in port_pairs(facts) if p.node_port]
         clients = source_ranges(svc)
         for group in worker_groups(facts, backend_workers(facts)):
