@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -209,7 +210,16 @@ class SimHandler(BaseHTTPRequestHandler):
                 self._extra["fault"] = fault.status
                 self.fault_response(fault.status)
                 return
-        self.route()
+        try:
+            self.route()
+        except OSError:
+            raise  # the client went away; socketserver closes the connection
+        except Exception as exc:  # a simulator bug: answer 500 and say so, rather than hang up
+            message = f"okedoctor sim: internal error serving {self.command} {self.url_path}: " \
+                      f"{type(exc).__name__}: {exc}"
+            print(message, file=sys.stderr)
+            if not self._recorded:
+                self.reply(500, message.encode(), "text/plain; charset=utf-8")
 
     def _drain_body(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
