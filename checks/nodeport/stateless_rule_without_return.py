@@ -45,7 +45,8 @@ def _gaps(facts: Facts) -> list[Gap]:
             if result.return_missing:
                 into.ports[port] = result.allowed_by
         gaps += [g for g in (out, into) if g.ports]
-        if preserves_source(facts) and facts.service:
+        explicit = bool(((facts.service or {}).get("spec") or {}).get("loadBalancerSourceRanges"))
+        if preserves_source(facts) and facts.service and (explicit or not ref.is_private):
             for cidr in source_ranges(facts.service):
                 clients = Gap(group.endpoint, INGRESS, cidr, f"the clients {cidr}", {})
                 for pair in port_pairs(facts):
