@@ -99,6 +99,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+EVENTS_V1_FIELDS = ("regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+                    "regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath", "reason",
+                    "reportingController", "type")
+
+
 class BadRequest(ValueError):
     """A query the API server rejects with 400; str() is the Status message."""
 
@@ -124,7 +129,7 @@ class Store:
         for res in BUILTIN:
             store.resources[(res.group, res.version, res.plural)] = res
             by_kind[(res.group, res.version, res.kind)] = res
-        for obj in objects:
+        for obj in [*objects, *_event_twins(objects)]:
             group, _, version = str(obj["apiVersion"]).rpartition("/")
             res = by_kind.get((group, version, obj["kind"]))
             if res is None:
@@ -179,6 +184,42 @@ class Store:
                 if rv.isdigit():
                     newest = max(newest, int(rv))
         return str(newest)
+
+
+# core/v1 Event field <-> events.k8s.io/v1 Event field: one stored Event, served by both APIs.
+_EVENT_FIELDS = (("involvedObject", "regarding"), ("message", "note"), ("reportingComponent", "reportingController"),
+                 ("source", "deprecatedSource"), ("firstTimestamp", "deprecatedFirstTimestamp"),
+                 ("lastTimestamp", "deprecatedLastTimestamp"), ("count", "deprecatedCount"))
+_EVENT_SHARED = ("metadata", "eventTime", "reportingInstance", "action", "reason", "type", "related")
+
+
+def _event_twins(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each Event as the other events API shows it, since the API server serves one Event storage
+    through both core/v1 and events.k8s.io/v1 (with the field renames of its conversion)."""
+    core = {(namespace_of(o), o["metadata"]["name"]) for o in objects
+            if o["kind"] == "Event" and o["apiVersion"] == "v1"}
+    new = {(namespace_of(o), o["metadata"]["name"]) for o in objects
+           if o["kind"] == "Event" and o["apiVersion"] == "events.k8s.io/v1"}
+    twins = []
+    for obj in objects:
+        if obj["kind"] != "Event" or obj["apiVersion"] not in ("v1", "events.k8s.io/v1"):
+            continue
+        to_new = obj["apiVersion"] == "v1"
+        if (namespace_of(obj), obj["metadata"]["name"]) in (new if to_new else core):
+            continue  # the file holds both views already
+        twin: dict[str, Any] = {"kind": "Event", "apiVersion": "events.k8s.io/v1" if to_new else "v1"}
+        twin.update({k: obj[k] for k in _EVENT_SHARED if k in obj})
+        for old_name, new_name in _EVENT_FIELDS:
+            src, dst = (old_name, new_name) if to_new else (new_name, old_name)
+            if src in obj:
+                twin[dst] = obj[src]
+        series = obj.get("series")
+        if isinstance(series, dict):
+            twin["series"] = {k: series[k] for k in ("count", "lastObservedTime") if k in series}
+        if to_new:
+            twin.setdefault("eventTime", None)  # a MicroTime without omitempty: null when unset
+        twins.append(twin)
+    return twins
 
 
 def namespace_of(obj: dict[str, Any]) -> str:
@@ -267,7 +308,10 @@ def matches_labels(obj: dict[str, Any], reqs: list[tuple[str, str, tuple[str, ..
 def parse_field_selector(text: str, res: Resource) -> list[tuple[str, bool, str]]:
     if not text or not text.strip():
         return []
-    allowed = {"metadata.name", "metadata.namespace", *FIELDS.get(res.kind, ())}
+    kind_fields = FIELDS.get(res.kind, ())
+    if res.kind == "Event" and res.group == "events.k8s.io":
+        kind_fields = EVENTS_V1_FIELDS
+    allowed = {"metadata.name", "metadata.namespace", *kind_fields}
     reqs = []
     for part in text.split(","):
         m = re.fullmatch(r"\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*?)\s*", part)

@@ -58,3 +58,21 @@ def test_pagination_walks_every_item_once():
     assert seen == items
     with pytest.raises(BadRequest, match="continue key is not valid"):
         paginate(items, "2", "garbage!", "7")
+
+
+def test_one_event_storage_served_by_both_event_apis():
+    core_event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1", "namespace": "default"},
+                  "involvedObject": {"kind": "Pod", "name": "web-0"}, "message": "Back-off", "reason": "BackOff",
+                  "count": 3, "source": {"component": "kubelet"}, "type": "Warning"}
+    new_event = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e2", "namespace": "default"},
+                 "regarding": {"kind": "Pod", "name": "web-1"}, "note": "Pulled", "reason": "Pulled",
+                 "reportingController": "kubelet", "eventTime": "2026-01-01T00:00:00.000000Z", "type": "Normal"}
+    store = Store.from_objects([core_event, new_event])
+    core, events = store.resource("", "v1", "events"), store.resource("events.k8s.io", "v1", "events")
+    assert [e["message"] for e in store.list(core, "default")] == ["Back-off", "Pulled"]
+    (as_new,) = store.list(events, "default", field_selector="regarding.name=web-0")
+    assert (as_new["note"], as_new["deprecatedCount"], as_new["deprecatedSource"]) == ("Back-off", 3,
+                                                                                     {"component": "kubelet"})
+    assert as_new["eventTime"] is None  # what the API server's conversion gives for a core Event
+    (as_core,) = store.list(core, "default", field_selector="involvedObject.name=web-1")
+    assert (as_core["reportingComponent"], as_core["involvedObject"]["kind"]) == ("kubelet", "Pod")
