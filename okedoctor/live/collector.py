@@ -511,6 +511,8 @@ class _Run:
             flavor = "nlb" if self.opts.lb_ocid.startswith("ocid1.networkloadbalancer") else "lb"
             body = self._oci(2, flavor, *_get_path(flavor, self.opts.lb_ocid))
             return self._fan_out(flavor, body, 3)
+        if (svc.get("spec") or {}).get("type") != "LoadBalancer":
+            return None  # no CCM load balancer to look for; a hand-made one needs --lb-ocid
         if not self.compartment:
             self.note("oci", "unavailable", "cannot tell the load balancer's compartment: the nodes carry no "
                       f"{COMPARTMENT_ANNOTATION} annotation; annotate the Service with it or pass --lb-ocid")
