@@ -86,3 +86,13 @@ def node_room(facts: Facts) -> list[NodeRoom]:
     return [NodeRoom(n["metadata"]["name"], node_allocatable(n), used.get(n["metadata"]["name"], Resources()),
                      node_ready(n), bool((n.get("spec") or {}).get("unschedulable")))
             for n in facts.nodes]
+
+
+def other_pods_collected(facts: Facts) -> bool:
+    """Whether the snapshot holds pods besides the Service's own, so per-node sums can be trusted.
+
+    A live collection reads the Service's pods only; then what other workloads request on a
+    node is unknown and the free room computed here is an upper bound.
+    """
+    mine = {id(p) for p in facts.pods}
+    return any(id(p) not in mine for p in facts.objects("Pod"))

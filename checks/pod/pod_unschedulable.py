@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from checks.pod import _causes
-from checks.pod._scheduling import node_room, parse_reasons, scheduling_message
+from checks.pod._scheduling import node_room, other_pods_collected, parse_reasons, scheduling_message
 from checks.pod.rollout_no_room_for_surge import blocked_rollouts
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
@@ -64,6 +64,8 @@ class PodUnschedulable(Check):
         kinds = {r["kind"] for r in reasons}
         if "insufficient" in kinds:
             evidence["nodes"] = {r.node: r.show() for r in node_room(facts)}
+            if not other_pods_collected(facts):
+                evidence["nodesNote"] = "requests of the Service's pods only: other pods were not collected"
         if "selector" in kinds:
             evidence["nodeSelector"] = spec.get("nodeSelector") or {}
             evidence["nodeLabelValues"] = _label_values(facts, spec.get("nodeSelector") or {})

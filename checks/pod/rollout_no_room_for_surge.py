@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from checks.pod import _causes
-from checks.pod._scheduling import NodeRoom, node_room, parse_reasons, scheduling_message
+from checks.pod._scheduling import NodeRoom, node_room, other_pods_collected, parse_reasons, scheduling_message
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import Resources, condition, fmt_cpu, fmt_memory, pod_requests
@@ -84,7 +84,8 @@ class RolloutNoRoomForSurge(Check):
         ns, name = dep["metadata"].get("namespace", ""), dep["metadata"]["name"]
         ru = ((dep.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
         progressing = condition(dep, "Progressing") or {}
-        best = max(b.rooms, key=lambda r: (r.free.cpu, r.free.memory), default=None)
+        complete = other_pods_collected(facts)
+        best = max(b.rooms, key=lambda r: (r.free.cpu, r.free.memory), default=None) if complete else None
         evidence = {
             "newReplicaSet": b.new_rs["metadata"]["name"],
             "pendingPods": [p["metadata"]["name"] for p in b.pending],
@@ -92,14 +93,16 @@ class RolloutNoRoomForSurge(Check):
             "strategy": {"maxSurge": ru.get("maxSurge", "25%"), "maxUnavailable": ru.get("maxUnavailable", "25%")},
             "scheduler": b.message,
             "nodes": {r.node: r.show() for r in b.rooms},
-            "requestedIs": "the sum of requests of the pods in this snapshot scheduled on each node",
+            "requestedIs": "the sum of requests of the pods in this snapshot scheduled on each node" if complete else
+            "the requests of the Service's own pods only (other pods were not collected): free is an upper bound; "
+            "`kubectl describe node` shows the full sum",
             "progressing": f"{progressing.get('reason', '')}: {progressing.get('message', '')}".strip(": "),
         }
+        room = (f"; most free: {best.node} with {fmt_cpu(best.free.cpu)} cpu, {fmt_memory(best.free.memory)} memory"
+                if best else "")
         return self.finding(
             f"Rollout of deployment {ns}/{name} is stuck: no node has room for the surge pod "
-            f"({fmt_cpu(b.request.cpu)} cpu, {fmt_memory(b.request.memory)} memory requested; most free: "
-            f"{best.node if best else '-'} with {fmt_cpu(best.free.cpu) if best else '-'} cpu, "
-            f"{fmt_memory(best.free.memory) if best else '-'} memory)",
+            f"({fmt_cpu(b.request.cpu)} cpu, {fmt_memory(b.request.memory)} memory requested{room})",
             subject=f"deployment/{ns}/{name}",
             evidence=evidence,
             fix=_fix(facts, ns, name, dep, b, best),
@@ -123,6 +126,12 @@ def _fix(facts: Facts, ns: str, name: str, dep: Obj, b: Blocked, best: NodeRoom 
         if parts and req:
             commands.append(f"kubectl -n {ns} set resources deployment {name} -c {cname} --requests={','.join(parts)}")
             options.append(f"(2) requests {', '.join(parts)} (fits {best.node}): less guaranteed capacity per pod")
+    elif len(containers) == 1:
+        # Without every pod of the nodes, the room left is unknown: measure it first.
+        commands.append("kubectl describe nodes | grep -A8 'Allocated resources'")
+        commands.append(f"kubectl -n {ns} set resources deployment {name} -c {containers[0].get('name')} "
+                        "--requests=cpu=<what fits>,memory=<what fits>")
+        options.append("(2) smaller requests that fit a node's free room: less guaranteed capacity per pod")
     pools = sorted({(n["metadata"].get("labels") or {}).get("oke.oraclecloud.com/pool.name", "") for n in facts.nodes}
                    - {""})
     commands.append(f"oci ce node-pool update --node-pool-id <{pools[0] if pools else 'node-pool'}-ocid> "

@@ -313,3 +313,14 @@ def test_quoted_logs_and_bodies_never_carry_credentials():
         live["localhost"] = {"8080": {"status": 500, "body": "error: token=abcd1234secret not accepted"}}
     [f] = run(App5xxOnLocalhost, s)
     assert "abcd1234secret" not in json.dumps(f.to_dict()) and f.evidence["status"] == 500
+
+
+def test_rollout_room_numbers_only_when_other_pods_were_collected():
+    s = load_snapshot(SCENARIOS_DIR / "rollout-stuck-no-room.yaml")
+    [f] = run(RolloutNoRoomForSurge, s)
+    assert "330m" in f.title and any("--requests=cpu=330m" in c for c in f.fix.commands)
+    # A live collection reads only the Service's pods: the reports pods are unknown, so is the room.
+    s.kubernetes = [o for o in s.kubernetes if not (o["kind"] == "Pod" and o["metadata"]["name"].startswith("reports"))]
+    [f] = run(RolloutNoRoomForSurge, s)
+    assert "830m" not in f.title and "upper bound" in f.evidence["requestedIs"]
+    assert any("Allocated resources" in c for c in f.fix.commands)
