@@ -48,50 +48,53 @@ class PodSubresources:
         container = self.pick_container(pod, query)
         if container is None:
             return
+        text = self.log_text(pod, container, query_flag(query, "previous"))
+        if text is None:
+            return
+        data = self.log_window(text, query)
+        if data is not None:
+            self.reply(200, data, "text/plain")
+
+    def log_text(self, pod: dict[str, Any], container: str, previous: bool) -> str | None:
+        """The whole log the file holds; None after answering the error the kubelet would give."""
         name = pod["metadata"]["name"]
         key = f"{namespace_of(pod)}/{name}/{container}"
         live = self.app.containers.get(key) or {}
         cstatus = _container_status(pod, container)
-        last_terminated = ((cstatus.get("lastState") or {}).get("terminated"))
-        if query_flag(query, "previous"):
-            if "previousLogs" in live:
-                text = str(live.get("previousLogs") or "")
-            elif last_terminated:
-                self.status(500, f"okedoctor sim: the file holds no previousLogs for {key} "
-                                 "(not observed when the snapshot was taken)", "InternalError")
-                return
-            else:
-                self.status(400, f'previous terminated container "{container}" in pod "{name}" not found')
-                return
-        else:
-            waiting = (cstatus.get("state") or {}).get("waiting")
-            if waiting and not last_terminated and not cstatus.get("restartCount"):
-                self.status(400, f'container "{container}" in pod "{name}" is waiting to start: '
-                                 f'{waiting.get("reason") or "ContainerCreating"}')
-                return
-            if "logs" not in live:
-                self.status(500, f"okedoctor sim: the file holds no logs for {key} "
-                                 "(not observed when the snapshot was taken)", "InternalError")
-                return
-            text = str(live.get("logs") or "")
-        tail = query_value(query, "tailLines")
+        last_terminated = (cstatus.get("lastState") or {}).get("terminated")
+        wanted = "previousLogs" if previous else "logs"
+        if wanted in live:
+            return str(live.get(wanted) or "")
+        if previous and not last_terminated:
+            self.status(400, f'previous terminated container "{container}" in pod "{name}" not found')
+            return None
+        waiting = (cstatus.get("state") or {}).get("waiting")
+        if not previous and waiting and not last_terminated and not cstatus.get("restartCount"):
+            self.status(400, f'container "{container}" in pod "{name}" is waiting to start: '
+                             f'{waiting.get("reason") or "ContainerCreating"}')
+            return None
+        # The container has (had) a log, but the snapshot did not record it: say so, do not invent one.
+        self.status(500, f"okedoctor sim: the file holds no {wanted} for {key} "
+                         "(not observed when the snapshot was taken)", "InternalError")
+        return None
+
+    def log_window(self, text: str, query: dict[str, list[str]]) -> bytes | None:
+        """tailLines, then limitBytes, as the kubelet applies them; None after a 400."""
+        tail, limit = query_value(query, "tailLines"), query_value(query, "limitBytes")
+        for param, value, least in (("tailLines", tail, 0), ("limitBytes", limit, 1)):
+            if value and not value.lstrip("-").isdigit():
+                self.status(400, f'{param}: Invalid value: "{value}": must be an integer')
+                return None
+            if value and int(value) < least:
+                rule = "greater than or equal to 0" if least == 0 else "greater than 0"
+                self.status(422, f"PodLogOptions \"\" is invalid: {param}: Invalid value: {value}: must be {rule}",
+                            "Invalid")
+                return None
         if tail:
-            try:
-                n = int(tail)
-            except ValueError:
-                self.status(400, f"tailLines: Invalid value: \"{tail}\": must be an integer")
-                return
             lines = text.splitlines(keepends=True)
-            text = "".join(lines[-n:]) if n > 0 else ""
+            text = "".join(lines[-int(tail):]) if int(tail) > 0 else ""
         data = text.encode()
-        limit = query_value(query, "limitBytes")
-        if limit:
-            try:
-                data = data[:int(limit)]
-            except ValueError:
-                self.status(400, f"limitBytes: Invalid value: \"{limit}\": must be an integer")
-                return
-        self.reply(200, data, "text/plain")
+        return data[:int(limit)] if limit else data
 
     # ---- pods/exec over WebSocket ------------------------------------------------------------
 
