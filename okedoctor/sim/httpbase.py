@@ -222,6 +222,8 @@ class SimHandler(BaseHTTPRequestHandler):
                 self.reply(500, message.encode(), "text/plain; charset=utf-8")
 
     def _drain_body(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True  # a chunked body is not read: do not parse it as a request
         length = int(self.headers.get("Content-Length") or 0)
         self.request_body = self.rfile.read(length) if length > 0 else b""
 

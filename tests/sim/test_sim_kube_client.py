@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import ssl
 import time
@@ -156,3 +157,30 @@ def test_watch_sends_the_initial_objects_then_holds(core):
               for e in watch.Watch().stream(core.list_namespaced_pod, "default", timeout_seconds=1)]
     assert events == [("ADDED", POD_A), ("ADDED", POD_B)]
     assert time.monotonic() - start >= 0.9  # held open until the watch's timeout, like the API server
+
+
+def test_pods_whose_containers_do_not_run(tmp_path):
+    snap = incident()
+    pending = copy.deepcopy(next(o for o in snap.kubernetes if o["kind"] == "Pod" and o["metadata"]["name"] == POD_B))
+    pending["metadata"]["name"] = "app-7d9f8b6c5d-zzzzz"
+    pending["status"]["phase"] = "Pending"
+    pending["status"]["containerStatuses"][0].update(
+        ready=False, started=False, state={"waiting": {"reason": "ContainerCreating"}})
+    snap.kubernetes.append(pending)
+    del snap.live["containers"][KEY_A]["previousLogs"]  # restarted, but the previous log was not recorded
+    with Simulator(snap, tmp_path / "w") as running:
+        api = client.CoreV1Api(direct_client(running))
+        with pytest.raises(ApiException) as err:
+            api.read_namespaced_pod_log("app-7d9f8b6c5d-zzzzz", "default")
+        assert (err.value.status, json.loads(err.value.body)["message"]) == (
+            400, 'container "web" in pod "app-7d9f8b6c5d-zzzzz" is waiting to start: ContainerCreating')
+        with pytest.raises(ApiException) as err:
+            api.read_namespaced_pod_log(POD_A, "default", previous=True)
+        assert err.value.status == 500 and "not observed" in json.loads(err.value.body)["message"]
+        with pytest.raises(ApiException) as err:
+            api.read_namespaced_pod_log(POD_A, "default", tail_lines=-1)
+        assert err.value.status == 422
+        with pytest.raises(ApiException) as err:  # the WebSocket handshake gets the kubelet's answer
+            stream(api.connect_get_namespaced_pod_exec, "app-7d9f8b6c5d-zzzzz", "default", command=["true"],
+                   stderr=True, stdin=False, stdout=True, tty=False)
+        assert 'container not found ("web")' in str(err.value)
