@@ -450,6 +450,8 @@ class _Run:
         self.region = setup.region or _first(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
         self.oci_setup = setup
         self.oci_used = True
+        self.node_instances = [(n.get("spec") or {}).get("providerID", "") for n in nodes
+                               if (n.get("spec") or {}).get("providerID", "").startswith("ocid1.instance")]
         self.reader = oci_api.OciReader(setup, region=self.region, endpoint=self.opts.oci_endpoint,
                                         timeout=min(15.0, max(1.0, self.opts.timeout)),
                                         on_request=lambda: self.engine.count("oci"))
@@ -513,31 +515,37 @@ class _Run:
             return self._fan_out(flavor, body, 3)
         if (svc.get("spec") or {}).get("type") != "LoadBalancer":
             return None  # no CCM load balancer to look for; a hand-made one needs --lb-ocid
+        base = 2
+        if not self.compartment:  # no annotation: the cluster's compartment is the workers' instances'
+            ids = [n for n in self.node_instances if n]
+            instance = self._instance(ids[0]) if ids else None
+            self.compartment = (instance or {}).get("compartmentId")
+            base = 3
         if not self.compartment:
-            self.note("oci", "unavailable", "cannot tell the load balancer's compartment: the nodes carry no "
-                      f"{COMPARTMENT_ANNOTATION} annotation; annotate the Service with it or pass --lb-ocid")
+            self.note("oci", "unavailable", "cannot tell the load balancer's compartment: neither the Service nor "
+                      f"the nodes carry the {COMPARTMENT_ANNOTATION} annotation; add it or pass --lb-ocid")
             return None
         uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
         want = f"{ns}/{name}/{uid}" if flavor == "nlb" else uid
-        listed = self._oci(2, flavor, _list_path(flavor), None,
+        listed = self._oci(base, flavor, _list_path(flavor), None,
                            {"compartmentId": self.compartment, "displayName": want}, listing=True)
         match = [b for b in listed if ccm_name_matches(flavor, b.get("displayName", ""), ns, name, uid)]
-        depth = 3
+        depth = base + 1
         if not match:
-            match_flavor = self._by_ingress(svc, ns, name, uid)
+            match_flavor = self._by_ingress(svc, ns, name, uid, depth)
             if match_flavor:
                 flavor, match = match_flavor
-            depth = 4
+            depth = base + 2
         if not match:
             return None
         return self._fan_out(flavor, match[0], depth, refetch=(flavor == "nlb"))
 
-    def _by_ingress(self, svc: dict, ns: str, name: str, uid: str):
+    def _by_ingress(self, svc: dict, ns: str, name: str, uid: str, depth: int):
         """No LB by the CCM's name: list both kinds in the compartment, match the name loosely or the IP."""
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ips.discard(None)
         q = {"compartmentId": self.compartment}
-        futs = {f: self.engine.submit("oci", self._guard, self._oci, 3, f, _list_path(f), None, q, True)
+        futs = {f: self.engine.submit("oci", self._guard, self._oci, depth, f, _list_path(f), None, q, True)
                 for f in ("nlb", "lb")}
         for f, fut in futs.items():
             for body in self.engine.result(fut) or []:
@@ -618,9 +626,9 @@ class _Run:
         compartment = (node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
         depth = 2
         if compartment:
-            self.engine.submit("oci", self._guard, self._fetch_instance, instance_id)
+            self.engine.submit("oci", self._guard, self._instance, instance_id)
         else:  # the instance names the compartment the attachments are listed in
-            instance = self._fetch_instance(instance_id)
+            instance = self._instance(instance_id)
             compartment = (instance or {}).get("compartmentId")
             depth = 3
             if not compartment:
@@ -635,8 +643,10 @@ class _Run:
                 self.engine.submit("oci", self._guard, self._subnet, att["subnetId"], depth + 1, False)
             self.engine.submit("oci", self._guard, self._vnic, att["vnicId"], depth + 1)
 
-    def _fetch_instance(self, instance_id: str) -> dict | None:
-        instance = self._oci(2, "compute", "/instances/{instanceId}", {"instanceId": instance_id})
+    def _instance(self, instance_id: str) -> dict | None:
+        """The worker's instance; read once, whether the LB lookup or the worker asks first."""
+        instance = self.engine.shared(("instance", instance_id), self._oci, 2, "compute", "/instances/{instanceId}",
+                                      {"instanceId": instance_id})
         self._add("instances", instance)
         return instance
 

@@ -150,3 +150,18 @@ def test_a_silent_exec_does_not_hold_the_process_past_the_deadline(sim_env, tmp_
     assert time.perf_counter() - started < 12, "the process outlived its deadline"
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_compartment_from_the_instances_when_nodes_are_not_annotated(sim_env, tmp_path):
+    snap = healthy()
+    for obj in snap.kubernetes:
+        if obj["kind"] == "Node":
+            obj["metadata"]["annotations"].pop("oci.oraclecloud.com/compartment-id")
+    sim = sim_env(snap, tmp_path / "sim")
+    run = run_cli("diagnose", "svc/app", "-o", "json")
+    assert run.code == 0, run.stderr
+    assert run.json["context"]["compartmentId"] == snap.context["compartmentId"]
+    oci = [r["path"] for r in sim.requests if r["api"] == "oci"]
+    assert any(p.startswith("/20160918/instances/") for p in oci)
+    assert oci.count("/20200501/networkLoadBalancers") == 1  # found by the CCM's name
+    assert len([p for p in oci if p.startswith("/20160918/instances/")]) == 2  # each instance read once
