@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.check import Check
-from okedoctor.facts import Facts, Obj
+from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop
 
 
@@ -40,10 +40,16 @@ class ServiceSelectsNoPod(Check):
         if not selector or facts.pods or facts.deployments:
             return  # a Deployment's template matches: the selector is right, OKD-POD-021 says why no pod
         ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
-        near = near_misses(selector, facts.objects("Pod", ns))
+        # Pods when the snapshot has them; Deployment templates too, since a live run reads only
+        # the pods the selector matches (none here) but every Deployment of the namespace.
+        candidates = [(f"pod/{p['metadata']['name']}", p["metadata"].get("labels")) for p in facts.objects("Pod", ns)]
+        candidates += [(f"deployment/{d['metadata']['name']}",
+                        (((d.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels"))
+                       for d in facts.objects("Deployment", ns)]
+        near = near_misses(selector, candidates)
         evidence: dict = {"selector": selector, "podsInNamespace": len(facts.objects("Pod", ns))}
         if near:
-            evidence["closestPods"] = near[:3]
+            evidence["closest"] = near[:3]
         fix_labels = _labels_to_select(selector, near)
         commands = [f"kubectl -n {ns} get pods --show-labels",
                     f"kubectl -n {ns} get pods -l {','.join(f'{k}={v}' for k, v in selector.items())}"]
@@ -57,7 +63,7 @@ class ServiceSelectsNoPod(Check):
             patch = "spec:\n  selector:\n" + "".join(f"    {k}: {v}\n" for k, v in fix_labels.items())
         differing = ""
         if near:
-            differing = f"; closest pod {near[0]['pod']} differs on {', '.join(near[0]['differs'])}"
+            differing = f"; closest {near[0]['object']} differs on {', '.join(near[0]['differs'])}"
         yield self.finding(
             f"Service {ns}/{name} selects no pod (selector {_fmt(selector)}){differing}",
             subject=f"service/{ns}/{name}",
@@ -71,19 +77,19 @@ def _fmt(labels: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
 
-def near_misses(selector: dict, pods: list[Obj]) -> list[dict]:
-    """Pods sharing at least one selector key, closest first, with the selector keys they miss."""
+def near_misses(selector: dict, candidates: list[tuple[str, dict | None]]) -> list[dict]:
+    """Objects (pods, pod templates) sharing a selector key or value, closest first, with what they miss."""
     out = []
-    for pod in pods:
-        labels = pod["metadata"].get("labels") or {}
+    for obj, raw in candidates:
+        labels = {k: v for k, v in (raw or {}).items() if k != "pod-template-hash"}
         differs = []
         for k, v in selector.items():
             if labels.get(k) != v:
                 differs.append(f"{k}={labels[k]!s} (want {v})" if k in labels else f"{k} missing (want {v})")
         shared_values = set(selector.values()) & set(labels.values())
         if len(differs) < len(selector) or shared_values:
-            out.append({"pod": pod["metadata"]["name"], "labels": labels, "differs": differs,
-                        "_score": (len(differs), -len(shared_values))})
+            out.append({"object": obj, "labels": labels, "differs": differs,
+                        "_score": (len(differs), -len(shared_values), not obj.startswith("deployment/"))})
     out.sort(key=lambda d: d["_score"])
     for d in out:
         d.pop("_score")
