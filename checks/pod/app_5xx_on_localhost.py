@@ -45,11 +45,12 @@ class App5xxOnLocalhost(Check):
         a = bad[0]
         ns = a.pod["metadata"].get("namespace", "")
         ref = workload_ref(facts, a.pod)
+        path = a.result.get("path") or "/"  # the live probe may use the readiness probe's path
         pods = sorted({b.pod["metadata"]["name"] for b in bad})
         everywhere = len(pods) == len({x.pod["metadata"]["name"] for x in answers})
         evidence = {
             "pods": pods, "container": a.container, "port": a.port,
-            "request": f"GET http://localhost:{a.port}/ (inside the container)",
+            "request": f"GET http://localhost:{a.port}{path} (inside the container)",
             "status": a.result.get("status"), "bodyPrefix": a.body_prefix, "podReady": True,
             "logTail": current_log_tail(facts, a.pod, a.container),
         }
@@ -64,7 +65,7 @@ class App5xxOnLocalhost(Check):
                     "readiness probe exercise what requests need.",
                     (f"kubectl -n {ns} logs {a.pod['metadata']['name']} -c {a.container} --tail=100",
                      f"kubectl -n {ns} exec {a.pod['metadata']['name']} -c {a.container} -- "
-                     f"curl -sS -i http://localhost:{a.port}/",
+                     f"curl -sS -i http://localhost:{a.port}{path}",
                      f"kubectl -n {ns} rollout undo {ref}")),
             severity=Severity.ERROR if everywhere else Severity.WARNING,
         )
