@@ -38,10 +38,21 @@ def ready_pod_answers(facts: Facts) -> Iterator[ProbeAnswer]:
         raise CheckSkipped("the in-pod probe was not run (live access, or --no-exec)")
     if not facts.service:
         return
+    answered, toolless = False, []
     for pod in facts.pods:
         if not pod_ready(pod):
             continue
-        yield from answers_for(facts, pod)
+        for answer in answers_for(facts, pod):
+            answered = True
+            yield answer
+        ns, name = pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
+        if any((facts.container_live(ns, name, c.get("name", "")) or {}).get("tools") == [] for c in containers(pod)):
+            toolless.append(name)
+    if not answered and toolless:
+        raise CheckSkipped(
+            f"the image of {toolless[0]} has no curl, wget, python3 or bash, so the in-pod probe could not run; "
+            f"probe it from an ephemeral container: kubectl debug -it {toolless[0]} --image=curlimages/curl "
+            "-- curl -sS -i http://localhost:PORT/")
 
 
 def answers_for(facts: Facts, pod: Obj) -> Iterator[ProbeAnswer]:

@@ -324,3 +324,14 @@ def test_rollout_room_numbers_only_when_other_pods_were_collected():
     [f] = run(RolloutNoRoomForSurge, s)
     assert "830m" not in f.title and "upper bound" in f.evidence["requestedIs"]
     assert any("Allocated resources" in c for c in f.fix.commands)
+
+
+def test_distroless_images_make_the_probe_checks_say_why_they_skipped():
+    from checks.pod.nothing_listens_on_target_port import NothingListensOnTargetPort
+
+    s = snap()
+    for live in s.live["containers"].values():
+        live.pop("localhost")
+        live["tools"] = []
+    with pytest.raises(CheckSkipped, match="kubectl debug"):
+        run(NothingListensOnTargetPort, s)
