@@ -148,4 +148,3 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
                 return LOOPBACK
         return READINESS
     return None
-

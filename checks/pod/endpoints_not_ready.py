@@ -59,7 +59,8 @@ class EndpointsNotReady(Check):
             f"Service {ns}/{name} has no ready endpoint (endpoints {what}): every connection is refused",
             subject=f"service/{ns}/{name}",
             evidence=evidence,
-            fix=Fix("Fix the cause named in explainedBy, then check the endpoints fill.",
+            fix=Fix("Fix the cause named in explainedBy, then check the endpoints fill." if cause else
+                    "No pod-level cause is visible: compare the pods' Ready conditions with the EndpointSlices.",
                     (f"kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name} -o wide",
                      f"kubectl -n {ns} get pods -o wide --show-labels")),
             caused_by=cause,
@@ -77,6 +78,3 @@ class EndpointsNotReady(Check):
             if all(resolve_target_port(port, p) is None for p in facts.pods):
                 return _causes.TARGET_PORT
         return None
-
-
-
