@@ -25,10 +25,18 @@ class Group:
         return self.pods[0], self.statuses[0]
 
 
+def live_pod(pod: Obj) -> bool:
+    """Not finished (Evicted, Completed) and not being deleted: its state still says something."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Failed", "Succeeded") and not pod["metadata"].get("deletionTimestamp")
+
+
 def containers_where(facts: Facts, test: Callable[[Obj, Obj | None], bool]) -> Iterator[Group]:
     """Groups of (workload, container) among the Service's pods whose container status passes `test`."""
     groups: dict[tuple[str, str], Group] = {}
     for pod in facts.pods:
+        if not live_pod(pod):
+            continue
         for c, status in iter_containers(pod):
             if test(pod, status):
                 key = (workload_ref(facts, pod), c.get("name", ""))

@@ -335,3 +335,17 @@ def test_distroless_images_make_the_probe_checks_say_why_they_skipped():
         live["tools"] = []
     with pytest.raises(CheckSkipped, match="kubectl debug"):
         run(NothingListensOnTargetPort, s)
+
+
+def test_evicted_pods_are_not_crash_loops():
+    from checks.pod.pod_crashloop import PodCrashLoop
+
+    s = snap()
+    pod = copy.deepcopy(objs(s, "Pod")[0])
+    pod["metadata"]["name"] = "app-7d9f8b6c5d-evict"
+    pod["status"].update(phase="Failed", reason="Evicted",
+                         message="The node was low on resource: ephemeral-storage.")
+    pod["status"]["containerStatuses"][0].update(
+        ready=False, restartCount=2, state={"terminated": {"exitCode": 137, "reason": "Error"}})
+    s.kubernetes.append(pod)
+    assert run(PodCrashLoop, s) == []
