@@ -149,7 +149,7 @@ class OciHandler(SimHandler):
 
     def serve(self, segs: list[str], query: dict[str, str]) -> None:
         if len(segs) < 2 or segs[1] not in COLLECTIONS.get(segs[0], ()):
-            raise NotFound()
+            raise self.not_served()
         version, collection, rest = segs[0], segs[1], segs[2:]
         if not rest:
             self.send_list(self.filtered(collection, query), query, collection_body=version == NLB_VERSION)
@@ -162,12 +162,13 @@ class OciHandler(SimHandler):
         elif collection == "networkSecurityGroups" and rest[1:] == ["securityRules"]:
             rules = (self.app.oci.get("networkSecurityGroupRules") or {}).get(obj["id"])
             if rules is None:
-                raise NotFound(f"the snapshot holds no security rules for {obj['id']} (not observed)")
+                raise NotFound(f"okedoctor sim: the snapshot holds no security rules for {obj['id']} "
+                               "(not observed)")
             if query.get("direction"):
                 rules = [r for r in rules if r.get("direction") == query["direction"]]
             self.send_list(rules, query, collection_body=False)
         else:
-            raise NotFound()
+            raise self.not_served()
 
     def lb_part(self, version: str, lb: dict[str, Any], rest: list[str], query: dict[str, str]) -> None:
         as_items = version == NLB_VERSION
@@ -179,7 +180,7 @@ class OciHandler(SimHandler):
             self.send(_named(listeners, rest[1]))
             return
         if rest[0] != "backendSets":
-            raise NotFound()
+            raise self.not_served()
         sets = list((lb.get("backendSets") or {}).values())
         if len(rest) == 1:
             self.send_list(sets, query, collection_body=as_items)
@@ -200,19 +201,25 @@ class OciHandler(SimHandler):
             backend = _named(bset.get("backends") or [], tail[1])
             self.send(self.health("backendHealth", f"{lb['id']}/{bset['name']}/{backend['name']}"))
         else:
-            raise NotFound()
+            raise self.not_served()
 
     def health(self, section: str, key: str) -> dict[str, Any]:
         body = (self.app.oci.get(section) or {}).get(key)
         if body is None:
-            raise NotFound(f"the snapshot holds no {section} for {key} (not observed)")
+            raise NotFound(f"okedoctor sim: the snapshot holds no {section} for {key} (not observed)")
         return body
 
     def find(self, collection: str, ocid: str) -> dict[str, Any]:
+        if collection not in self.app.oci:
+            raise NotFound(f"okedoctor sim: the snapshot holds no {collection} (not observed)")
         for obj in self.app.oci.get(collection) or []:
             if isinstance(obj, dict) and obj.get("id") == ocid:
                 return obj
         raise NotFound()
+
+    def not_served(self) -> NotFound:
+        return NotFound(f"okedoctor sim: GET {self.url_path} is not served by the simulator "
+                        "(see docs/simulator.md)")
 
     def filtered(self, collection: str, query: dict[str, str]) -> list[dict[str, Any]]:
         items = [o for o in self.app.oci.get(collection) or [] if isinstance(o, dict)]
