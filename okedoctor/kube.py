@@ -337,6 +337,7 @@ _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("file-missing", re.compile(r"(?:no such file or directory|ENOENT|FileNotFoundError)[^\n]*?(/[\w./-]+)|"
                                 r"(?:open|read|load|stat)\w*\s+['\"]?(/[\w./-]+)['\"]?:?\s*no such file", re.I)),
     ("oom", re.compile(r"(?:OutOfMemoryError|JavaScript heap out of memory|Cannot allocate memory|MemoryError)")),
+    ("exec-format", re.compile(r"exec format error", re.I)),
 )
 
 
@@ -380,6 +381,9 @@ def _hint(kind: str, m: re.Match[str], line: str) -> LogHint:
         path = groups[0] if groups else None
         return LogHint(kind, f"the app cannot find the file {path}: a volume, subPath or config file is "
                        "missing or mounted elsewhere", line, {"path": path})
+    if kind == "exec-format":
+        return LogHint(kind, "the image's binary is built for another CPU architecture than the node (e.g. an "
+                       "amd64 image on an Ampere arm64 node)", line, {})
     return LogHint(kind, "the app ran out of memory (heap or allocation failure)", line, {})
 
 

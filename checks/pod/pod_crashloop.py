@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from checks.pod import _causes
@@ -28,6 +29,7 @@ EXIT_MEANING = {
     137: "killed with SIGKILL (a failed liveness probe, or memory)",
     139: "segmentation fault (SIGSEGV)",
     143: "stopped with SIGTERM (a failed liveness probe or a shutdown)",
+    255: "the runtime could not start the command (architecture, entrypoint) or the app exited with -1",
 }
 
 
@@ -104,6 +106,15 @@ class PodCrashLoop(Check):
 def _fix(facts: Facts, ns: str, ref: str, pod: Obj, cname: str, hints: list[LogHint]) -> Fix:
     logs = f"kubectl -n {ns} logs {pod['metadata']['name']} -c {cname} --previous --tail=50"
     for h in hints:
+        if h.kind == "exec-format":
+            node = facts.node((pod.get("spec") or {}).get("nodeName")) or {}
+            arch = ((node.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch", "<arch>")
+            other = "amd64" if arch == "arm64" else "arm64"
+            patch = {"spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/arch": other}}}}}
+            return Fix(f"The node is {arch}: build the image for {arch} too (docker buildx --platform "
+                       f"linux/amd64,linux/arm64), or pin the pods to nodes of the image's architecture.",
+                       ("docker buildx build --platform linux/amd64,linux/arm64 -t <image> --push .",
+                        f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'", logs))
         if h.kind == "missing-env":
             var = h.detail["variable"]
             holders = sorted(s["metadata"]["name"] for s in facts.objects("Secret", ns)

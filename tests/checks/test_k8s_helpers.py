@@ -99,6 +99,7 @@ def test_probe_named_port_resolves_against_its_container():
      {"host": "postgres.prod.svc.cluster.local"}),
     ("Error: ENOENT: no such file or directory, open '/app/config/.env'", "file-missing",
      {"path": "/app/config/.env"}),
+    ("exec /usr/local/bin/web: exec format error", "exec-format", {}),
 ])
 def test_log_patterns(line, kind, detail):
     hints = log_hints(f"2026-11-20T03:00:00Z INFO starting\n{line}\n")
