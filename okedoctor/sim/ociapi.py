@@ -152,6 +152,9 @@ class OciHandler(SimHandler):
             raise self.not_served()
         version, collection, rest = segs[0], segs[1], segs[2:]
         if not rest:
+            if collection not in self.app.oci:
+                # An empty list would claim there are none; the file only says nobody looked.
+                raise NotFound(f"okedoctor sim: the snapshot holds no {collection} (not observed)")
             self.send_list(self.filtered(collection, query), query, collection_body=version == NLB_VERSION)
             return
         obj = self.find(collection, rest[0])

@@ -165,3 +165,19 @@ def test_unsigned_and_mutating_requests(running):
     resp = vreq.delete(f"{base}/20200501/networkLoadBalancers/{NLB}", auth=signer)
     assert resp.status_code == 405
     assert any(r["api"] == "oci" and r["method"] == "DELETE" for r in running.requests)
+
+
+def test_a_section_the_file_lacks_was_not_observed(tmp_path):
+    snap = healthy()
+    del snap.oci["vnicAttachments"]  # nobody looked: not the same as "there are none"
+    with Simulator(snap, tmp_path / "w") as sim:
+        compute = client(oci.core.ComputeClient, sim)
+        with pytest.raises(oci.exceptions.ServiceError) as err:
+            compute.list_vnic_attachments(COMP)
+        assert err.value.status == 404 and "not observed" in err.value.message
+        lb = client(oci.load_balancer.LoadBalancerClient, sim)
+        assert lb.list_load_balancers(COMP).data == []  # `loadBalancers: []`: observed, none
+        vn = client(oci.core.VirtualNetworkClient, sim)
+        with pytest.raises(oci.exceptions.ServiceError) as err:
+            vn.get_route_table(RT)
+        assert "not observed" in err.value.message
