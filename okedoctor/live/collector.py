@@ -36,7 +36,7 @@ from okedoctor.live.kube import (
     strip_secret_values,
 )
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
-from okedoctor.live.probe import argv_for, parse_probe, probe_target
+from okedoctor.live.probe import argv_for, parse_probe, probe_targets
 from okedoctor.live.redact import redact
 from okedoctor.model import Target
 from okedoctor.options import LiveOptions
@@ -394,45 +394,69 @@ class _Run:
             self.containers.setdefault(key, {})["previousLogs" if previous else "logs"] = redact(text)
 
     def _probe_pod(self, svc: dict, pod: dict) -> None:
+        """Probe each Service port's target in the pod; the first probe of a container finds its tool."""
         if (pod.get("status") or {}).get("phase") != "Running":
             return
-        pt = probe_target(pod, svc)
-        if pt is None:
-            return
-        st = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}.get(pt.container)
-        if not st or not (st.get("state") or {}).get("running"):
-            return
+        statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        found: dict[str, tuple[str, int] | None] = {}
+        for pt in probe_targets(pod, svc):
+            st = statuses.get(pt.container)
+            if not st or not (st.get("state") or {}).get("running"):
+                continue
+            if pt.container not in found:
+                found[pt.container] = self._probe_first(pod, pt)
+            elif found[pt.container]:
+                tool, depth = found[pt.container]
+                self.engine.submit("live.probe", self._probe_with, pod, pt, tool, depth + 1)
+
+    def _probe_first(self, pod: dict, pt) -> tuple[str, int] | None:
+        """Try the tools in TOOL_ORDER until one exists; record its answer; return (tool, depth)."""
         key = f"{self.target.namespace}/{pod['metadata']['name']}/{pt.container}"
         missing: list[str] = []
-        depth = 3
-        for tool in TOOL_ORDER:
-            timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
-            started = time.perf_counter()
+        for depth, tool in enumerate(TOOL_ORDER, start=3):
             try:
-                res = self.k.exec(self.target.namespace, pod["metadata"]["name"], pt.container,
-                                  argv_for(tool, pt.port, pt.path, timeout), timeout + 1, depth)
-            except Forbidden:
-                self.note("live.probe", "denied", rbac_reason("pods/exec", self.target.namespace, "pods/exec"))
-                return
-            except Unreachable as exc:
-                self.note("live.probe", "unavailable", f"exec into {key} failed: {exc}")
-                return
-            depth += 1
+                res, answer = self._exec_probe(pod, pt, tool, depth)
+            except (Forbidden, Unreachable):
+                return None
             if res.missing_tool:
                 missing.append(tool)
                 continue
-            answer = parse_probe(tool, res)
-            answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
             with self.lock:
                 entry = self.containers.setdefault(key, {})
-                entry["tools"] = [tool]
-                entry["toolsMissing"] = missing
+                entry["tools"], entry["toolsMissing"] = [tool], missing
                 entry.setdefault("localhost", {})[str(pt.port)] = answer
-            return
+            return tool, depth
         with self.lock:
             entry = self.containers.setdefault(key, {})
-            entry["tools"] = []
-            entry["toolsMissing"] = missing
+            entry["tools"], entry["toolsMissing"] = [], missing
+        return None
+
+    def _probe_with(self, pod: dict, pt, tool: str, depth: int) -> None:
+        key = f"{self.target.namespace}/{pod['metadata']['name']}/{pt.container}"
+        try:
+            _, answer = self._exec_probe(pod, pt, tool, depth)
+        except (Forbidden, Unreachable):
+            return
+        with self.lock:
+            self.containers.setdefault(key, {}).setdefault("localhost", {})[str(pt.port)] = answer
+
+    def _exec_probe(self, pod: dict, pt, tool: str, depth: int):
+        """One exec of one tool: (ExecResult, parsed answer); denials and failures are noted."""
+        key = f"{self.target.namespace}/{pod['metadata']['name']}/{pt.container}"
+        timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
+        started = time.perf_counter()
+        try:
+            res = self.k.exec(self.target.namespace, pod["metadata"]["name"], pt.container,
+                              argv_for(tool, pt.port, pt.path, timeout), timeout + 1, depth)
+        except Forbidden:
+            self.note("live.probe", "denied", rbac_reason("pods/exec", self.target.namespace, "pods/exec"))
+            raise
+        except Unreachable as exc:
+            self.note("live.probe", "unavailable", f"exec into {key} failed: {exc}")
+            raise
+        answer = parse_probe(tool, res)
+        answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
+        return res, answer
 
     # ---- OCI ----------------------------------------------------------------------------
     def _oci_phase(self, svc: dict) -> dict | None:

@@ -124,13 +124,27 @@ def _short(text: str) -> str:
     return redact(text.strip().splitlines()[0][:200]) if text.strip() else "error"
 
 
+def probe_targets(pod: dict[str, Any], service: dict[str, Any]) -> list[ProbeTarget]:
+    """What to probe for each of the Service's ports, each (container, port) once, in port order."""
+    out: list[ProbeTarget] = []
+    for sp in (service.get("spec") or {}).get("ports") or []:
+        pt = _probe_target_for(pod, sp)
+        if pt and all((pt.container, pt.port) != (o.container, o.port) for o in out):
+            out.append(pt)
+    return out
+
+
 def probe_target(pod: dict[str, Any], service: dict[str, Any]) -> ProbeTarget | None:
     """Which container, port and path to probe for the Service's first port."""
-    containers = (pod.get("spec") or {}).get("containers") or []
     ports = (service.get("spec") or {}).get("ports") or []
-    if not containers or not ports:
+    return _probe_target_for(pod, ports[0]) if ports else None
+
+
+def _probe_target_for(pod: dict[str, Any], service_port: dict[str, Any]) -> ProbeTarget | None:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    if not containers:
         return None
-    target = ports[0].get("targetPort", ports[0].get("port"))
+    target = service_port.get("targetPort", service_port.get("port"))
     for c in containers:
         for cp in c.get("ports") or []:
             if target in (cp.get("containerPort"), cp.get("name")):

@@ -118,3 +118,23 @@ def test_collected_bodies_are_the_api_json_unchanged(sim_env, tmp_path):
     for obj in snap.kubernetes:
         if obj["kind"] in ("Service", "Pod", "Node", "Endpoints", "EndpointSlice", "Deployment", "ReplicaSet"):
             assert by_key[(obj["kind"], obj["metadata"]["name"])] == obj, obj["kind"]
+
+
+def test_every_service_port_is_probed_with_the_tool_found_first(sim_env, tmp_path):
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    svc = next(o for o in snap.kubernetes if o["kind"] == "Service")
+    svc["spec"]["ports"].append({"name": "admin", "protocol": "TCP", "port": 9000, "targetPort": 9090,
+                                 "nodePort": 31990})
+    for live in snap.live["containers"].values():
+        live["tools"] = ["sh", "python3"]  # no curl, no wget: python3 is found third
+        live["localhost"]["9090"] = {"error": "refused"}
+    sim = sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "snap.yaml"
+    assert run_cli("snapshot", "svc/app", "-f", str(out), "--timeout", "20").code == 0
+    got = load_snapshot(out).live["containers"]
+    for key in snap.live["containers"]:
+        assert got[key]["localhost"]["8080"]["status"] == 200
+        assert got[key]["localhost"]["9090"]["error"] == "refused"
+        assert got[key]["tools"] == ["python3"] and got[key]["toolsMissing"] == ["curl", "wget"]
+    execs = [r for r in sim.requests if r["path"].endswith("/exec")]
+    assert len(execs) == 2 * 4  # per pod: curl, wget, python3 (found), then python3 for the second port

@@ -307,3 +307,14 @@ def test_unknown_profile_lists_the_profiles(tmp_path):
     cfg = _session_config(tmp_path, 0)
     with pytest.raises(UsageError, match=r"'nope' is not in .*profiles: sess"):
         load_setup(auth="api_key", profile="nope", config_file=cfg, region=None)
+
+
+def test_probe_targets_one_per_container_port_for_every_service_port():
+    from okedoctor.live.probe import probe_targets
+
+    pod = _pod([{"name": "http", "containerPort": 8080}, {"name": "https", "containerPort": 8443}],
+               {"httpGet": {"path": "/ready", "port": "https"}})
+    svc = {"spec": {"ports": [{"port": 80, "targetPort": "http"}, {"port": 443, "targetPort": "https"},
+                              {"port": 8080, "targetPort": 8080}]}}
+    got = [(t.container, t.port, t.path) for t in probe_targets(pod, svc)]
+    assert got == [("web", 8080, "/"), ("web", 8443, "/ready")]
