@@ -80,9 +80,20 @@ class ApiKey:
     fingerprint: str
 
 
+_API_KEYS: list[rsa.RSAPrivateKey] = []
+
+
+def _process_key() -> rsa.RSAPrivateKey:
+    # One RSA key per process: generating one costs ~60 ms, and a test run starts many simulators.
+    # It never leaves loopback; each simulator still writes its own key file and config.
+    if not _API_KEYS:
+        _API_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _API_KEYS[0]
+
+
 def make_api_key(workdir: Path) -> ApiKey:
     """An OCI API signing key; the fingerprint is the colon-hex MD5 of the DER public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = _process_key()
     der = key.public_key().public_bytes(serialization.Encoding.DER,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = hashlib.md5(der, usedforsecurity=False).hexdigest()
