@@ -138,7 +138,7 @@ class PodSubresources:
                                                     f"for {key}: what runs there was not observed")
         else:
             result = shell.run_command(argv, live)
-        self.record(101, protocol=protocol)
+        self.record(101, protocol=protocol, exit=None if result.runtime_error else result.exit_code)
         self.send_response(101)
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")
