@@ -138,3 +138,17 @@ def test_every_service_port_is_probed_with_the_tool_found_first(sim_env, tmp_pat
         assert got[key]["tools"] == ["python3"] and got[key]["toolsMissing"] == ["curl", "wget"]
     execs = [r for r in sim.requests if r["path"].endswith("/exec")]
     assert len(execs) == 2 * 4  # per pod: curl, wget, python3 (found), then python3 for the second port
+
+
+def test_internet_probe_speaks_tls_on_443(sim_env, tmp_path):
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    svc = next(o for o in snap.kubernetes if o["kind"] == "Service")
+    svc["spec"]["ports"].append({"name": "https", "protocol": "TCP", "port": 443, "targetPort": 8080,
+                                 "nodePort": 31443})
+    snap.live["internet"]["203.0.113.10:443"] = {"status": 200, "body": "secure ok"}
+    sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "snap.yaml"
+    assert run_cli("snapshot", "svc/app", "-f", str(out), "--no-exec").code == 0
+    internet = load_snapshot(out).live["internet"]
+    assert internet["203.0.113.10:443"]["status"] == 200 and internet["203.0.113.10:443"]["tls"] is True
+    assert internet["203.0.113.10:80"]["status"] == 200 and "tls" not in internet["203.0.113.10:80"]
