@@ -307,15 +307,16 @@ class _Run:
 
     def _optional(self, resource: str, fn, *args, **kwargs):
         """A read whose failure leaves a named gap instead of stopping the run."""
+        # Without these the chain cannot be walked at all; the others only add detail.
+        fact = "kubernetes" if resource in ("endpoints", "endpointslices", "nodes") else f"kubernetes.{resource}"
         try:
             return fn(*args, **kwargs)
         except Forbidden:
-            fact = "kubernetes" if resource in ("endpoints", "endpointslices", "nodes") else f"kubernetes.{resource}"
             self.note(fact, "denied", rbac_reason(resource, self.target.namespace, resource))
         except Gone:
             return None
         except Unreachable as exc:
-            self.note("kubernetes", "unavailable", f"reading {resource} failed: {exc}")
+            self.note(fact, "unavailable", f"reading {resource} failed: {exc}")
         return None
 
     # ---- pods, their config, logs and the probe -----------------------------------------

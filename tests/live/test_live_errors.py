@@ -165,3 +165,10 @@ def test_compartment_from_the_instances_when_nodes_are_not_annotated(sim_env, tm
     assert any(p.startswith("/20160918/instances/") for p in oci)
     assert oci.count("/20200501/networkLoadBalancers") == 1  # found by the CCM's name
     assert len([p for p in oci if p.startswith("/20160918/instances/")]) == 2  # each instance read once
+
+
+def test_a_failing_detail_read_does_not_hide_the_rest(sim_env, tmp_path):
+    sim_env(healthy(), tmp_path / "sim", faults=[{"api": "kubernetes", "path": "/storageclasses$", "status": 503}])
+    run = run_cli("diagnose", "svc/app", "-o", "json")
+    assert run.code == 0, run.stderr  # StorageClasses are detail: the chain is still walked
+    assert run.json["verdict"] == "ok"
