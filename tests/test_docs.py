@@ -25,3 +25,14 @@ def test_writing_checks_example_runs(tmp_path):
     (finding,) = diagnose_snapshot(snap, Target("default", "app"), registry).findings
     assert finding.code == "ACME-POD-001" and finding.subject == "service/default/app"
     assert "kubectl patch svc app" in finding.fix.commands[0]
+
+
+def test_docs_checks_md_lists_every_check(capsys):
+    """docs/checks.md is the output of `okedoctor checks list -o markdown`; regenerate it when checks change."""
+    import pytest
+
+    from okedoctor.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["checks", "list", "-o", "markdown"])
+    assert (ROOT / "docs" / "checks.md").read_text() == capsys.readouterr().out
