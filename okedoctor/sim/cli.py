@@ -69,7 +69,7 @@ def serve(file: str, latency_ms: int, request_log: str | None, faults: tuple[str
                 click.echo(f"export {name}={shlex.quote(value)}")
             sys.stdout.flush()
             click.echo(f"# okedoctor sim: serving {file}; Kubernetes API {simulator.kube_url}, OCI API "
-                       f"{simulator.oci_url}. Ctrl-C or SIGTERM stops it.", err=True)
+                       f"{simulator.oci_url}, CA {simulator.ca_file}. Ctrl-C or SIGTERM stops it.", err=True)
             while not stop.wait(0.5):
                 pass
     finally:
