@@ -25,7 +25,7 @@ from okedoctor import __version__
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.live import oci_api
 from okedoctor.live.engine import Engine
-from okedoctor.live.internet import is_public, parse_redirect, probe_address
+from okedoctor.live.internet import parse_redirect, probe_address
 from okedoctor.live.kube import (
     KubeTarget,
     make_api_client,
@@ -38,6 +38,20 @@ from okedoctor.live.kube import (
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
 from okedoctor.live.probe import argv_for, parse_probe, probe_targets
 from okedoctor.live.redact import redact
+from okedoctor.live.shapes import (
+    assemble_kubernetes,
+    ccm_name_matches,
+    first_truthy,
+    get_path,
+    internet_addresses,
+    list_path,
+    merge_snapshots,
+    needs_logs,
+    preload_httpx,
+    referenced_config,
+    section_of,
+    with_kind,
+)
 from okedoctor.model import Target
 from okedoctor.options import LiveOptions
 from okedoctor.probe_scripts import TOOL_ORDER
@@ -146,42 +160,7 @@ def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:
 def _empty_fleet(kt: KubeTarget, services: list[dict]) -> Snapshot:
     return Snapshot(kind="Snapshot", metadata={"name": "fleet"},
                     context={"kubeContext": kt.context, "server": kt.server, "cluster": kt.cluster},
-                    kubernetes=[_with_kind(s, "v1", "Service") for s in services])
-
-
-def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
-    """One snapshot holding every Service's facts, each object once."""
-    first = snaps[0]
-    objects: dict[tuple, dict] = {}
-    for snap in snaps:
-        for obj in snap.kubernetes:
-            meta = obj.get("metadata") or {}
-            objects.setdefault((obj.get("kind"), meta.get("namespace", ""), meta.get("name")), obj)
-    oci: dict[str, Any] | None = None
-    for snap in snaps:
-        if snap.oci is None:
-            continue
-        oci = oci or {}
-        for section, value in snap.oci.items():
-            if isinstance(value, dict):
-                oci.setdefault(section, {}).update(value)
-            else:
-                have = oci.setdefault(section, [])
-                ids = {b.get("id") for b in have}
-                have.extend(b for b in value if b.get("id") not in ids)
-    live: dict[str, Any] = {}
-    collection: dict[str, Any] = {}
-    for snap in snaps:
-        for key in ("containers", "internet"):
-            if key in snap.live:
-                live.setdefault(key, {}).update(snap.live[key])
-        for fact, gap in snap.collection.items():
-            collection.setdefault(fact, gap)
-    context = dict(first.context)
-    if len({s.context.get("compartmentId") for s in snaps}) > 1:
-        context.pop("compartmentId", None)  # Services annotated into other compartments
-    return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
-                    target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
+                    kubernetes=[with_kind(s, "v1", "Service") for s in services])
 
 
 def _oci_setup(opts: LiveOptions) -> oci_api.OciSetup | Exception | None:
@@ -268,14 +247,14 @@ class _Run:
             futs["nodeEvents"] = shared(("node-events",), "events", self.k.events, "default",
                                         field_selector="involvedObject.kind=Node")
         self.futs = futs
-        e.once(("preload-httpx",), "live.internet", _preload_httpx)
+        e.once(("preload-httpx",), "live.internet", preload_httpx)
         if service is None:
             svc = self._service(e.submit("kubernetes", self.k.service, ns, name))
             if svc is None:
                 return
         else:
             svc = service
-            self.put("service", _with_kind(svc, "v1", "Service"))
+            self.put("service", with_kind(svc, "v1", "Service"))
         self.pods_fut = e.submit("kubernetes", self._pods_phase, svc)
         self.lb_fut = e.submit("oci", self._oci_phase, svc)
         e.submit("live.internet", self._internet_phase, svc)
@@ -471,8 +450,8 @@ class _Run:
             return None
         nodes = self.engine.result(self.futs["nodes"]) or []
         self.compartment = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) or \
-            _first(n["metadata"].get("annotations", {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
-        self.region = setup.region or _first(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
+            first_truthy(n["metadata"].get("annotations", {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
+        self.region = setup.region or first_truthy(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
         self.oci_setup = setup
         self.oci_used = True
         self.node_instances = [(n.get("spec") or {}).get("providerID", "") for n in nodes
@@ -536,7 +515,7 @@ class _Run:
         flavor = "nlb" if (meta.get("annotations") or {}).get(LB_TYPE_ANNOTATION, "").lower() == "nlb" else "lb"
         if self.opts.lb_ocid:
             flavor = "nlb" if self.opts.lb_ocid.startswith("ocid1.networkloadbalancer") else "lb"
-            body = self._oci(2, flavor, *_get_path(flavor, self.opts.lb_ocid))
+            body = self._oci(2, flavor, *get_path(flavor, self.opts.lb_ocid))
             return self._fan_out(flavor, body, 3)
         if (svc.get("spec") or {}).get("type") != "LoadBalancer":
             return None  # no CCM load balancer to look for; a hand-made one needs --lb-ocid
@@ -552,7 +531,7 @@ class _Run:
             return None
         uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
         want = f"{ns}/{name}/{uid}" if flavor == "nlb" else uid
-        listed = self._oci(base, flavor, _list_path(flavor), None,
+        listed = self._oci(base, flavor, list_path(flavor), None,
                            {"compartmentId": self.compartment, "displayName": want}, listing=True)
         match = [b for b in listed if ccm_name_matches(flavor, b.get("displayName", ""), ns, name, uid)]
         depth = base + 1
@@ -570,7 +549,7 @@ class _Run:
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ips.discard(None)
         q = {"compartmentId": self.compartment}
-        futs = {f: self.engine.submit("oci", self._guard, self._oci, depth, f, _list_path(f), None, q, True)
+        futs = {f: self.engine.submit("oci", self._guard, self._oci, depth, f, list_path(f), None, q, True)
                 for f in ("nlb", "lb")}
         for f, fut in futs.items():
             for body in self.engine.result(fut) or []:
@@ -584,10 +563,10 @@ class _Run:
         self.lb_depth = depth
         lb_id = body["id"]
         if refetch:  # a list gives summaries: store the full body, fetched beside the fan-out
-            e.submit("oci", self._guard, lambda: self._add(_section(flavor),
-                                                           self._oci(depth, flavor, *_get_path(flavor, lb_id))))
+            e.submit("oci", self._guard, lambda: self._add(section_of(flavor),
+                                                           self._oci(depth, flavor, *get_path(flavor, lb_id))))
         else:
-            self._add(_section(flavor), body)
+            self._add(section_of(flavor), body)
         for bs_name, bs in (body.get("backendSets") or {}).items():
             e.submit("oci", self._guard, self._backend_set, flavor, lb_id, bs_name, bs, depth)
         subnet_ids = [body["subnetId"]] if body.get("subnetId") else list(body.get("subnetIds") or [])
@@ -598,9 +577,9 @@ class _Run:
         return body
 
     def _backend_set(self, flavor: str, lb_id: str, bs_name: str, bs: dict, depth: int) -> None:
-        base = _get_path(flavor, lb_id)[0]
+        base = get_path(flavor, lb_id)[0]
         health = self._oci(depth, flavor, base + "/backendSets/{backendSetName}/health",
-                           {**_get_path(flavor, lb_id)[1], "backendSetName": bs_name})
+                           {**get_path(flavor, lb_id)[1], "backendSetName": bs_name})
         with self.lock:
             self.oci["backendSetHealth"][f"{lb_id}/{bs_name}"] = health
         if (health or {}).get("status") == "OK":
@@ -609,7 +588,7 @@ class _Run:
             self.engine.submit("oci", self._guard, self._backend, flavor, lb_id, bs_name, backend["name"], depth + 1)
 
     def _backend(self, flavor: str, lb_id: str, bs_name: str, backend: str, depth: int) -> None:
-        base, params = _get_path(flavor, lb_id)
+        base, params = get_path(flavor, lb_id)
         health = self._oci(depth, flavor, base + "/backendSets/{backendSetName}/backends/{backendName}/health",
                            {**params, "backendSetName": bs_name, "backendName": backend})
         with self.lock:
@@ -749,155 +728,3 @@ class _Run:
             live=live,
             collection=collection,
         )
-
-
-# ---- pure helpers (unit-tested) ---------------------------------------------------------
-def _preload_httpx() -> None:
-    import httpx  # noqa: F401 - imported early, off the critical path of the internet probe
-
-
-
-def _first(values) -> Any:
-    return next((v for v in values if v), None)
-
-
-def _section(flavor: str) -> str:
-    return "networkLoadBalancers" if flavor == "nlb" else "loadBalancers"
-
-
-def _list_path(flavor: str) -> str:
-    return "/networkLoadBalancers" if flavor == "nlb" else "/loadBalancers"
-
-
-def _get_path(flavor: str, ocid: str) -> tuple[str, dict[str, str]]:
-    if flavor == "nlb":
-        return "/networkLoadBalancers/{networkLoadBalancerId}", {"networkLoadBalancerId": ocid}
-    return "/loadBalancers/{loadBalancerId}", {"loadBalancerId": ocid}
-
-
-def ccm_name_matches(flavor: str, display_name: str, namespace: str, name: str, uid: str) -> bool:
-    """The cloud controller manager's name: NLB `<ns>/<name>/<uid>`, LB `<uid>` maybe prefixed."""
-    if not uid or not display_name:
-        return False
-    if flavor == "nlb":
-        return display_name == f"{namespace}/{name}/{uid}"
-    return display_name == uid or display_name.endswith("-" + uid) or display_name.endswith(uid)
-
-
-def needs_logs(status: dict) -> bool:
-    """Logs are read for containers that are not ready, have restarted, or are waiting."""
-    state = status.get("state") or {}
-    return (not status.get("ready")) or status.get("restartCount", 0) > 0 or "waiting" in state
-
-
-def referenced_config(pod: dict) -> tuple[set[str], set[str]]:
-    """Names of the Secrets and ConfigMaps a pod references (volumes, env, envFrom, pull secrets)."""
-    secrets: set[str] = set()
-    cms: set[str] = set()
-    spec = pod.get("spec") or {}
-    for vol in spec.get("volumes") or []:
-        if (vol.get("secret") or {}).get("secretName"):
-            secrets.add(vol["secret"]["secretName"])
-        if (vol.get("configMap") or {}).get("name"):
-            cms.add(vol["configMap"]["name"])
-        for src in (vol.get("projected") or {}).get("sources") or []:
-            if (src.get("secret") or {}).get("name"):
-                secrets.add(src["secret"]["name"])
-            if (src.get("configMap") or {}).get("name"):
-                cms.add(src["configMap"]["name"])
-    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        for env in c.get("env") or []:
-            ref = env.get("valueFrom") or {}
-            if (ref.get("secretKeyRef") or {}).get("name"):
-                secrets.add(ref["secretKeyRef"]["name"])
-            if (ref.get("configMapKeyRef") or {}).get("name"):
-                cms.add(ref["configMapKeyRef"]["name"])
-        for src in c.get("envFrom") or []:
-            if (src.get("secretRef") or {}).get("name"):
-                secrets.add(src["secretRef"]["name"])
-            if (src.get("configMapRef") or {}).get("name"):
-                cms.add(src["configMapRef"]["name"])
-    for ref in spec.get("imagePullSecrets") or []:
-        if ref.get("name"):
-            secrets.add(ref["name"])
-    return secrets, cms
-
-
-def internet_addresses(svc: dict, lb: dict | None) -> list[tuple[str, bool]] | None:
-    """(ip:port, tls) to probe from outside; None when the LB is private."""
-    # The Service's ports are what clients use; the listeners may lack one (or have extra ones).
-    ports = {int(p["port"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")}
-    if lb is not None:
-        ips = [a["ipAddress"] for a in lb.get("ipAddresses") or [] if a.get("isPublic")]
-        if lb.get("isPrivate") or not ips:
-            return None
-        ports |= {int(li["port"]) for li in (lb.get("listeners") or {}).values() if li.get("port")}
-    else:
-        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        ips = [i["ip"] for i in ingress if i.get("ip") and is_public(i["ip"])]
-        if ingress and not ips:
-            return None
-    return [(f"{ip}:{port}", port == 443) for ip in ips for port in sorted(ports)]
-
-
-_ORDER = ("Namespace", "Service", "Endpoints", "EndpointSlice", "Deployment", "ReplicaSet", "Pod", "Node",
-          "PersistentVolumeClaim", "StorageClass", "Secret", "ConfigMap", "Event")
-
-
-def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
-    """The objects the diagnosis looked at, filtered to those related to the target."""
-    svc = kube.get("service")
-    if not svc:
-        return []
-    pods = kube.get("pods") or []
-    out: list[dict] = []
-    if kube.get("namespace"):
-        out.append(_with_kind(kube["namespace"], "v1", "Namespace"))
-    out.append(_with_kind(svc, "v1", "Service"))
-    if kube.get("endpoints"):
-        out.append(_with_kind(kube["endpoints"], "v1", "Endpoints"))
-    out += kube.get("slices") or []
-    pod_uids = {p["metadata"].get("uid") for p in pods}
-    rs_all = kube.get("replicasets") or []
-    owning_rs = [rs for rs in rs_all
-                 if any(ref.get("uid") == rs["metadata"].get("uid")
-                        for p in pods for ref in p["metadata"].get("ownerReferences") or [])]
-    selector = (svc.get("spec") or {}).get("selector") or {}
-    deps = []
-    for dep in kube.get("deployments") or []:
-        owns = any(ref.get("kind") == "Deployment" and ref.get("name") == dep["metadata"]["name"]
-                   for rs in owning_rs for ref in rs["metadata"].get("ownerReferences") or [])
-        labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if owns or (selector and all(labels.get(k) == v for k, v in selector.items())):
-            deps.append(dep)
-    dep_names = {d["metadata"]["name"] for d in deps}
-    rs_keep = [rs for rs in rs_all if rs in owning_rs or any(
-        ref.get("kind") == "Deployment" and ref.get("name") in dep_names
-        for ref in rs["metadata"].get("ownerReferences") or [])]
-    out += deps + rs_keep + pods
-    out += kube.get("nodes") or []
-    claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
-              for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
-    pvcs = [c for c in kube.get("pvcs") or [] if c["metadata"]["name"] in claims]
-    classes = {(c.get("spec") or {}).get("storageClassName") for c in pvcs}
-    scs = [sc for sc in kube.get("storageclasses") or []
-           if sc["metadata"]["name"] in classes
-           or (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
-    out += pvcs + scs
-    out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
-    out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
-    wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}
-    wanted |= {("Pod", target.namespace, p["metadata"]["name"]) for p in pods}
-    del pod_uids
-    events = (kube.get("events") or []) + (kube.get("nodeEvents") or [])
-    for ev in events:
-        ref = ev.get("involvedObject") or {}
-        if (ref.get("kind"), ref.get("namespace", "") or "", ref.get("name")) in wanted:
-            out.append(ev)
-    return out
-
-
-def _with_kind(obj: dict, version: str, kind: str) -> dict:
-    obj.setdefault("apiVersion", version)
-    obj.setdefault("kind", kind)
-    return obj

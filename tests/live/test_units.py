@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from okedoctor.errors import UsageError
-from okedoctor.live.collector import (
+from okedoctor.live.shapes import (
     assemble_kubernetes,
     ccm_name_matches,
     internet_addresses,

@@ -1,0 +1,192 @@
+"""The pure parts of live collection: what to read, what to keep, how to put it together.
+
+No I/O here: these functions shape API answers into the snapshot and are unit-tested alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from okedoctor.live.internet import is_public
+from okedoctor.model import Target
+from okedoctor.snapshot import Snapshot
+
+
+def preload_httpx() -> None:
+    import httpx  # noqa: F401 - imported early, off the critical path of the internet probe
+
+
+
+def first_truthy(values) -> Any:
+    return next((v for v in values if v), None)
+
+
+def section_of(flavor: str) -> str:
+    return "networkLoadBalancers" if flavor == "nlb" else "loadBalancers"
+
+
+def list_path(flavor: str) -> str:
+    return "/networkLoadBalancers" if flavor == "nlb" else "/loadBalancers"
+
+
+def get_path(flavor: str, ocid: str) -> tuple[str, dict[str, str]]:
+    if flavor == "nlb":
+        return "/networkLoadBalancers/{networkLoadBalancerId}", {"networkLoadBalancerId": ocid}
+    return "/loadBalancers/{loadBalancerId}", {"loadBalancerId": ocid}
+
+
+def ccm_name_matches(flavor: str, display_name: str, namespace: str, name: str, uid: str) -> bool:
+    """The cloud controller manager's name: NLB `<ns>/<name>/<uid>`, LB `<uid>` maybe prefixed."""
+    if not uid or not display_name:
+        return False
+    if flavor == "nlb":
+        return display_name == f"{namespace}/{name}/{uid}"
+    return display_name == uid or display_name.endswith("-" + uid) or display_name.endswith(uid)
+
+
+def needs_logs(status: dict) -> bool:
+    """Logs are read for containers that are not ready, have restarted, or are waiting."""
+    state = status.get("state") or {}
+    return (not status.get("ready")) or status.get("restartCount", 0) > 0 or "waiting" in state
+
+
+def referenced_config(pod: dict) -> tuple[set[str], set[str]]:
+    """Names of the Secrets and ConfigMaps a pod references (volumes, env, envFrom, pull secrets)."""
+    secrets: set[str] = set()
+    cms: set[str] = set()
+    spec = pod.get("spec") or {}
+    for vol in spec.get("volumes") or []:
+        if (vol.get("secret") or {}).get("secretName"):
+            secrets.add(vol["secret"]["secretName"])
+        if (vol.get("configMap") or {}).get("name"):
+            cms.add(vol["configMap"]["name"])
+        for src in (vol.get("projected") or {}).get("sources") or []:
+            if (src.get("secret") or {}).get("name"):
+                secrets.add(src["secret"]["name"])
+            if (src.get("configMap") or {}).get("name"):
+                cms.add(src["configMap"]["name"])
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        for env in c.get("env") or []:
+            ref = env.get("valueFrom") or {}
+            if (ref.get("secretKeyRef") or {}).get("name"):
+                secrets.add(ref["secretKeyRef"]["name"])
+            if (ref.get("configMapKeyRef") or {}).get("name"):
+                cms.add(ref["configMapKeyRef"]["name"])
+        for src in c.get("envFrom") or []:
+            if (src.get("secretRef") or {}).get("name"):
+                secrets.add(src["secretRef"]["name"])
+            if (src.get("configMapRef") or {}).get("name"):
+                cms.add(src["configMapRef"]["name"])
+    for ref in spec.get("imagePullSecrets") or []:
+        if ref.get("name"):
+            secrets.add(ref["name"])
+    return secrets, cms
+
+
+def internet_addresses(svc: dict, lb: dict | None) -> list[tuple[str, bool]] | None:
+    """(ip:port, tls) to probe from outside; None when the LB is private."""
+    # The Service's ports are what clients use; the listeners may lack one (or have extra ones).
+    ports = {int(p["port"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port")}
+    if lb is not None:
+        ips = [a["ipAddress"] for a in lb.get("ipAddresses") or [] if a.get("isPublic")]
+        if lb.get("isPrivate") or not ips:
+            return None
+        ports |= {int(li["port"]) for li in (lb.get("listeners") or {}).values() if li.get("port")}
+    else:
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ips = [i["ip"] for i in ingress if i.get("ip") and is_public(i["ip"])]
+        if ingress and not ips:
+            return None
+    return [(f"{ip}:{port}", port == 443) for ip in ips for port in sorted(ports)]
+
+
+def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
+    """The objects the diagnosis looked at, filtered to those related to the target."""
+    svc = kube.get("service")
+    if not svc:
+        return []
+    pods = kube.get("pods") or []
+    out: list[dict] = []
+    if kube.get("namespace"):
+        out.append(with_kind(kube["namespace"], "v1", "Namespace"))
+    out.append(with_kind(svc, "v1", "Service"))
+    if kube.get("endpoints"):
+        out.append(with_kind(kube["endpoints"], "v1", "Endpoints"))
+    out += kube.get("slices") or []
+    rs_all = kube.get("replicasets") or []
+    owning_rs = [rs for rs in rs_all
+                 if any(ref.get("uid") == rs["metadata"].get("uid")
+                        for p in pods for ref in p["metadata"].get("ownerReferences") or [])]
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    deps = []
+    for dep in kube.get("deployments") or []:
+        owns = any(ref.get("kind") == "Deployment" and ref.get("name") == dep["metadata"]["name"]
+                   for rs in owning_rs for ref in rs["metadata"].get("ownerReferences") or [])
+        labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if owns or (selector and all(labels.get(k) == v for k, v in selector.items())):
+            deps.append(dep)
+    dep_names = {d["metadata"]["name"] for d in deps}
+    rs_keep = [rs for rs in rs_all if rs in owning_rs or any(
+        ref.get("kind") == "Deployment" and ref.get("name") in dep_names
+        for ref in rs["metadata"].get("ownerReferences") or [])]
+    out += deps + rs_keep + pods
+    out += kube.get("nodes") or []
+    claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+              for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
+    pvcs = [c for c in kube.get("pvcs") or [] if c["metadata"]["name"] in claims]
+    classes = {(c.get("spec") or {}).get("storageClassName") for c in pvcs}
+    scs = [sc for sc in kube.get("storageclasses") or []
+           if sc["metadata"]["name"] in classes
+           or (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
+    out += pvcs + scs
+    out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
+    out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
+    wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}
+    wanted |= {("Pod", target.namespace, p["metadata"]["name"]) for p in pods}
+    events = (kube.get("events") or []) + (kube.get("nodeEvents") or [])
+    for ev in events:
+        ref = ev.get("involvedObject") or {}
+        if (ref.get("kind"), ref.get("namespace", "") or "", ref.get("name")) in wanted:
+            out.append(ev)
+    return out
+
+
+def with_kind(obj: dict, version: str, kind: str) -> dict:
+    obj.setdefault("apiVersion", version)
+    obj.setdefault("kind", kind)
+    return obj
+
+
+def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
+    """One snapshot holding every Service's facts, each object once."""
+    first = snaps[0]
+    objects: dict[tuple, dict] = {}
+    for snap in snaps:
+        for obj in snap.kubernetes:
+            meta = obj.get("metadata") or {}
+            objects.setdefault((obj.get("kind"), meta.get("namespace", ""), meta.get("name")), obj)
+    oci: dict[str, Any] | None = None
+    for snap in snaps:
+        if snap.oci is None:
+            continue
+        oci = oci or {}
+        for section, value in snap.oci.items():
+            if isinstance(value, dict):
+                oci.setdefault(section, {}).update(value)
+            else:
+                have = oci.setdefault(section, [])
+                ids = {b.get("id") for b in have}
+                have.extend(b for b in value if b.get("id") not in ids)
+    live: dict[str, Any] = {}
+    collection: dict[str, Any] = {}
+    for snap in snaps:
+        for key in ("containers", "internet"):
+            if key in snap.live:
+                live.setdefault(key, {}).update(snap.live[key])
+        for fact, gap in snap.collection.items():
+            collection.setdefault(fact, gap)
+    context = dict(first.context)
+    if len({s.context.get("compartmentId") for s in snaps}) > 1:
+        context.pop("compartmentId", None)  # Services annotated into other compartments
+    return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
+                    target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
