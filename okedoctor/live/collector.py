@@ -255,7 +255,7 @@ class _Run:
         else:
             svc = service
             self.put("service", with_kind(svc, "v1", "Service"))
-        self.pods_fut = e.submit("kubernetes", self._pods_phase, svc)
+        e.submit("kubernetes", self._pods_phase, svc)
         self.lb_fut = e.submit("oci", self._oci_phase, svc)
         e.submit("live.internet", self._internet_phase, svc)
 
