@@ -6,6 +6,10 @@ import pytest
 import yaml
 
 from okedoctor.errors import UsageError
+from okedoctor.live.internet import parse_redirect, probe_address
+from okedoctor.live.kube import rbac_reason, resolve_kube_target, strip_secret_values
+from okedoctor.live.oci_api import OciSetup
+from okedoctor.live.probe import ExecResult, parse_probe, parse_status_channel, probe_target
 from okedoctor.live.shapes import (
     assemble_kubernetes,
     ccm_name_matches,
@@ -13,10 +17,6 @@ from okedoctor.live.shapes import (
     needs_logs,
     referenced_config,
 )
-from okedoctor.live.internet import parse_redirect, probe_address
-from okedoctor.live.kube import rbac_reason, resolve_kube_target, strip_secret_values
-from okedoctor.live.oci_api import OciSetup
-from okedoctor.live.probe import ExecResult, parse_probe, parse_status_channel, probe_target
 from okedoctor.model import Target
 
 UID = "8d3c2a5e-7b1f-4f0e-9a6d-2c4b8e1f0a11"
