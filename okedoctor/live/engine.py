@@ -27,6 +27,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="okedoctor")
         self._tracked: list[tuple[str, Future]] = []
         self._once: dict[Any, Future] = {}
+        self._tasks: dict[Future, _Task] = {}
         self.closed = False
 
     # ---- time ---------------------------------------------------------------------------
@@ -58,10 +59,12 @@ class Engine:
     # ---- tasks --------------------------------------------------------------------------
     def submit(self, fact: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """Run fn in the pool; `fact` is what stays unobserved if it has not finished by the deadline."""
-        fut = self._pool.submit(fn, *args, **kwargs)
+        task = _Task(fn, args, kwargs)
         with self._lock:
-            self._tracked.append((fact, fut))
-        return fut
+            self._tracked.append((fact, task.fut))
+            self._tasks[task.fut] = task
+        self._pool.submit(task.run)
+        return task.fut
 
     def once(self, key: Any, fact: str, fn: Callable[..., Any], *args: Any) -> Future:
         """Like submit, but a second call with the same key shares the first call's answer."""
@@ -98,7 +101,16 @@ class Engine:
         return [(fact, f.exception()) for fact, f in done if f.exception() is not None]
 
     def result(self, fut: Future) -> Any:
-        """The future's value, waiting no longer than the deadline; raises TimeoutError after it."""
+        """The future's value, waiting no longer than the deadline; raises TimeoutError after it.
+
+        A task still queued is run here, in the waiting thread: tasks that wait on other tasks
+        (a Service's OCI phase waits on the node list) would otherwise fill every worker of a
+        fleet run with waiters and starve the work they wait for.
+        """
+        with self._lock:
+            task = self._tasks.get(fut)
+        if task is not None:
+            task.run()
         return fut.result(timeout=self.remaining())
 
     def wait_all(self) -> list[str]:
@@ -117,6 +129,10 @@ class Engine:
     def close(self) -> None:
         self.closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -124,3 +140,33 @@ class Engine:
             "api_requests": dict(self.counts),
             "longest_chain": self.chain,
         }
+
+
+class _Task:
+    """A unit of work run exactly once, by a pool worker or by the first thread that waits on it."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.fut: Future = Future()
+        self._claim = threading.Lock()
+        self._claimed = False
+
+    def _take(self) -> bool:
+        with self._claim:
+            taken, self._claimed = not self._claimed, True
+        return taken
+
+    def cancel(self) -> None:
+        """Cancel it if nobody has started it (the run is over)."""
+        if self._take():
+            self.fut.cancel()
+
+    def run(self) -> None:
+        if not self._take():
+            return
+        if not self.fut.set_running_or_notify_cancel():
+            return
+        try:
+            self.fut.set_result(self.fn(*self.args, **self.kwargs))
+        except BaseException as exc:  # handed to whoever waits on the future
+            self.fut.set_exception(exc)

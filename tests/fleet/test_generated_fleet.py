@@ -45,3 +45,4 @@ def test_report_from_the_generated_file_exits_with_the_worst_verdict(fleet, tmp_
     want = [expected[f"team-0/{s['target']['service']}"].verdict for s in doc["services"]]
     assert [s["verdict"] for s in doc["services"]] == want
     assert exc.value.code == (2 if "failure" in want else 0)
+

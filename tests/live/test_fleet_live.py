@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from okedoctor.fleet.generate import generate_fleet
@@ -50,3 +51,18 @@ def test_diagnose_one_service_outside_the_default_namespace(sim_env, tmp_path):
     # Node events live in the default namespace: read there with a field selector.
     assert any(r["path"] == "/api/v1/namespaces/default/events" and "involvedObject.kind" in r["query"]
                for r in sim.requests)
+
+
+def test_report_over_60_services_matches_and_reads_no_url_twice(sim_env, tmp_path):
+    """60 Services live: the verdicts of the file, and no Kubernetes URL read twice in the run."""
+    snap, expected = generate_fleet(services=60, nodes=4)
+    sim = sim_env(snap, tmp_path / "sim")
+    live = run_cli("report", "-A", "-o", "json", "--timeout", "120")
+    assert live.code == 2, live.stderr
+    got = {f"{s['target']['namespace']}/{s['target']['service']}": s["verdict"] for s in live.json["services"]}
+    assert got == {k: e.verdict for k, e in expected.items()}
+    reads = Counter((r["path"], json.dumps(r.get("query"), sort_keys=True))
+                    for r in sim.requests if r["api"] == "kubernetes" and r["method"] == "GET")
+    assert [k for k, n in reads.items() if n > 1] == []
+    assert all(r["method"] == "GET" for r in sim.requests)
+    assert live.json["stats"]["api_requests"]["kubernetes"] == sum(reads.values())
