@@ -49,7 +49,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
         from okedoctor.live import collect_fleet
 
         opts = make_live_options(kw, namespace)
-        result = collect_fleet(None if all_namespaces else namespace, opts, include_nodeport=include_nodeport)
+        result = collect_fleet(namespace, opts, include_nodeport=include_nodeport, all_namespaces=all_namespaces)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
     targets = exposed_services(snap, scope, include_nodeport)
     fleet = diagnose_fleet(snap, registry, targets, stats=stats)

@@ -22,7 +22,7 @@ def collect(target: Target, opts: LiveOptions) -> CollectResult:
 
 
 def collect_fleet(namespace: str | None, opts: LiveOptions, **kwargs):
-    """Every exposed Service of a namespace (None with -A: all), in one shared pass."""
+    """Every exposed Service of one namespace (None: the context's) or of all, in one shared pass."""
     from okedoctor.live.collector import collect_fleet as _collect_fleet
 
     return _collect_fleet(namespace, opts, **kwargs)

@@ -97,17 +97,12 @@ EXPOSED_TYPES = ("LoadBalancer",)
 
 
 def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport: bool = False,
-                  all_namespaces: bool | None = None) -> FleetResult:
+                  all_namespaces: bool = False) -> FleetResult:
     """One shared collection pass over every exposed Service of a namespace (or of all).
 
     Namespace-wide reads (nodes, events, ReplicaSets, Deployments, PVCs...), the workers'
     network and OCI objects are read once however many Services use them.
     """
-    if all_namespaces is None:  # `okedoctor report -A` passes namespace None, as does "no -n"
-        import click
-
-        ctx = click.get_current_context(silent=True)
-        all_namespaces = bool(ctx and ctx.params.get("all_namespaces"))
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     scope = None if all_namespaces else (namespace or opts.namespace or kt.namespace or "default")
     engine = Engine(opts.timeout)
