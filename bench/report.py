@@ -35,8 +35,8 @@ def start_sim(snapshot_path: Path, workdir: Path, log: Path, latency_ms: int) ->
         if line.startswith("export "):
             key, _, value = line[len("export "):].strip().partition("=")
             env[key] = value.strip("'\"")
-        if line.startswith("#"):
-            break
+            if key == "NO_PROXY":  # the last export: the servers are up
+                break
     return proc, env
 
 
