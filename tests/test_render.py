@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -66,10 +67,20 @@ def test_text_draws_the_chain_and_the_fix_without_escape_codes_in_a_pipe():
     out = render("text")
     assert "\x1b[" not in out
     assert "Internet ✔ ──▶ LB ✖ ──▶ NodePort ✔ ──▶ Node ✔ ──▶ Pod ✔" in out
-    assert "ROOT CAUSE" in out and "consequence of OKD-LB-002" in out
-    assert "$ oci nlb backend-set update" in out and "30417" in out
+    assert "━━ ROOT CAUSE OKD-LB-002 [loadbalancer] health check probes NodePort 31880, which no Service owns" in out
+    assert "consequence of OKD-LB-002" in out
+    assert "     $ oci nlb backend-set update --backend-set-name TCP-80 ..." in out.splitlines()
+    assert "       port: 30417" in out.splitlines()
     assert "verdict: failure (exit 2)" in out
     assert "OKD-INET-001 (not-observed)" in out
+
+
+def test_text_never_breaks_a_long_fix_command(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    report = sample_report()
+    long_cmd = "oci network security-list update --security-list-id ocid1.securitylist.oc1..x " + "x" * 200
+    report.findings[0] = replace(report.findings[0], fix=Fix("add the rule", (long_cmd,)))
+    assert f"     $ {long_cmd}" in render("text", report).splitlines()
 
 
 def test_text_colours_a_terminal_unless_no_color(monkeypatch):

@@ -10,9 +10,7 @@ import json
 import os
 from typing import IO
 
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.syntax import Syntax
+from rich.console import Console
 from rich.text import Text
 
 from okedoctor.model import CHAIN, Finding, Report, Severity
@@ -30,21 +28,21 @@ def make_console(out: IO[str]) -> Console:
 
 def render(report: Report, out: IO[str]) -> None:
     console = make_console(out)
-    console.print(header(report))
-    console.print(chain(report))
+    console.print(header(report), soft_wrap=True)
+    console.print(chain(report), soft_wrap=True)
     console.print()
     roots = [f for f in report.findings if f.root_cause and f.severity is not Severity.INFO]
     others = [f for f in report.findings if f not in roots]
     if not report.findings:
         console.print(Text("No problem found on any hop.", style="green"))
-    for f in roots:
-        console.print(finding_panel(f, root=True))
-    for f in others:
-        console.print(finding_panel(f, root=False))
+    for f, root in [(f, True) for f in roots] + [(f, False) for f in others]:
+        for line in finding_block(f, root):
+            console.print(line, soft_wrap=True)
+        console.print()
     if report.skipped:
         console.print(Text("Not checked:", style="bold"))
         for s in report.skipped:
-            console.print(Text(f"  - {s.code or s.check} ({s.kind.value}): {s.reason}"))
+            console.print(Text(f"  - {s.code or s.check} ({s.kind.value}): {s.reason}"), soft_wrap=True)
     console.print(footer(report))
 
 
@@ -70,25 +68,25 @@ def chain(report: Report) -> Text:
     return t
 
 
-def finding_panel(f: Finding, root: bool) -> Panel:
-    parts: list = []
+def finding_block(f: Finding, root: bool) -> list[Text]:
+    """One finding as plain lines: never hard-wrapped, so a fix command copies in one piece."""
+    kind = "ROOT CAUSE" if root else ("consequence" if f.caused_by else f.severity.value)
+    lines = [Text.assemble((f"━━ {kind} ", _SEV[f.severity]), (f"{f.code} ", "bold"), (f"[{f.hop.value}] ", "dim"),
+                           f.title)]
     if f.subject:
-        parts.append(Text(f"object: {f.subject}", style="dim"))
+        lines.append(Text(f"   object: {f.subject}", style="dim"))
     if f.caused_by:
-        parts.append(Text(f"consequence of {f.caused_by}", style="dim"))
-    parts.append(Text("evidence:", style="bold"))
+        lines.append(Text(f"   consequence of {f.caused_by}", style="dim"))
+    lines.append(Text("   evidence:", style="bold"))
     for k, v in f.evidence.items():
         value = v if isinstance(v, str) else json.dumps(v, default=str)
-        parts.append(Text(f"  {k}: {value}"))
-    parts.append(Text.assemble(("fix: ", "bold"), f.fix.summary))
-    for cmd in f.fix.commands:
-        parts.append(Text(f"  $ {cmd}", style="cyan"))
+        lines.append(Text(f"     {k}: {value}"))
+    lines.append(Text.assemble(("   fix: ", "bold"), f.fix.summary))
+    lines += [Text(f"     $ {cmd}", style="cyan") for cmd in f.fix.commands]
     if f.fix.patch:
-        parts.append(Syntax(f.fix.patch.rstrip(), "yaml", theme="ansi_dark", background_color="default"))
-    kind = "ROOT CAUSE" if root else ("consequence" if f.caused_by else f.severity.value)
-    title = Text.assemble((f"{f.code} ", "bold"), (f"[{f.hop.value}] ", "dim"), f.title)
-    return Panel(Group(*parts), title=title, title_align="left", subtitle=kind,
-                 subtitle_align="right", border_style=_SEV[f.severity])
+        lines.append(Text("     patch:", style="bold"))
+        lines += [Text(f"       {line}", style="cyan") for line in f.fix.patch.rstrip().splitlines()]
+    return lines
 
 
 def footer(report: Report) -> Text:
