@@ -11,6 +11,17 @@ from okedoctor.cli import live_options, load_checks, make_live_options
 from okedoctor.errors import UsageError
 
 
+def progress(message: str):
+    """A spinner on stderr when it is a terminal; nothing at all for cron, pipes and CI."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
 @click.command()
 @click.option("-n", "--namespace", help="Only this namespace (default: the context's namespace).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
@@ -49,10 +60,13 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
         from okedoctor.live import collect_fleet
 
         opts = make_live_options(kw, namespace)
-        result = collect_fleet(namespace, opts, include_nodeport=include_nodeport, all_namespaces=all_namespaces)
+        with progress("reading the cluster and OCI (one shared pass)"):
+            result = collect_fleet(namespace, opts, include_nodeport=include_nodeport,
+                                   all_namespaces=all_namespaces)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
     targets = exposed_services(snap, scope, include_nodeport)
-    fleet = diagnose_fleet(snap, registry, targets, stats=stats)
+    with progress(f"diagnosing {len(targets)} services"):
+        fleet = diagnose_fleet(snap, registry, targets, stats=stats)
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
