@@ -149,9 +149,13 @@ class Skipped:
     reason: str
     kind: SkipKind = SkipKind.NOT_OBSERVED
     code: str = ""
+    hop: Hop | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "code": self.code, "kind": self.kind.value, "reason": self.reason}
+        out = {"check": self.check, "code": self.code, "kind": self.kind.value, "reason": self.reason}
+        if self.hop is not None:
+            out["hop"] = self.hop.value
+        return out
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # Hops at least one check ran on; None when unknown (a report built by hand).
+    checked_hops: frozenset[Hop] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -186,12 +192,16 @@ class Report:
         return [f for f in self.findings if f.root_cause and f.severity is not Severity.INFO]
 
     def hop_status(self, hop: Hop) -> Verdict:
-        """The status drawn for one hop of the chain."""
+        """The status drawn for one hop: unknown, not ok, when nothing proved it healthy."""
         here = [f for f in self.findings if f.hop is hop]
         if any(f.severity is Severity.ERROR for f in here):
             return Verdict.FAILURE
         if any(f.severity is Severity.WARNING for f in here):
             return Verdict.WARNING
+        if any(s.hop is hop and s.kind.makes_unknown for s in self.skipped):
+            return Verdict.UNKNOWN
+        if self.checked_hops is not None and hop not in self.checked_hops:
+            return Verdict.UNKNOWN
         return Verdict.OK
 
     def to_dict(self) -> dict[str, Any]:

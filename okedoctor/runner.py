@@ -24,17 +24,21 @@ def run_checks(
         Skipped(check=where, reason=f"plugin failed to load: {err}", kind=SkipKind.ERROR)
         for where, err in registry.load_errors
     ]
+    checked: set = set()
     for check_cls in registry.sorted():
         got, skip = _run_one(check_cls, facts)
         findings.extend(got)
         if skip:
             skipped.append(skip)
+        else:
+            checked.add(check_cls.hop)
     report = Report(
         target=facts.target,
         context=context if context is not None else dict(facts.context),
         findings=order_findings(mark_root_causes(findings)),
         skipped=skipped,
         stats=dict(stats or {}),
+        checked_hops=frozenset(checked),
     )
     report.stats.setdefault("checks_run", len(registry.checks))
     report.stats["checks_s"] = round(time.perf_counter() - started, 4)
@@ -45,14 +49,14 @@ def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipp
     for need in check_cls.needs:
         missing = facts.unavailable(need)
         if missing:
-            return [], Skipped(check_cls.name, missing.reason, missing.kind, check_cls.code)
+            return [], Skipped(check_cls.name, missing.reason, missing.kind, check_cls.code, check_cls.hop)
     try:
         return list(check_cls().run(facts) or ()), None
     except CheckSkipped as skip:
-        return [], Skipped(check_cls.name, str(skip), SkipKind.NOT_OBSERVED, check_cls.code)
+        return [], Skipped(check_cls.name, str(skip), SkipKind.NOT_OBSERVED, check_cls.code, check_cls.hop)
     except Exception as exc:  # a check bug is reported, never a crash
         reason = f"check raised {type(exc).__name__}: {exc}"
-        return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code)
+        return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code, check_cls.hop)
 
 
 def mark_root_causes(findings: Iterable[Finding]) -> list[Finding]:

@@ -121,3 +121,26 @@ def test_order_is_stable_across_runs():
     a = [f.code for f in run_checks(facts(), registry(*checks)).findings]
     b = [f.code for f in run_checks(facts(), registry(*reversed(checks))).findings]
     assert a == b == ["T-POD-001", "T-POD-003", "T-POD-005"]
+
+
+def test_a_hop_nothing_checked_is_drawn_unknown_not_ok():
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    snap.live = {}
+    inet = make_check("T-INET-009", Hop.INTERNET, needs=("live.internet",))
+    pod = make_check("T-POD-009", Hop.POD, severity=Severity.INFO)
+    report = run_checks(Facts(snap), registry(inet, pod))
+    assert report.hop_status(Hop.INTERNET) is Verdict.UNKNOWN
+    assert report.hop_status(Hop.POD) is Verdict.OK
+    # Not observed is not a failure to run: the exit code stays 0.
+    assert report.verdict is Verdict.OK
+    assert report.to_dict()["hops"]["internet"] == "unknown"
+
+
+def test_a_hop_whose_checks_were_denied_is_unknown():
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    snap.collection = {"oci": {"kind": "denied", "reason": "Allow group X to read load-balancers"}}
+    lb = make_check("T-LB-003", Hop.LOADBALANCER, needs=("oci",))
+    lb_ok = make_check("T-LB-004", Hop.LOADBALANCER, severity=Severity.INFO)
+    report = run_checks(Facts(snap), registry(lb, lb_ok))
+    assert report.hop_status(Hop.LOADBALANCER) is Verdict.UNKNOWN
+    assert report.skipped[0].to_dict()["hop"] == "loadbalancer"
