@@ -57,6 +57,12 @@ def cli() -> None:
     """
 
 
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value:  # NaN passes every range comparison
+        raise click.BadParameter("must be a number of seconds")
+    return value
+
+
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The kubectl / oci CLI options every live command takes."""
     opts = [
@@ -70,8 +76,8 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--auth", type=click.Choice(AUTH_TYPES), envvar="OCI_CLI_AUTH", help="OCI auth type."),
         click.option("--region", envvar="OCI_CLI_REGION", help="OCI region (default: config, then node labels)."),
         click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe (no pods/exec)."),
-        click.option("--timeout", type=float, default=30.0, show_default=True,
-                     help="One deadline in seconds for the whole run."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
+                     show_default=True, callback=finite_seconds, help="One deadline in seconds for the whole run."),
         click.option("--oci-endpoint", envvar="OKEDOCTOR_OCI_ENDPOINT", hidden=True),
         click.option("--internet-redirect", envvar="OKEDOCTOR_INTERNET_REDIRECT", hidden=True),
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from okedoctor.cli import finite_seconds
 from okedoctor.errors import UsageError
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -66,7 +67,8 @@ def _environment(env: dict[str, str]):
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
 @click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe.")
-@click.option("--timeout", type=float, default=30.0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
+              show_default=True, callback=finite_seconds)
 def demo(scenario, output, list_only, no_exec, timeout):
     """Diagnose a shipped scenario live against the embedded simulated OKE (no cluster needed)."""
     from okedoctor.snapshot import load_snapshot

@@ -121,3 +121,9 @@ def test_help_and_checks_list_do_not_import_kubernetes_or_oci():
         )
         imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
         assert "kubernetes" not in imported and "oci" not in imported, argv
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "abc"])
+def test_bad_timeout_is_a_usage_error(value, capsys):
+    code, _, err = run(["diagnose", "svc/app", "--timeout", value], capsys)
+    assert code == 64 and "--timeout" in err and len(err.strip().splitlines()) == 1
