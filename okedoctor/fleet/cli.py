@@ -48,6 +48,9 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
         raise UsageError("give -n NAMESPACE or -A, not both")
     if only_changes and not state_file:
         raise UsageError("--only-changes needs --state FILE to compare with")
+    for path, what in ((state_file, "--state"), (prometheus_file, "--prometheus-file")):
+        if path:
+            fleet_state.check_writable(path, what)
     started = time.perf_counter()
     previous = fleet_state.load_state(state_file) if state_file else None
     registry = load_checks(checks_dir)
@@ -70,17 +73,22 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
-        fleet_state.save_state(state_file, fleet, previous)
     RENDERERS[output](fleet, sys.stdout, only_changes=only_changes)
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics
 
         write_metrics(prometheus_file, fleet)
+    delivered = True
     if webhook and (fleet.changes is None or fleet.changes.any):
         from okedoctor.fleet.webhook import build_message, post
 
         result = post(webhook, build_message(fleet, str(snap.context.get("kubeContext", "?"))))
+        delivered = result.ok
         if not result.ok:
-            click.echo(f"okedoctor: webhook post failed after {result.attempts} attempt(s): {result.detail}",
+            keep = "; state not saved, so the next run posts these changes again" if state_file else ""
+            click.echo(f"okedoctor: webhook post failed after {result.attempts} attempt(s): {result.detail}{keep}",
                        err=True)
+    # Saved only once the changes were delivered: a failed post must not swallow the alert.
+    if state_file and delivered:
+        fleet_state.save_state(state_file, fleet, previous)
     sys.exit(fleet.verdict.exit_code)

@@ -75,15 +75,33 @@ def save_state(path: str | Path, fleet: FleetReport, previous: dict[str, Any] | 
     atomic_write(Path(path), json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
+def check_writable(path: str | Path, what: str) -> None:
+    """Refuse, before any collection, a path a run could not write its result to."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{what} {p} is a directory; give a file path")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {p}: cannot create it under {parent}; give a writable path")
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write beside the target, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -212,3 +212,35 @@ def test_corrupt_state_file_is_a_usage_error(tmp_path, capsys):
     state.write_text("{not json")
     code, _, err = run(["report", "--from", str(fleet_file(tmp_path, set())), "--state", str(state)], capsys)
     assert code == 64 and "delete it to start afresh" in err
+
+
+def test_a_failed_post_keeps_the_change_for_the_next_run(tmp_path, checks_dir, capsys):
+    state = tmp_path / "s.json"
+    run(["report", "--from", str(fleet_file(tmp_path, set())), "--state", str(state), "--checks-dir", checks_dir],
+        capsys)
+    down = Receiver(fail_first=99, status=503)
+    try:
+        broken = str(fleet_file(tmp_path, {"app2"}))
+        _, _, err = run(["report", "--from", broken, "--state", str(state), "--webhook", down.url,
+                         "--checks-dir", checks_dir], capsys)
+        assert "state not saved" in err
+    finally:
+        down.close()
+    up = Receiver()
+    try:
+        run(["report", "--from", broken, "--state", str(state), "--webhook", up.url, "--checks-dir", checks_dir],
+            capsys)
+        (msg,) = up.bodies
+        assert "NEW default/app2: `TEST-POD-200`" in msg["blocks"][1]["text"]["text"]
+    finally:
+        up.close()
+
+
+@pytest.mark.parametrize("flag", ["--state", "--prometheus-file"])
+def test_unwritable_output_paths_are_refused_before_collecting(flag, tmp_path, capsys):
+    code, _, err = run(["report", "--from", str(fleet_file(tmp_path, set())), flag, str(tmp_path)], capsys)
+    assert code == 64 and "is a directory" in err and len(err.strip().splitlines()) == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(["report", "--from", str(fleet_file(tmp_path, set())), flag, str(blocker / "x.json")], capsys)
+    assert code == 64 and "give a writable path" in err
