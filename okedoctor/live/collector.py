@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -160,18 +161,22 @@ def _empty_fleet(kt: KubeTarget, services: list[dict]) -> Snapshot:
 
 def _oci_setup(opts: LiveOptions) -> oci_api.OciSetup | Exception | None:
     """Read the OCI config (shared by every Service of a run). An OciDisabled/other failure is returned."""
+    auth = oci_api.resolve_auth(opts.auth)  # the auth in use, default included, for every message below
+    endpoint = opts.oci_endpoint or os.environ.get("OKEDOCTOR_OCI_ENDPOINT")
+    # Before the config is read: a principal signer must never be built against the simulator.
+    oci_api.refuse_principal_on_loopback(auth, endpoint)
     try:
-        setup = oci_api.load_setup(auth=opts.auth, profile=opts.profile, config_file=opts.config_file,
+        setup = oci_api.load_setup(auth=auth, profile=opts.profile, config_file=opts.config_file,
                                    region=opts.region)
-        if setup.auth not in ("api_key", "security_token"):
-            setup.signer = oci_api.principal_signer(setup)
+        if setup.auth in oci_api.PRINCIPAL_AUTHS:
+            setup.signer = oci_api.principal_signer(setup, endpoint)
         oci_api.preload_services()
     except oci_api.OciDisabled as exc:
         return exc
     except (UsageError, CollectionError):
         raise
     except Exception as exc:  # a principal signer could not reach its token service
-        return oci_api.OciUnavailable(f"OCI {opts.auth} authentication failed: {oci_api._first_line(exc)}")
+        return oci_api.OciUnavailable(f"OCI {auth} authentication failed: {oci_api._first_line(exc)}")
     return setup
 
 

@@ -49,7 +49,9 @@ def _merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
             continue
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except yaml.YAMLError as exc:
+            raise UsageError(_yaml_error(path, exc)) from None
+        except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read kubeconfig {path}: {exc}") from None
         if not isinstance(doc, dict):
             raise UsageError(f"kubeconfig {path} is not a kubeconfig (expected a mapping)")
@@ -61,6 +63,32 @@ def _merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
                     seen[section].add(item.get("name"))
                     merged[section].append(item)
     return merged
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """One line: where the YAML breaks. PyYAML's own text quotes the line, which may hold a token."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = " ".join(str(getattr(exc, "problem", None) or "unparsable").split())
+    context = getattr(exc, "context", None)
+    what = f"{problem} ({context})" if context else problem
+    return (f"kubeconfig {path} is not valid YAML{where}: {what}; fix the file there, or regenerate it "
+            "with `oci ce cluster create-kubeconfig`")
+
+
+def _check_context_refs(cfg: dict[str, Any], name: str, files: str) -> None:
+    """A context naming a cluster or user that no file defines is a broken kubeconfig (kubectl refuses it too)."""
+    ctx = _named(cfg["contexts"], name, "context")
+    for kind, section in (("cluster", "clusters"), ("user", "users")):
+        ref = ctx.get(kind)
+        if kind == "user" and not ref:
+            continue  # no user: anonymous access, which kubectl allows
+        defined = [str(item.get("name")) for item in cfg[section]]
+        if ref not in defined:
+            named = f"{kind} {ref!r}" if ref else f"no {kind}"
+            raise UsageError(f"kube context {name!r} names {named}, which is not in the kubeconfig {files} "
+                             f"({section}: {', '.join(defined) or 'none'}); fix the context's {kind}: entry, "
+                             "or regenerate it with `oci ce cluster create-kubeconfig`")
 
 
 def _named(items: list[dict[str, Any]], name: str, key: str) -> dict[str, Any]:
@@ -103,6 +131,7 @@ def resolve_kube_target(kubeconfig: str | None, context: str | None, expect_cont
     if expect_context and name != expect_context:
         raise UsageError(f"refusing to run: the kube context is {name!r} but --expect-context is "
                          f"{expect_context!r}; switch with --context {expect_context}")
+    _check_context_refs(cfg, name, os.pathsep.join(map(str, existing)))
     ctx = _named(cfg["contexts"], name, "context")
     cluster_name = ctx.get("cluster", "")
     cluster = _named(cfg["clusters"], cluster_name, "cluster")
@@ -140,7 +169,11 @@ def make_api_client(target: KubeTarget, pool_size: int):
             config.load_kube_config(config_file=target.config_file, context=target.context,
                                     client_configuration=cfg, persist_config=False)
     except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
-        raise CollectionError(f"cannot use kube context {target.context!r}: {exc}") from None
+        text = " ".join(str(exc).split())
+        if text.startswith("Invalid kube-config file"):  # the file is wrong, not the cluster: bad input
+            raise UsageError(f"cannot use kube context {target.context!r}: {text}; fix the kubeconfig or "
+                             "regenerate it with `oci ce cluster create-kubeconfig`") from None
+        raise CollectionError(f"cannot use kube context {target.context!r}: {text}") from None
     if not cfg.verify_ssl:  # insecure-skip-tls-verify: the user chose it; kubectl does not nag either
         import warnings
 

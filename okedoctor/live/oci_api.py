@@ -7,13 +7,18 @@ models. `oci` is imported lazily and only the four service modules we read are t
 
 from __future__ import annotations
 
+import base64
+import datetime
+import ipaddress
 import json
 import os
 import threading
+import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from okedoctor.errors import CollectionError, UsageError
+from okedoctor.errors import UsageError
 from okedoctor.options import AUTH_TYPES
 
 # service -> (module, client class)
@@ -105,17 +110,54 @@ def load_setup(*, auth: str | None, profile: str | None, config_file: str | None
     return setup
 
 
+CONFIG_FIX = "fix it with `oci setup config`, or pass --config-file/--profile"
+
+
+def _read_profile(setup: OciSetup) -> dict[str, str]:
+    """The profile's raw keys, parsed as the oci CLI does; a file it cannot parse is bad input."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(setup.config_file, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except configparser.MissingSectionHeaderError as exc:
+        raise UsageError(f"OCI config {setup.config_file} has no [PROFILE] header before line {exc.lineno} "
+                         f"(the oci CLI expects [DEFAULT] first); {CONFIG_FIX}") from None
+    except configparser.Error as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise UsageError(f"OCI config {setup.config_file} cannot be parsed: {problem}; {CONFIG_FIX}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read OCI config {setup.config_file}: {exc}; pass --config-file") from None
+    profiles = (["DEFAULT"] if parser.defaults() else []) + parser.sections()
+    if setup.profile not in profiles:
+        raise UsageError(f"OCI profile {setup.profile!r} is not in {setup.config_file} "
+                         f"(profiles: {', '.join(profiles) or 'none'}); pass --profile with one of them, "
+                         "or --config-file for another file") from None
+    return dict(parser[setup.profile])
+
+
+def _config_problem(setup: OciSetup, exc: Exception) -> str:
+    """`{'user': 'missing'}` from the SDK as a sentence that names the profile and the keys."""
+    detail = exc.args[0] if exc.args else exc
+    if isinstance(detail, dict):
+        detail = ", ".join(f"{key} is {state}" for key, state in detail.items())
+    detail = " ".join(str(detail).split())[:200]
+    return f"OCI config {setup.config_file} [{setup.profile}]: {detail}; {CONFIG_FIX}"
+
+
 def _load_file_config(setup: OciSetup) -> None:
     import oci
 
+    raw = _read_profile(setup)
+    key_file = raw.get("key_file")
+    if key_file and not os.path.isfile(os.path.expanduser(key_file)):
+        raise UsageError(f"OCI config {setup.config_file} [{setup.profile}]: key_file {key_file} does not exist; "
+                         f"point key_file at your API private key, {CONFIG_FIX}")
     try:
         cfg = oci.config.from_file(setup.config_file, setup.profile)
-    except oci.exceptions.ProfileNotFound:
-        profiles = _profiles(setup.config_file)
-        raise UsageError(f"OCI profile {setup.profile!r} is not in {setup.config_file} "
-                         f"(profiles: {', '.join(profiles) or 'none'}); pass --profile") from None
-    except (oci.exceptions.ConfigFileNotFound, oci.exceptions.InvalidConfig, OSError, ValueError) as exc:
-        raise UsageError(f"bad OCI config {setup.config_file} [{setup.profile}]: {exc}") from None
+    except (oci.exceptions.ClientError, OSError, ValueError) as exc:
+        raise UsageError(_config_problem(setup, exc)) from None
     setup.config = cfg
     if setup.auth == "security_token":
         setup.signer = _security_token_signer(setup)
@@ -128,44 +170,75 @@ def _load_file_config(setup: OciSetup) -> None:
                 private_key_file_location=cfg.get("key_file"), pass_phrase=cfg.get("pass_phrase"),
                 private_key_content=cfg.get("key_content"))
         except oci.exceptions.InvalidConfig as exc:
-            raise UsageError(f"bad OCI config {setup.config_file} [{setup.profile}]: {exc}") from None
-        except (OSError, ValueError, TypeError) as exc:
-            raise UsageError(f"cannot load the API key of OCI profile {setup.profile!r}: {exc}") from None
-
-
-def _profiles(path: str) -> list[str]:
-    import configparser
-
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path)
-    except configparser.Error:
-        return []
-    return (["DEFAULT"] if parser.defaults() else []) + parser.sections()
+            raise UsageError(_config_problem(setup, exc)) from None
+        except (oci.exceptions.ClientError, OSError, ValueError, TypeError) as exc:
+            raise UsageError(f"cannot load the API key {cfg.get('key_file')} of OCI profile {setup.profile!r} "
+                             f"in {setup.config_file}: {_first_line(exc)}; {CONFIG_FIX}") from None
 
 
 def _security_token_signer(setup: OciSetup):
     import oci
-    from oci.auth.security_token_container import SecurityTokenContainer
 
     cfg = setup.config
     token_file = cfg.get("security_token_file")
     if not token_file:
-        raise UsageError(f"profile {setup.profile!r} has no security_token_file; run `oci session authenticate`")
+        raise UsageError(f"OCI profile {setup.profile!r} in {setup.config_file} has no security_token_file; "
+                         f"run `oci session authenticate --profile-name {setup.profile}`, or pass --auth api_key")
+    token_file = os.path.expanduser(token_file)
     try:
-        with open(os.path.expanduser(token_file), encoding="utf-8") as fh:
+        with open(token_file, encoding="utf-8") as fh:
             token = fh.read().strip()
         key = oci.signer.load_private_key_from_file(cfg["key_file"], cfg.get("pass_phrase"))
     except (OSError, KeyError, ValueError) as exc:
-        raise UsageError(f"cannot read the OCI session of profile {setup.profile!r}: {exc}") from None
-    try:
-        valid = SecurityTokenContainer(None, token).valid()
-    except Exception:  # a malformed token is as good as an expired one
-        valid = False
-    if not valid:
-        raise CollectionError(f"the OCI session token of profile {setup.profile!r} has expired: run "
-                              f"`oci session refresh --profile {setup.profile}` (or `oci session authenticate`)")
+        raise UsageError(f"cannot read the OCI session of profile {setup.profile!r} in {setup.config_file}: "
+                         f"{_first_line(exc)}; run `oci session authenticate`") from None
+    refresh = f"run `oci session refresh --profile {setup.profile}` or `oci session authenticate`"
+    exp = _token_expiry(token)
+    if exp is None:
+        raise UsageError(f"{token_file} does not hold an OCI session token; {refresh}")
+    if exp <= time.time():
+        when = datetime.datetime.fromtimestamp(exp, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise UsageError(f"OCI session token in {token_file} expired at {when}; {refresh}")
     return oci.auth.signers.SecurityTokenSigner(token, key)
+
+
+def _token_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT (seconds since the epoch), read without verifying it: None if malformed."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        exp = float(claims["exp"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return exp if 0 <= exp < 1e11 else None  # beyond that no datetime can print it
+
+
+PRINCIPAL_AUTHS = ("instance_principal", "resource_principal", "oke_workload_identity")
+
+
+def is_loopback_endpoint(endpoint: str | None) -> bool:
+    """True when the OCI endpoint override is this machine (the simulator), by address, never by DNS."""
+    if not endpoint:
+        return False
+    host = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return addr.is_loopback or addr.is_unspecified
+
+
+def refuse_principal_on_loopback(auth: str, endpoint: str | None) -> None:
+    """Principal signers call 169.254.169.254 or the region's auth service as they are built: that is
+    right against OCI, but never wanted against a local endpoint, which only checks API-key signatures."""
+    if auth in PRINCIPAL_AUTHS and is_loopback_endpoint(endpoint):
+        raise UsageError(f"--auth {auth} cannot be used with the local OCI endpoint {endpoint} (the simulator "
+                         "accepts API-key signatures only); use --auth api_key, or unset "
+                         "OKEDOCTOR_OCI_ENDPOINT/--oci-endpoint to talk to OCI")
 
 
 def preload_services() -> None:
@@ -176,10 +249,11 @@ def preload_services() -> None:
         importlib.import_module(module)
 
 
-def principal_signer(setup: OciSetup):
+def principal_signer(setup: OciSetup, endpoint: str | None = None):
     """Signers that call a metadata or token service in their constructor: built in a worker."""
     import oci
 
+    refuse_principal_on_loopback(setup.auth, endpoint or os.environ.get("OKEDOCTOR_OCI_ENDPOINT"))
     signers = oci.auth.signers
     if setup.auth == "instance_principal":
         return signers.InstancePrincipalsSecurityTokenSigner()

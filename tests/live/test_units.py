@@ -283,11 +283,11 @@ def _session_config(tmp_path, exp: int) -> str:
 def test_expired_session_token_stops_with_the_refresh_command(tmp_path):
     import time
 
-    from okedoctor.errors import CollectionError
+    from okedoctor.errors import UsageError
     from okedoctor.live.oci_api import load_setup
 
     cfg = _session_config(tmp_path, int(time.time()) - 600)
-    with pytest.raises(CollectionError, match="oci session refresh --profile sess"):
+    with pytest.raises(UsageError, match="oci session refresh --profile sess"):
         load_setup(auth="security_token", profile="sess", config_file=cfg, region=None)
 
 
