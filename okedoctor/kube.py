@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from okedoctor.redact import redact
+
 Obj = dict[str, Any]
 
 # ---- quantities ---------------------------------------------------------------------------
@@ -269,29 +271,8 @@ def workload_ref(facts: Any, pod: Obj) -> str:
 
 
 # ---- logs ---------------------------------------------------------------------------------------
-
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # PEM blocks and JWTs are secrets whatever key they sit under.
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-     "<redacted private key>"),
-    (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"), "<redacted>"),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 <redacted>"),
-    # user:password@ in URLs (postgres://app:s3cret@db:5432/app)
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s@/]+@"), r"\1:<redacted>@"),
-    # KEY=value, key: value, "key": "value" for credential-looking keys
-    (re.compile(
-        r"(?i)([\"']?[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-        r"|credential|auth)[\w.-]*[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"),
-     r"\1<redacted>"),
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "<redacted>"),
-)
-
-
-def redact(text: str) -> str:
-    """Mask credential-looking strings in a log line or body before it is quoted in a finding."""
-    for pattern, repl in _REDACTIONS:
-        text = pattern.sub(repl, text)
-    return text
+# Quoted log lines and bodies go through the same redactor as collection (okedoctor.redact), which
+# this module re-exports as `redact` for the checks.
 
 
 def tail(text: str | None, n: int = 10) -> list[str]:

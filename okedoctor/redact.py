@@ -1,0 +1,115 @@
+"""The one redactor for text that leaves the cluster: log lines, probe bodies, literal env values.
+
+It runs when a snapshot is collected and again when a check quotes a line, so it must be stable
+(`redact(redact(x)) == redact(x)`). It is deliberately greedy: a log line that loses a harmless
+value is cheap, a leaked token is not. Two exceptions keep the diagnosis working: a `host:port`
+whose host name contains a credential word (auth-service:8080) is not a key and its port, and a
+prose word after "password:" (is, not, required...) is not a password.
+
+Every pattern is anchored on a literal or at the start of a run of key characters, and the runs
+are matched possessively, so a multi-megabyte log without spaces is redacted in linear time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import overload
+
+MASK = "<redacted>"
+
+# Words that make a key (KEY=value, "key": value, header name) a credential.
+_WORDS = (r"password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|credentials?|auth|cookie|session|dsn"
+          r"|api[_-]?key|apikey|(?:access|private|signing|encryption|master|account|ssh)[_-]?key"
+          r"|conn(?:ection)?[_-]?str(?:ing)?")
+_SCHEMES = r"bearer|basic|token|digest|negotiate|ntlm"
+# A value already masked, or an auth scheme in front of one, is not masked again.
+_NOT_MASKED = r"(?!<redacted>)(?!(?:" + _SCHEMES + r")[ \t]+<redacted>)"
+
+# Prose that follows "password:" or "password " in ordinary messages; never a credential.
+_PROSE = frozenset({"is", "was", "not", "must", "missing", "required", "empty", "unset", "undefined", "invalid",
+                    "incorrect", "expired", "failed", "none", "null", "for", "of", "and", "or", "to", "the", "a",
+                    "in", "on", "from", "with"})
+
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S)
+
+# Incoming-webhook URLs carry their secret in the path, not in userinfo.
+_WEBHOOK = re.compile(
+    r"(?i)(https?://(?:hooks\.slack\.com/(?:services|workflows|triggers)|(?:[\w-]+\.)?discord(?:app)?\.com/api/"
+    r"webhooks|[\w-]+\.webhook\.office\.com/webhookb2|outlook\.office\.com/webhook)/)" + _NOT_MASKED
+    + r"[^\s\"'<>]+")
+
+# scheme://user:password@host: the password may hold '/' and '@', so it runs to the LAST '@' of
+# the URL (greedy), which is the one before the host.
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}+://[^\s:/@\"'<>]{1,200}+:)" + _NOT_MASKED
+                       + r"[^\s\"'<>]+@(?=[\w\[])")
+
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+")
+_OCI_TOKEN = re.compile(r"ST\$[A-Za-z0-9._-]{16,}+")
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+
+# Headers whose whole value is a credential; the auth scheme word (Bearer, Basic...) is kept.
+_HEADER = re.compile(
+    r"(?i)(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-[\w-]{0,40}?(?:auth|token|key|secret|session"
+    r"|signature)[\w-]*+)([\"']?[ \t]*+[:=][ \t]*+)(?>((?:" + _SCHEMES + r")[ \t]+)?)"
+    + _NOT_MASKED + r"([^\n\"']+)")
+
+_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s++)" + _NOT_MASKED + r"[A-Za-z0-9._~+/=-]{8,}+")
+
+# Kubernetes env entries quoted as JSON: {"name": "DB_PASSWORD", "value": "..."}.
+_ENV_JSON = re.compile(r"(?i)(\"name\"\s*:\s*\"[^\"\n]{0,100}?(?:" + _WORDS
+                       + r")[^\"\n]{0,100}\"\s*,\s*\"value\"\s*:\s*\")" + _NOT_MASKED + r"[^\"\n]*(\")")
+
+# KEY=value, key: value, "key": "value" (quoted values may hold spaces). The look-ahead finds a
+# credential word within the run of key characters; the run itself is then taken whole.
+_KEY_VALUE = re.compile(
+    r"(?i)(?<![\w.-])((?=[\w.-]{0,80}?(?:" + _WORDS + r"))[\w.-]{1,120}+)([\"']?)([ \t]*+(?:=>|[=:])[ \t]*+)"
+    + _NOT_MASKED + r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&}]+)")
+
+# Values given after a space: `mysql --password x`, `--api-token x`, `password x`, `pwd x`.
+_SPACED = re.compile(
+    r"(?i)(?<![\w.-])(--?[\w-]{0,40}?(?:password|passwd|pwd|pass(?![a-z])|token|secret|api-?key)[\w-]*+"
+    r"|password|passwd|pwd)([ \t]++)" + _NOT_MASKED + r"(?!-)([^\s\"',;&}]+)")
+
+
+def _key_value(m: re.Match[str]) -> str:
+    key, quote, sep, value = m.groups()
+    if sep == ":" and not quote and re.search(r"[.-]", key) and re.match(r"\d{1,5}(?!\w)", value):
+        return m.group(0)  # host:port (auth-service:8080), a dependency the log hints must still name
+    if sep.strip() == ":" and sep != ":" and value.lower() in _PROSE:
+        return m.group(0)
+    masked = f"{value[0]}{MASK}{value[0]}" if value[0] in "\"'" else MASK
+    return f"{key}{quote}{sep}{masked}"
+
+
+def _spaced(m: re.Match[str]) -> str:
+    key, sep, value = m.groups()
+    return m.group(0) if value.lower() in _PROSE else f"{key}{sep}{MASK}"
+
+
+_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (_PEM, MASK),
+    (_WEBHOOK, rf"\1{MASK}"),
+    (_USERINFO, rf"\1{MASK}@"),
+    (_JWT, MASK),
+    (_OCI_TOKEN, MASK),
+    (_AWS_KEY_ID, MASK),
+    (_HEADER, lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}"),
+    (_SCHEME, rf"\1\2{MASK}"),
+    (_ENV_JSON, rf"\1{MASK}\2"),
+    (_KEY_VALUE, _key_value),
+    (_SPACED, _spaced),
+)
+
+
+@overload
+def redact(text: str) -> str: ...
+@overload
+def redact(text: None) -> None: ...
+def redact(text: str | None) -> str | None:
+    """`text` with every credential-looking substring replaced by <redacted>."""
+    if not text:
+        return text
+    for pattern, repl in _RULES:
+        text = pattern.sub(repl, text)
+    return text
