@@ -10,6 +10,7 @@ from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
+from okedoctor.redact import redact
 
 
 class ListenerReturnsServerError(Check):
@@ -17,7 +18,7 @@ class ListenerReturnsServerError(Check):
 
     What it checks
         What a client on the internet got at each public address and listener port: an HTTP
-        status of 500 or more.
+        status of 500 or more. The start of the body is quoted, redacted.
 
     Why it breaks
         The network path works: the load balancer accepted the connection and something
@@ -51,7 +52,8 @@ class ListenerReturnsServerError(Check):
                              and health and all(s == "CRITICAL" for s in health.values()))
             who = ("the L7 load balancer itself (no healthy backend)" if lb_answer
                    else "the application behind the load balancer")
-            body = str(seen.get("body") or "")
+            # A scenario or an older snapshot may hold the body as the app sent it.
+            body = redact(str(seen.get("body") or ""))
             yield self.finding(
                 f"{address} answers HTTP {status} from the internet: the answer comes from {who}, not the network",
                 evidence={"address": address, "status": status, "bodyPrefix": body[:200],

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from okedoctor.errors import CollectionError, UsageError
-from okedoctor.live.redact import redact
+from okedoctor.redact import MASK, redact
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -83,11 +83,11 @@ def _check_context_refs(cfg: dict[str, Any], name: str, files: str) -> None:
         ref = ctx.get(kind)
         if kind == "user" and not ref:
             continue  # no user: anonymous access, which kubectl allows
-        defined = [str(item.get("name")) for item in cfg[section]]
-        if ref not in defined:
+        defined = [item.get("name") for item in cfg[section]]
+        if not ref or ref not in defined:
             named = f"{kind} {ref!r}" if ref else f"no {kind}"
             raise UsageError(f"kube context {name!r} names {named}, which is not in the kubeconfig {files} "
-                             f"({section}: {', '.join(defined) or 'none'}); fix the context's {kind}: entry, "
+                             f"({section}: {', '.join(map(str, defined)) or 'none'}); fix the context's {kind}: entry, "
                              "or regenerate it with `oci ce cluster create-kubeconfig`")
 
 
@@ -267,50 +267,67 @@ def raw_json(response) -> Any:
         response.release_conn()
 
 
-_CREDENTIAL_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-                              r"private[_-]?key|credential)")
+# Env var names whose literal value is a credential whatever it looks like (DB_PASS, PGPWD, SLACK_WEBHOOK).
+_CREDENTIAL_NAME = re.compile(r"(?i)(pass|pwd|secret|token|key|credential|dsn|auth|cookie|session|webhook|private"
+                              r"|salt|conn(?:ection)?_?str)")
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def scrub_object(obj: dict[str, Any]) -> dict[str, Any]:
-    """Remove what must not reach a snapshot from any object: managedFields, literal env values
-    whose name says credential, and credentials inside kubectl's last-applied annotation."""
+    """Remove what must not reach a snapshot from any object: managedFields, kubectl's
+    last-applied annotation (the whole object as applied, literal env values included), and
+    literal env values that are or look like credentials."""
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
         ann = meta.get("annotations")
-        if isinstance(ann, dict) and isinstance(ann.get(_LAST_APPLIED), str):
-            ann[_LAST_APPLIED] = redact(ann[_LAST_APPLIED])
+        if isinstance(ann, dict) and _LAST_APPLIED in ann:
+            ann[_LAST_APPLIED] = MASK
     for spec in _pod_specs(obj):
-        for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-            for env in c.get("env") or []:
-                if isinstance(env, dict) and "value" in env and _CREDENTIAL_NAME.search(str(env.get("name", ""))):
-                    env["value"] = "<redacted>"
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for c in spec.get(key) or []:
+                if isinstance(c, dict):
+                    _scrub_env(c.get("env"))
     return obj
 
 
+def _scrub_env(env: Any) -> None:
+    """Mask literal env values by name, and run the value redactor over the rest (a DATABASE_URL
+    with a password in it, an Authorization header in a variable named HEADERS)."""
+    for var in env if isinstance(env, list) else []:
+        if not isinstance(var, dict) or not isinstance(var.get("value"), str):
+            continue
+        if _CREDENTIAL_NAME.search(str(var.get("name", ""))):
+            var["value"] = MASK
+        else:
+            var["value"] = redact(var["value"])
+
+
 def _pod_specs(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod specs an object holds: a Pod's own, a workload's template, a CronJob's job template."""
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return []
     if obj.get("kind") == "Pod":
         return [spec]
-    tmpl = (spec.get("template") or {}).get("spec")
+    job = (spec.get("jobTemplate") or {}).get("spec")
+    holder = job if isinstance(job, dict) else spec
+    tmpl = (holder.get("template") or {}).get("spec")
     return [tmpl] if isinstance(tmpl, dict) else []
 
 
 def strip_secret_values(secret: dict[str, Any]) -> dict[str, Any]:
-    """A Secret with every value replaced: only its key names survive."""
+    """A Secret with every value replaced: only the key names of its data, labels and annotations
+    survive (kubectl apply keeps the whole object, values included, in an annotation; tools put
+    hashes, owners and sometimes values in the others)."""
     out = dict(secret)
     for key in ("data", "stringData"):
         if isinstance(out.get(key), dict):
-            out[key] = {k: "<redacted>" for k in out[key]}
+            out[key] = {k: MASK for k in out[key]}
     meta = dict(out.get("metadata") or {})
-    annotations = dict(meta.get("annotations") or {})
-    # kubectl apply keeps the whole object, values included, in this annotation.
-    if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
-        annotations["kubectl.kubernetes.io/last-applied-configuration"] = "<redacted>"
-        meta["annotations"] = annotations
+    for key in ("labels", "annotations"):
+        if isinstance(meta.get(key), dict):
+            meta[key] = {k: MASK for k in meta[key]}
     meta.pop("managedFields", None)
     out["metadata"] = meta
     return out
@@ -320,5 +337,5 @@ def strip_configmap_values(cm: dict[str, Any]) -> dict[str, Any]:
     """ConfigMaps often carry credentials too; keep their key names only, as for Secrets."""
     out = strip_secret_values(cm)
     if isinstance(out.get("binaryData"), dict):
-        out["binaryData"] = {k: "<redacted>" for k in out["binaryData"]}
+        out["binaryData"] = {k: MASK for k in out["binaryData"]}
     return out

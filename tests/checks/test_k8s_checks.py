@@ -315,6 +315,38 @@ def test_quoted_logs_and_bodies_never_carry_credentials():
     assert "abcd1234secret" not in json.dumps(f.to_dict()) and f.evidence["status"] == 500
 
 
+# A body as an app writes it when it fails: a connection string, an env dump, a shell line.
+LEAKY_BODY = 'Traceback: connect(dsn="host=db user=app password=BODYPW1 dbname=x") DB_PASS=BODYPW2 pwd BODYPW3'
+
+
+def test_probe_bodies_quoted_at_the_pod_hop_are_redacted():
+    import json
+
+    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+
+    s = snap()
+    for live in s.live["containers"].values():
+        live["localhost"] = {"8080": {"status": 500, "body": LEAKY_BODY}}
+    [f] = run(App5xxOnLocalhost, s)
+    text = json.dumps(f.to_dict())
+    assert not any(pw in text for pw in ("BODYPW1", "BODYPW2", "BODYPW3"))
+    assert f.evidence["bodyPrefix"].startswith("Traceback: connect(dsn=")  # what failed is still said
+
+
+def test_internet_bodies_quoted_by_the_5xx_check_are_redacted():
+    import json
+
+    from checks.internet.listener_returns_server_error import ListenerReturnsServerError
+
+    s = snap()
+    [address] = list(s.live["internet"])
+    s.live["internet"][address] = {"status": 500, "body": LEAKY_BODY}
+    [f] = run(ListenerReturnsServerError, s)
+    text = json.dumps(f.to_dict())
+    assert not any(pw in text for pw in ("BODYPW1", "BODYPW2", "BODYPW3"))
+    assert f.evidence["status"] == 500 and f.evidence["bodyPrefix"].startswith("Traceback")
+
+
 def test_rollout_room_numbers_only_when_other_pods_were_collected():
     s = load_snapshot(SCENARIOS_DIR / "rollout-stuck-no-room.yaml")
     [f] = run(RolloutNoRoomForSurge, s)
