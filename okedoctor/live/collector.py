@@ -549,7 +549,10 @@ class _Run:
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ips.discard(None)
         q = {"compartmentId": self.compartment}
-        futs = {f: self.engine.submit("oci", self._guard, self._oci, depth, f, list_path(f), None, q, True)
+        # One compartment-wide list per run, shared by every Service that needs it: in a fleet
+        # report each list holds every LB with all its backends (tens of MB for 300 NLBs).
+        futs = {f: self.engine.once(("lb-list", f, self.compartment), "oci", self._guard, self._oci, depth, f,
+                                    list_path(f), None, q, True)
                 for f in ("nlb", "lb")}
         for f, fut in futs.items():
             for body in self.engine.result(fut) or []:
