@@ -77,7 +77,8 @@ def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:
 
 
 def _check_context_refs(cfg: dict[str, Any], name: str, files: str) -> None:
-    """A context naming a cluster or user that no file defines is a broken kubeconfig (kubectl refuses it too)."""
+    """A context naming a cluster or user that no file defines is a broken kubeconfig. Left alone, the
+    client fails late (no cluster) or sends no credentials and reports a misleading 401 (no user)."""
     ctx = _named(cfg["contexts"], name, "context")
     for kind, section in (("cluster", "clusters"), ("user", "users")):
         ref = ctx.get(kind)
