@@ -40,9 +40,10 @@ _WEBHOOK = re.compile(
     + r"[^\s\"'<>]+")
 
 # scheme://user:password@host: the password may hold '/' and '@', so it runs to the LAST '@' of
-# the URL (greedy), which is the one before the host.
+# the URL (greedy), which is the one before the host. Bounded, so a line of URLs without any '@'
+# is not scanned to its end from every scheme.
 _USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}+://[^\s:/@\"'<>]{1,200}+:)" + _NOT_MASKED
-                       + r"[^\s\"'<>]+@(?=[\w\[])")
+                       + r"[^\s\"'<>]{1,512}@(?=[\w\[])")
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+")
 _OCI_TOKEN = re.compile(r"ST\$[A-Za-z0-9._-]{16,}+")
@@ -64,7 +65,7 @@ _ENV_JSON = re.compile(r"(?i)(\"name\"\s*:\s*\"[^\"\n]{0,100}?(?:" + _WORDS
 # credential word within the run of key characters; the run itself is then taken whole.
 _KEY_VALUE = re.compile(
     r"(?i)(?<![\w.-])((?=[\w.-]{0,80}?(?:" + _WORDS + r"))[\w.-]{1,120}+)([\"']?)([ \t]*+(?:=>|[=:])[ \t]*+)"
-    + _NOT_MASKED + r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&}]+)")
+    + _NOT_MASKED + r"(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"',;&}]+)")
 
 # Values given after a space: `mysql --password x`, `--api-token x`, `password x`, `pwd x`.
 _SPACED = re.compile(

@@ -115,8 +115,14 @@ def test_empty_and_none_pass_through():
     assert redact("") == "" and redact(None) is None
 
 
-def test_a_long_blob_is_redacted_in_linear_time():
-    blob = "x" * 200_000 + " password=BLOBPW " + "a.b-c_" * 30_000
+@pytest.mark.parametrize("blob", [
+    "x" * 200_000 + " password=BLOBPW " + "a.b-c_" * 30_000,
+    "http://a" * 25_000 + " password=BLOBPW",  # schemes without an '@': each must not scan to the end
+    'password="' * 20_000 + " password=BLOBPW",  # unclosed quotes
+    "token" * 40_000 + " password=BLOBPW",
+    "a." * 100_000 + " password=BLOBPW",
+], ids=["long-run", "schemes", "unclosed-quotes", "repeated-word", "dotted"])
+def test_a_long_blob_is_redacted_in_linear_time(blob):
     start = time.monotonic()
     out = redact(blob)
     assert time.monotonic() - start < 2
