@@ -127,3 +127,15 @@ def test_help_and_checks_list_do_not_import_kubernetes_or_oci():
 def test_bad_timeout_is_a_usage_error(value, capsys):
     code, _, err = run(["diagnose", "svc/app", "--timeout", value], capsys)
     assert code == 64 and "--timeout" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_closed_pipe_keeps_the_diagnosis_exit_code():
+    """`okedoctor diagnose ... | head -1`: the reader goes away; cron must still see exit 2, not rich's 1."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okedoctor", "diagnose", "--from", str(SCENARIOS_DIR / "crashloop-missing-env.yaml")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    proc.stdout.close()  # before the report is written: every write meets a broken pipe
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert b"Traceback" not in err

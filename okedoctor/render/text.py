@@ -21,9 +21,20 @@ _LABEL = {"internet": "Internet", "loadbalancer": "LB", "nodeport": "NodePort", 
 _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """`okedoctor diagnose | head`: stop writing, but keep the diagnosis' exit code.
+
+        rich exits 1 here, which to cron and alerting means "warnings only".
+        """
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+
+
 def make_console(out: IO[str]) -> Console:
     width = int(os.environ.get("COLUMNS", "0") or 0) or None
-    return Console(file=out, width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False)
+    return _Console(file=out, width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False)
 
 
 def render(report: Report, out: IO[str]) -> None:
