@@ -103,10 +103,20 @@ def load_checks(checks_dirs: tuple[str, ...]):
     return load_registry(checks_dirs, entry_points_enabled=not no_ep)
 
 
+def write_out(render: Callable[[], None]) -> None:
+    """Run a renderer; a reader that went away (`| head`) ends the output, not the run."""
+    try:
+        render()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def emit(report, fmt: str) -> int:
     from okedoctor.render import renderer
 
-    renderer(fmt)(report, sys.stdout)
+    write_out(lambda: renderer(fmt)(report, sys.stdout))
     return report.verdict.exit_code
 
 

@@ -129,10 +129,11 @@ def test_bad_timeout_is_a_usage_error(value, capsys):
     assert code == 64 and "--timeout" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_closed_pipe_keeps_the_diagnosis_exit_code():
-    """`okedoctor diagnose ... | head -1`: the reader goes away; cron must still see exit 2, not rich's 1."""
+@pytest.mark.parametrize("command", [["diagnose"], ["diagnose", "-o", "json"], ["report", "-o", "markdown"]])
+def test_a_closed_pipe_keeps_the_diagnosis_exit_code(command):
+    """`okedoctor diagnose ... | head -1`: the reader goes away; cron must still see exit 2, not rich's 1 or 0."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "okedoctor", "diagnose", "--from", str(SCENARIOS_DIR / "crashloop-missing-env.yaml")],
+        [sys.executable, "-m", "okedoctor", *command, "--from", str(SCENARIOS_DIR / "crashloop-missing-env.yaml")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
     )
     proc.stdout.close()  # before the report is written: every write meets a broken pipe

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from okedoctor.cli import live_options, load_checks, make_live_options
+from okedoctor.cli import live_options, load_checks, make_live_options, write_out
 from okedoctor.errors import UsageError
 
 
@@ -73,7 +73,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
-    RENDERERS[output](fleet, sys.stdout, only_changes=only_changes)
+    write_out(lambda: RENDERERS[output](fleet, sys.stdout, only_changes=only_changes))
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics
 
