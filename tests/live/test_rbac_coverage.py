@@ -1,4 +1,5 @@
-"""deploy/rbac.yaml allows every Kubernetes read a diagnosis makes, and nothing that writes."""
+"""deploy/rbac.yaml allows every Kubernetes read a diagnosis makes and nothing that writes; exec is
+granted only by the separate deploy/rbac-exec.yaml."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escal
 
 
 def roles() -> dict[str, list[dict]]:
-    docs = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()) if d]
+    docs = [d for name in ("rbac.yaml", "rbac-exec.yaml")
+            for d in yaml.safe_load_all((ROOT / "deploy" / name).read_text()) if d]
     return {d["metadata"]["name"]: d["rules"] for d in docs if d["kind"] == "ClusterRole"}
 
 
@@ -61,6 +63,8 @@ def test_roles_do_not_write_and_exec_is_separate():
             writes = WRITE_VERBS & set(rule["verbs"])
             assert not writes or (name == "okedoctor-exec" and rule["resources"] == ["pods/exec"]), (name, rule)
     assert not any("pods/exec" in r["resources"] for r in rules["okedoctor-reader"])
+    base = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()) if d]
+    assert not [d for d in base if "exec" in d["metadata"]["name"]], "exec must be opt-in (deploy/rbac-exec.yaml)"
 
 
 def test_every_rule_named_in_a_denied_reason_is_in_the_manifest():
