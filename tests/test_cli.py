@@ -129,7 +129,9 @@ def test_bad_timeout_is_a_usage_error(value, capsys):
     assert code == 64 and "--timeout" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("command", [["diagnose"], ["diagnose", "-o", "json"], ["report", "-o", "markdown"]])
+@pytest.mark.parametrize("command", [
+    ["diagnose"], ["diagnose", "-o", "json"], ["report"], ["report", "-o", "markdown"],
+])
 def test_a_closed_pipe_keeps_the_diagnosis_exit_code(command):
     """`okedoctor diagnose ... | head -1`: the reader goes away; cron must still see exit 2, not rich's 1 or 0."""
     proc = subprocess.Popen(

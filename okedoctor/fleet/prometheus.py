@@ -20,7 +20,7 @@ def metrics_text(fleet: FleetReport, now: float | None = None) -> str:
         "# TYPE okedoctor_service_verdict gauge",
     ]
     for r in fleet.services:
-        root = next((f for f in r.root_causes), None)
+        root = next(iter(r.root_causes), None)
         labels = (f'namespace="{_label(r.target.namespace)}",service="{_label(r.target.service)}",'
                   f'root_cause="{_label(root.code if root else "")}",hop="{_label(root.hop.value if root else "")}"')
         lines.append(f"okedoctor_service_verdict{{{labels}}} {r.verdict.exit_code}")

@@ -27,7 +27,7 @@ def lines(report: Report, heading: str = "#") -> list[str]:
         ),
         "",
     ]
-    roots = [f for f in report.findings if f.root_cause and f.severity.value != "info"]
+    roots = report.root_causes
     rest = [f for f in report.findings if f not in roots]
     if roots:
         out += [f"{heading}# Root cause", ""]

@@ -23,13 +23,13 @@ _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "
 
 class _Console(Console):
     def on_broken_pipe(self) -> None:
-        """`okedoctor diagnose | head`: stop writing, but keep the diagnosis' exit code.
+        """`okedoctor diagnose | head`: hand the broken pipe to the caller (cli.write_out).
 
-        rich exits 1 here, which to cron and alerting means "warnings only".
+        rich's default exits 1, which to cron and alerting means "warnings only"; the caller
+        ends the output and keeps the diagnosis' exit code, as for every other format.
         """
         self.quiet = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, self.file.fileno())
+        raise BrokenPipeError
 
 
 def make_console(out: IO[str]) -> Console:
@@ -42,7 +42,7 @@ def render(report: Report, out: IO[str]) -> None:
     console.print(header(report), soft_wrap=True)
     console.print(chain(report), soft_wrap=True)
     console.print()
-    roots = [f for f in report.findings if f.root_cause and f.severity is not Severity.INFO]
+    roots = report.root_causes
     others = [f for f in report.findings if f not in roots]
     if not report.findings:
         console.print(Text("No problem found on any hop.", style="green"))
