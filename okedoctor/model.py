@@ -40,6 +40,23 @@ _DEPTH = {
 CHAIN = (Hop.INTERNET, Hop.LOADBALANCER, Hop.NODEPORT, Hop.NODE, Hop.POD)
 
 
+class HopState(enum.StrEnum):
+    """What the report can say about one hop. Only OK claims health, and only after a check looked."""
+
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+    UNKNOWN = "unknown"  # could not be checked: denied, unreachable, not configured, deadline
+    NOT_APPLICABLE = "notApplicable"  # the hop does not exist for this Service (a private LB's internet)
+    NOT_REACHED = "notReached"  # the chain ends before this hop (no LB exists, so no internet hop)
+
+
+@dataclass(frozen=True)
+class HopView:
+    state: HopState
+    reason: str = ""
+
+
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -117,6 +134,8 @@ class Finding:
     symptom: bool = False
     root_cause: bool = True
     caused_by: str | None = None
+    # An effect whose cause could not be looked at: why (the hop that could not be checked).
+    cause_unknown: str | None = None
 
     @property
     def key(self) -> str:
@@ -124,7 +143,13 @@ class Finding:
         return f"{self.code}:{self.subject}"
 
     def as_consequence_of(self, cause: Finding) -> Finding:
-        return replace(self, root_cause=False, caused_by=cause.code)
+        """This finding, tied to `cause`: its fix is the cause's, and its text says so."""
+        fix = replace(self.fix, summary=f"Fix {cause.code} first ({cause.title}); this recovers with it.")
+        return replace(self, root_cause=False, caused_by=cause.code, fix=fix)
+
+    def as_unexplained(self, why: str) -> Finding:
+        """An effect whose cause lies on a hop nothing could look at: not a root cause either."""
+        return replace(self, root_cause=False, cause_unknown=why)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -140,6 +165,8 @@ class Finding:
         }
         if self.caused_by:
             out["causedBy"] = self.caused_by
+        if self.cause_unknown:
+            out["causeUnknown"] = self.cause_unknown
         return out
 
 
@@ -174,14 +201,16 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
-    # Hops at least one check ran on; None when unknown (a report built by hand).
-    checked_hops: frozenset[Hop] | None = None
+    # The state of each hop of CHAIN, as the runner judged it; None for a report built by hand.
+    hops: dict[Hop, HopView] | None = None
 
     @property
     def verdict(self) -> Verdict:
         if any(f.severity is Severity.ERROR for f in self.findings):
             return Verdict.FAILURE
         if any(s.kind.makes_unknown for s in self.skipped):
+            return Verdict.UNKNOWN
+        if any(self.hop_status(h) is HopState.UNKNOWN for h in CHAIN):
             return Verdict.UNKNOWN
         if any(f.severity is Severity.WARNING for f in self.findings):
             return Verdict.WARNING
@@ -191,18 +220,29 @@ class Report:
     def root_causes(self) -> list[Finding]:
         return [f for f in self.findings if f.root_cause and f.severity is not Severity.INFO]
 
-    def hop_status(self, hop: Hop) -> Verdict:
-        """The status drawn for one hop: unknown, not ok, when nothing proved it healthy."""
-        here = [f for f in self.findings if f.hop is hop]
-        if any(f.severity is Severity.ERROR for f in here):
-            return Verdict.FAILURE
-        if any(f.severity is Severity.WARNING for f in here):
-            return Verdict.WARNING
-        if any(s.hop is hop and s.kind.makes_unknown for s in self.skipped):
-            return Verdict.UNKNOWN
-        if self.checked_hops is not None and hop not in self.checked_hops:
-            return Verdict.UNKNOWN
-        return Verdict.OK
+    def hop_status(self, hop: Hop) -> HopState:
+        return self.hop_view(hop).state
+
+    def hop_view(self, hop: Hop) -> HopView:
+        """The state drawn for one hop (a report built by hand is judged from its findings alone)."""
+        if self.hops is not None:
+            return self.hops.get(hop, HopView(HopState.UNKNOWN, "not judged"))
+        here = [f.severity for f in self.findings if f.hop is hop]
+        if Severity.ERROR in here:
+            return HopView(HopState.ERROR)
+        return HopView(HopState.WARNING if Severity.WARNING in here else HopState.OK)
+
+    @property
+    def gaps(self) -> list[dict[str, Any]]:
+        """The skipped checks grouped by why: one entry per reason, naming the checks it hid."""
+        grouped: dict[tuple[str, str], dict[str, Any]] = {}
+        for s in self.skipped:
+            entry = grouped.setdefault((s.kind.value, s.reason), {
+                "kind": s.kind.value, "reason": s.reason, "checks": [], "hops": []})
+            entry["checks"].append(s.code or s.check)
+            if s.hop is not None and s.hop.value not in entry["hops"]:
+                entry["hops"].append(s.hop.value)
+        return list(grouped.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,7 +251,9 @@ class Report:
             "target": {"namespace": self.target.namespace, "service": self.target.service},
             "context": self.context,
             "hops": {hop.value: self.hop_status(hop).value for hop in CHAIN},
+            "hopReasons": {hop.value: v.reason for hop in CHAIN if (v := self.hop_view(hop)).reason},
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [s.to_dict() for s in self.skipped],
+            "gaps": self.gaps,
             "stats": self.stats,
         }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
+from okedoctor import chain
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
-from okedoctor.model import Finding, Report, Severity, SkipKind, Skipped
+from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped
 from okedoctor.registry import Registry
 
 
@@ -24,7 +26,7 @@ def run_checks(
         Skipped(check=where, reason=f"plugin failed to load: {err}", kind=SkipKind.ERROR)
         for where, err in registry.load_errors
     ]
-    checked: set = set()
+    checked: set[Hop] = set()
     for check_cls in registry.sorted():
         got, skip = _run_one(check_cls, facts)
         findings.extend(got)
@@ -32,13 +34,15 @@ def run_checks(
             skipped.append(skip)
         else:
             checked.add(check_cls.hop)
+    covered = chain.coverage(facts)
+    hops = judge_hops(findings, skipped, checked, covered, end_to_end=chain.answers_end_to_end(facts))
     report = Report(
         target=facts.target,
         context=context if context is not None else dict(facts.context),
-        findings=order_findings(mark_root_causes(findings)),
+        findings=order_findings(mark_root_causes(findings, hops)),
         skipped=skipped,
         stats=dict(stats or {}),
-        checked_hops=frozenset(checked),
+        hops=hops,
     )
     report.stats.setdefault("checks_run", len(registry.checks))
     report.stats["checks_s"] = round(time.perf_counter() - started, 4)
@@ -59,26 +63,71 @@ def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipp
         return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code, check_cls.hop)
 
 
-def mark_root_causes(findings: Iterable[Finding]) -> list[Finding]:
-    """Tie symptom findings to the cause that explains them.
+def judge_hops(findings: list[Finding], skipped: list[Skipped], checked: set[Hop],
+               covered: dict[Hop, HopView], *, end_to_end: bool) -> dict[Hop, HopView]:
+    """Each hop's state: its worst finding, else what the facts rule out, else whether a check looked.
+
+    A hop is ok only when a check ran on it and nothing hid its facts. A check switched off by
+    the user (`--no-exec`) hides what it would have seen, unless the public address answered,
+    which proves the path it would have tested.
+    """
+    out: dict[Hop, HopView] = {}
+    for hop in CHAIN:
+        severities = {f.severity for f in findings if f.hop is hop}
+        hidden = [s for s in skipped if s.hop is hop and
+                  (s.kind.makes_unknown or (s.kind is SkipKind.DISABLED and not end_to_end))]
+        if Severity.ERROR in severities:
+            out[hop] = HopView(HopState.ERROR)
+        elif Severity.WARNING in severities:
+            out[hop] = HopView(HopState.WARNING)
+        elif hop in covered:
+            out[hop] = covered[hop]
+        elif hidden:
+            out[hop] = HopView(HopState.UNKNOWN, f"{hidden[0].code or hidden[0].check} not checked: {hidden[0].reason}")
+        elif hop not in checked:
+            out[hop] = HopView(HopState.UNKNOWN, "no check could run on this hop")
+        else:
+            out[hop] = HopView(HopState.OK)
+    return out
+
+
+def mark_root_causes(findings: Iterable[Finding], hops: dict[Hop, HopView] | None = None) -> list[Finding]:
+    """Tie symptom findings to the cause that explains them; only errors and warnings are causes.
 
     A symptom (an observed effect such as every backend Critical, or the public address timing
     out) follows from a non-symptom error at the same hop or one closer to the pod; we pick the
     nearest such cause, so a stale health-check port explains Critical backends before a pod
     fault does. Cluster-hop findings (context, permissions) explain no traffic symptom. A
-    symptom with no cause stays a root cause: the effect is all we know.
+    symptom with no cause stays a root cause only when every hop between it and the pod was
+    looked at; otherwise its cause may sit on the hop nothing could check, and it says so.
     """
     findings = list(findings)
-    causes = [f for f in findings if not f.symptom and f.root_cause and f.severity is Severity.ERROR]
+    causes = [f for f in findings if not f.symptom and f.root_cause and f.severity is not Severity.INFO]
     out = []
     for f in findings:
-        if f.symptom and f.root_cause and f.severity is not Severity.INFO:
-            candidates = [c for c in causes if 0 <= c.hop.depth <= f.hop.depth and c is not f]
+        if f.severity is Severity.INFO:
+            f = replace(f, root_cause=False)
+        elif f.symptom and f.root_cause:
+            # A degraded cause (warning) explains a degraded effect, never a broken one.
+            candidates = [c for c in causes if 0 <= c.hop.depth <= f.hop.depth and c is not f
+                          and c.severity.rank >= f.severity.rank]
+            blind = _unchecked_below(f.hop, hops or {})
             if candidates:
                 nearest = max(candidates, key=lambda c: (c.hop.depth, c.code))
                 f = f.as_consequence_of(nearest)
+            elif blind:
+                f = f.as_unexplained(blind)
         out.append(f)
     return out
+
+
+def _unchecked_below(hop: Hop, hops: dict[Hop, HopView]) -> str | None:
+    """The first hop between `hop` and the pod that could not be checked, and why."""
+    for inner in sorted((h for h in hops if 0 <= h.depth < hop.depth), key=lambda h: -h.depth):
+        view = hops[inner]
+        if view.state is HopState.UNKNOWN:
+            return f"the {inner.value} hop could not be checked: {view.reason}"
+    return None
 
 
 def order_findings(findings: list[Finding]) -> list[Finding]:

@@ -66,7 +66,7 @@ def test_error_exits_2(tmp_path, capsys):
     d = write_check(tmp_path, body)
     code, out, _ = run(["diagnose", "--from", HEALTHY, "--checks-dir", d, "-o", "json"], capsys)
     doc = json.loads(out)
-    assert code == 2 and doc["verdict"] == "failure" and doc["hops"]["pod"] == "failure"
+    assert code == 2 and doc["verdict"] == "failure" and doc["hops"]["pod"] == "error"
     assert doc["findings"][0]["fix"]["commands"] == ["kubectl get pods"]
 
 

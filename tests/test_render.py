@@ -53,7 +53,7 @@ def test_json_validates_against_the_shipped_schema_and_marks_causes():
     by_code = {f["code"]: f for f in doc["findings"]}
     assert by_code["OKD-LB-002"]["rootCause"] is True
     assert by_code["OKD-LB-009"] == {**by_code["OKD-LB-009"], "rootCause": False, "causedBy": "OKD-LB-002"}
-    assert doc["verdict"] == "failure" and doc["hops"]["loadbalancer"] == "failure"
+    assert doc["verdict"] == "failure" and doc["hops"]["loadbalancer"] == "error"
 
 
 def test_schema_rejects_a_report_missing_required_keys():

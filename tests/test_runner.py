@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
-from okedoctor.model import Fix, Hop, Severity, SkipKind, Verdict
+from okedoctor.model import CHAIN, Fix, Hop, HopState, Severity, SkipKind, Verdict
 from okedoctor.registry import Registry
 from okedoctor.runner import mark_root_causes, run_checks
 from okedoctor.snapshot import load_snapshot
@@ -34,6 +34,16 @@ def make_check(code, hop, severity=Severity.ERROR, symptom=False, raises=None, n
     return _C
 
 
+def quiet(*hops):
+    """Checks that look at each hop (every hop of the chain by default) and find nothing."""
+    out = []
+    for hop in hops or CHAIN:
+        c = make_check(f"T-{hop.name}-900", hop)
+        c.run = lambda self, facts: iter(())
+        out.append(c)
+    return out
+
+
 def facts():
     return Facts(load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml"))
 
@@ -60,9 +70,43 @@ def test_symptom_becomes_consequence_of_nearest_cause_closer_to_pod():
     assert [f.root_cause for f in report.findings] == [True, True, False, False]
 
 
-def test_symptom_without_a_cause_stays_a_root_cause():
-    report = run_checks(facts(), registry(make_check("T-LB-002", Hop.LOADBALANCER, symptom=True)))
+def test_symptom_without_a_cause_stays_a_root_cause_when_every_inner_hop_was_checked():
+    report = run_checks(facts(), registry(*quiet(), make_check("T-LB-002", Hop.LOADBALANCER, symptom=True)))
     assert report.findings[0].root_cause and report.findings[0].caused_by is None
+
+
+def test_an_effect_whose_cause_could_not_be_looked_at_is_not_a_root_cause():
+    snap = load_snapshot(SCENARIOS_DIR / "internet-timeout-no-oci.yaml")
+    inet = make_check("T-INET-002", Hop.INTERNET, symptom=True)
+    report = run_checks(Facts(snap), registry(*quiet(), inet))
+    (f,) = report.findings
+    assert not f.root_cause and f.caused_by is None
+    assert "loadbalancer hop could not be checked" in f.cause_unknown and "OCI" in f.cause_unknown
+    assert report.root_causes == [] and report.verdict is Verdict.FAILURE
+    assert f.to_dict()["causeUnknown"] == f.cause_unknown
+
+
+def test_info_findings_are_never_root_causes():
+    report = run_checks(facts(), registry(*quiet(), make_check("T-CL-009", Hop.CLUSTER, severity=Severity.INFO)))
+    assert [f.to_dict()["rootCause"] for f in report.findings] == [False]
+
+
+def test_a_consequence_names_its_cause_in_the_fix():
+    pod = make_check("T-POD-001", Hop.POD)
+    inet = make_check("T-INET-001", Hop.INTERNET, symptom=True)
+    report = run_checks(facts(), registry(*quiet(), pod, inet))
+    effect = next(f for f in report.findings if f.code == "T-INET-001")
+    assert effect.caused_by == "T-POD-001" and "T-POD-001" in effect.fix.summary and "T-POD-001 broke" in \
+        effect.fix.summary
+
+
+def test_a_degraded_cause_explains_a_degraded_effect_but_not_a_broken_one():
+    node = make_check("T-NODE-001", Hop.NODE, severity=Severity.WARNING)
+    lb_warn = make_check("T-LB-002", Hop.LOADBALANCER, severity=Severity.WARNING, symptom=True)
+    inet_err = make_check("T-INET-001", Hop.INTERNET, symptom=True)
+    by = {f.code: f for f in run_checks(facts(), registry(*quiet(), node, lb_warn, inet_err)).findings}
+    assert by["T-LB-002"].caused_by == "T-NODE-001"
+    assert by["T-INET-001"].root_cause and by["T-INET-001"].caused_by is None
 
 
 def test_cause_further_from_the_pod_does_not_explain_a_symptom_closer_to_it():
@@ -84,14 +128,16 @@ def test_a_crashing_check_is_skipped_with_reason_and_the_rest_still_run():
     assert report.verdict is Verdict.UNKNOWN
 
 
-def test_missing_facts_skip_the_check_without_making_the_verdict_unknown():
+def test_missing_oci_facts_leave_the_lb_hop_unknown_never_ok():
     snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
     snap.oci = None
     needs_oci = make_check("T-LB-003", Hop.LOADBALANCER, needs=("kubernetes", "oci"))
-    report = run_checks(Facts(snap), registry(needs_oci))
+    report = run_checks(Facts(snap), registry(*quiet(), needs_oci))
     assert report.findings == []
     assert report.skipped[0].kind is SkipKind.NOT_OBSERVED and "OCI" in report.skipped[0].reason
-    assert report.verdict is Verdict.OK
+    assert report.hop_status(Hop.LOADBALANCER) is HopState.UNKNOWN
+    assert "OCI" in report.to_dict()["hopReasons"]["loadbalancer"]
+    assert report.verdict is Verdict.UNKNOWN
 
 
 def test_denied_facts_make_the_verdict_unknown():
@@ -103,7 +149,7 @@ def test_denied_facts_make_the_verdict_unknown():
 
 
 def test_check_skipped_signal_is_a_skip_not_an_error():
-    report = run_checks(facts(), registry(make_check("T-POD-003", Hop.POD, raises=CheckSkipped("no probe"))))
+    report = run_checks(facts(), registry(*quiet(), make_check("T-POD-003", Hop.POD, raises=CheckSkipped("no probe"))))
     assert report.skipped[0].kind is SkipKind.NOT_OBSERVED and report.verdict is Verdict.OK
 
 
@@ -111,9 +157,11 @@ def test_verdicts_map_to_exit_codes():
     err = make_check("T-POD-001", Hop.POD)
     warn = make_check("T-NODE-001", Hop.NODE, severity=Severity.WARNING)
     info = make_check("T-CL-001", Hop.CLUSTER, severity=Severity.INFO)
-    assert run_checks(facts(), registry(info)).verdict.exit_code == 0
-    assert run_checks(facts(), registry(info, warn)).verdict.exit_code == 1
-    assert run_checks(facts(), registry(info, warn, err)).verdict.exit_code == 2
+    assert run_checks(facts(), registry(*quiet(), info)).verdict.exit_code == 0
+    assert run_checks(facts(), registry(*quiet(), info, warn)).verdict.exit_code == 1
+    assert run_checks(facts(), registry(*quiet(), info, warn, err)).verdict.exit_code == 2
+    # Nothing looked at the chain: that is not healthy.
+    assert run_checks(facts(), registry(info)).verdict.exit_code == 3
 
 
 def test_order_is_stable_across_runs():
@@ -128,11 +176,11 @@ def test_a_hop_nothing_checked_is_drawn_unknown_not_ok():
     snap.live = {}
     inet = make_check("T-INET-009", Hop.INTERNET, needs=("live.internet",))
     pod = make_check("T-POD-009", Hop.POD, severity=Severity.INFO)
-    report = run_checks(Facts(snap), registry(inet, pod))
-    assert report.hop_status(Hop.INTERNET) is Verdict.UNKNOWN
-    assert report.hop_status(Hop.POD) is Verdict.OK
-    # Not observed is not a failure to run: the exit code stays 0.
-    assert report.verdict is Verdict.OK
+    report = run_checks(Facts(snap), registry(*quiet(Hop.LOADBALANCER, Hop.NODEPORT, Hop.NODE), inet, pod))
+    assert report.hop_status(Hop.INTERNET) is HopState.UNKNOWN
+    assert report.hop_status(Hop.POD) is HopState.OK
+    # A hop on the path that nothing observed makes the answer unknown, not healthy.
+    assert report.verdict is Verdict.UNKNOWN
     assert report.to_dict()["hops"]["internet"] == "unknown"
 
 
@@ -142,5 +190,5 @@ def test_a_hop_whose_checks_were_denied_is_unknown():
     lb = make_check("T-LB-003", Hop.LOADBALANCER, needs=("oci",))
     lb_ok = make_check("T-LB-004", Hop.LOADBALANCER, severity=Severity.INFO)
     report = run_checks(Facts(snap), registry(lb, lb_ok))
-    assert report.hop_status(Hop.LOADBALANCER) is Verdict.UNKNOWN
+    assert report.hop_status(Hop.LOADBALANCER) is HopState.UNKNOWN
     assert report.skipped[0].to_dict()["hop"] == "loadbalancer"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.internet._probe import probed_addresses
 from checks.internet.public_address_unreachable import backend_health_summary
 from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
+from okedoctor.chain import probed_addresses
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.internet._probe import probed_addresses
 from checks.loadbalancer._lb import port_pairs
 from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
+from okedoctor.chain import probed_addresses
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -69,27 +69,35 @@ class PublicAddressUnreachable(Check):
             error = seen.get("error")
             if not error:
                 continue
-            if all_ok and error == "timeout":
-                why = ("while the load balancer reports every backend healthy: the packets are dropped before "
-                       "or after the LB (the LB subnet's ingress rules or route table, or the workers' rules "
-                       "for preserved client addresses)")
-            elif all_ok:
-                why = ("while the load balancer reports every backend healthy: something resets the connection "
-                       "(the backends forward to a port nothing serves, such as a stale NodePort, or the "
-                       "listener is missing)")
+            if all_ok:
+                state = "while the load balancer reports every backend healthy"
             elif health:
-                why = f"and the load balancer's backend sets are {', '.join(f'{k} {v}' for k, v in health.items())}"
+                state = f"and the load balancer's backend sets are {', '.join(f'{k} {v}' for k, v in health.items())}"
             else:
-                why = "(the load balancer's backend health was not read)"
+                state = "(the load balancer's backend health was not read)"
             yield self.finding(
-                f"{address} {'timed out' if error == 'timeout' else error} from the internet {why}",
+                f"{address} {'timed out' if error == 'timeout' else error} from the internet {state}",
                 evidence={"address": address, "observed": seen, "backendSetHealth": health,
                           "listeners": [p.label for p in port_pairs(facts)]},
-                fix=Fix(
-                    summary=("Fix the root cause this is tied to; alone, check the LB subnet's ingress rule for the "
-                             "listener port and its route table (0.0.0.0/0 -> internet gateway)."),
-                    commands=(f"curl -v --max-time 10 http://{address}/",),
-                ),
+                fix=Fix(summary=_where_to_look(error, all_ok, bool(health), caused_by),
+                        commands=(f"curl -v --max-time 10 http://{address}/",)),
                 subject=f"address/{address}",
                 caused_by=caused_by,
             )
+
+
+def _where_to_look(error: str, all_ok: bool, health_read: bool, caused_by: str | None) -> str:
+    """The fix when this effect stands alone; a cause found elsewhere replaces it (runner)."""
+    if caused_by:
+        return f"Fix {caused_by} (the load balancer's unhealthy backends) first; the address answers once they pass."
+    if not health_read:
+        return ("Read the load balancer's side (an OCI config, or --lb-ocid for one made by hand) to see where the "
+                "packets stop; meanwhile check the LB subnet's ingress rule for the listener port and its route table.")
+    if error == "timeout":
+        return ("The packets are dropped before or after the LB: allow the clients (0.0.0.0/0 or "
+                "spec.loadBalancerSourceRanges) on the listener port in the LB subnet's security list or NSG, check "
+                "that its route table sends 0.0.0.0/0 to an internet gateway, and with an NLB that preserves the "
+                "client address allow the clients on the workers' NodePorts.")
+    return ("Something resets the connection behind healthy backends: the backend sets forward to a port nothing "
+            "serves (a stale NodePort) or the listener is missing; compare the backend ports with "
+            "`kubectl get svc -o wide` and the listeners with the Service's ports.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import backend_ips, service_pods_on
+from checks.node._nodes import backend_ips, ready_service_pods_on, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import condition, name_of, node_ready
-from okedoctor.model import Finding, Fix, Hop
+from okedoctor.model import Finding, Fix, Hop, Severity
 
 
 class NodeNotReady(Check):
@@ -27,6 +27,10 @@ class NodeNotReady(Check):
         This version of the cloud controller manager does not remove NotReady nodes from the
         backend set.
 
+    Severity follows the impact: an error when the node held the Service's pods and no Ready
+    node holds a ready one any more (the path fails); a warning when other Ready nodes still
+    serve the Service (capacity and redundancy are lost, traffic still flows).
+
     How to fix
         Find out why: `kubectl describe node` (conditions, events), the instance's state in the
         console or `oci compute instance get`. Reboot it, or cordon and drain it and let the
@@ -39,6 +43,7 @@ class NodeNotReady(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         backends = backend_ips(facts)
+        serving = [n for n in facts.nodes if node_ready(n) and ready_service_pods_on(facts, n)]
         for node in facts.nodes:
             if node_ready(node):
                 continue
@@ -55,9 +60,13 @@ class NodeNotReady(Check):
             if backends is not None:
                 evidence["lbBackend"] = ip in backends
             instance = (node.get("spec") or {}).get("providerID") or "<instance-ocid>"
+            evidence["readyNodesServingTheService"] = [name_of(n) for n in serving]
+            fails = bool(evidence["servicePods"]) and not serving
             yield self.finding(
                 f"Node {name} is NotReady ({ready.get('reason') or 'no Ready condition'}: "
-                f"{ready.get('message') or 'no message'})",
+                f"{ready.get('message') or 'no message'})"
+                + ("" if fails else f"; {len(serving)} other Ready node(s) still serve the Service"),
+                severity=Severity.ERROR if fails else Severity.WARNING,
                 subject=f"node/{name}",
                 evidence=evidence,
                 fix=Fix("Find why the kubelet is not ready; reboot the instance, or drain it and let the node pool "

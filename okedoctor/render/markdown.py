@@ -7,7 +7,8 @@ from typing import IO
 
 from okedoctor.model import CHAIN, Finding, Report
 
-_ICON = {"ok": "✅", "warning": "⚠️", "failure": "❌", "unknown": "❔"}
+_ICON = {"ok": "✅", "warning": "⚠️", "failure": "❌", "error": "❌", "unknown": "❔", "notApplicable": "➖",
+         "notReached": "⏹️"}
 
 
 def render(report: Report, out: IO[str]) -> None:
@@ -39,15 +40,21 @@ def lines(report: Report, heading: str = "#") -> list[str]:
             out += _finding(f, heading + "##")
     if not report.findings:
         out += ["No problem found on any hop.", ""]
+    notes = [(hop, report.hop_view(hop)) for hop in CHAIN]
+    notes = [(hop, v) for hop, v in notes if v.reason and v.state.value != "ok"]
+    if notes:
+        out += [f"- {hop.value} **{v.state.value}**: {v.reason}" for hop, v in notes] + [""]
     if report.skipped:
         out += [f"{heading}# Not checked", ""]
-        out += [f"- `{s.code or s.check}` ({s.kind.value}): {s.reason}" for s in report.skipped]
+        out += [f"- {g['reason']} ({g['kind']}; " + ", ".join(f"`{c}`" for c in g["checks"]) + ")"
+                for g in report.gaps]
         out.append("")
     return out
 
 
 def _finding(f: Finding, heading: str) -> list[str]:
-    tag = f"(consequence of `{f.caused_by}`)" if f.caused_by else ""
+    tag = f"(consequence of `{f.caused_by}`)" if f.caused_by else (
+        f"(effect; cause not found: {f.cause_unknown})" if f.cause_unknown else "")
     out = [f"{heading} `{f.code}` [{f.severity.value}, {f.hop.value}] {f.title} {tag}".rstrip(), ""]
     if f.subject:
         out.append(f"Object: `{f.subject}`")

@@ -15,8 +15,9 @@ from rich.text import Text
 
 from okedoctor.model import CHAIN, Finding, Report, Severity
 
-_STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red", "unknown": "magenta"}
-_MARK = {"ok": "✔", "warning": "!", "failure": "✖", "unknown": "?"}
+_STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red", "error": "bold red", "unknown": "magenta",
+          "notApplicable": "dim", "notReached": "dim"}
+_MARK = {"ok": "✔", "warning": "!", "error": "✖", "unknown": "?", "notApplicable": "n/a", "notReached": "–"}
 _LABEL = {"internet": "Internet", "loadbalancer": "LB", "nodeport": "NodePort", "node": "Node", "pod": "Pod"}
 _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -50,11 +51,33 @@ def render(report: Report, out: IO[str]) -> None:
         for line in finding_block(f, root):
             console.print(line, soft_wrap=True)
         console.print()
+    notes = hop_notes(report)
+    for line in notes:
+        console.print(line, soft_wrap=True)
     if report.skipped:
         console.print(Text("Not checked:", style="bold"))
-        for s in report.skipped:
-            console.print(Text(f"  - {s.code or s.check} ({s.kind.value}): {s.reason}"), soft_wrap=True)
+        said = " ".join(n.plain for n in notes)
+        for gap in report.gaps:
+            reason = "as above" if gap["reason"] in said else gap["reason"]
+            console.print(Text(f"  - {_checks(gap['checks'])} ({gap['kind']}): {reason}"), soft_wrap=True)
     console.print(footer(report))
+
+
+def _checks(codes: list[str]) -> str:
+    shown = ", ".join(codes[:4])
+    return shown + (f" and {len(codes) - 4} more" if len(codes) > 4 else "")
+
+
+def hop_notes(report: Report) -> list[Text]:
+    """Why each hop is unknown, n/a or not reached: one line per reason, naming its hops."""
+    label = {"unknown": "unknown", "notApplicable": "not applicable", "notReached": "not reached"}
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for hop in CHAIN:
+        view = report.hop_view(hop)
+        if view.reason and view.state.value in label:
+            grouped.setdefault((view.state.value, view.reason), []).append(_LABEL[hop.value])
+    return [Text(f"{', '.join(hops)} {label[state]}: {reason}", style=_STYLE[state])
+            for (state, reason), hops in grouped.items()]
 
 
 def header(report: Report) -> Text:
@@ -81,13 +104,16 @@ def chain(report: Report) -> Text:
 
 def finding_block(f: Finding, root: bool) -> list[Text]:
     """One finding as plain lines: never hard-wrapped, so a fix command copies in one piece."""
-    kind = "ROOT CAUSE" if root else ("consequence" if f.caused_by else f.severity.value)
+    kind = "ROOT CAUSE" if root else ("consequence" if f.caused_by else
+                                      "effect, cause not checked" if f.cause_unknown else f.severity.value)
     lines = [Text.assemble((f"━━ {kind} ", _SEV[f.severity]), (f"{f.code} ", "bold"), (f"[{f.hop.value}] ", "dim"),
                            f.title)]
     if f.subject:
         lines.append(Text(f"   object: {f.subject}", style="dim"))
     if f.caused_by:
         lines.append(Text(f"   consequence of {f.caused_by}", style="dim"))
+    if f.cause_unknown:
+        lines.append(Text(f"   cause not found: {f.cause_unknown}", style="dim"))
     lines.append(Text("   evidence:", style="bold"))
     for k, v in f.evidence.items():
         value = v if isinstance(v, str) else json.dumps(v, default=str)

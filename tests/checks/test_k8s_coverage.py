@@ -21,7 +21,8 @@ def root_codes(builtin_registry):
         snap = load_snapshot(path)
         report = diagnose_snapshot(snap, resolve_target(snap, None, None, str(path)), builtin_registry)
         for f in report.findings:
-            if f.root_cause:
+            # An information finding is never a root cause; being reported is its whole job.
+            if f.root_cause or f.severity.value == "info":
                 roots.setdefault(f.code, []).append(path.stem)
     return roots
 

@@ -79,7 +79,7 @@ def test_stale_healthcheck_port(builtin_registry):
                               "ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaahandmadenlb")
     assert command_json(command, "--health-checker")["port"] == 30417
     assert {b["port"] for b in command_json(command, "--backends")} == {30417}
-    followers = {f.code: f.caused_by for f in report.findings if not f.root_cause}
+    followers = {f.code: f.caused_by for f in report.findings if not f.root_cause and f.severity.value != "info"}
     # the dead address follows from the Critical backends, which follow from the stale port
     assert followers == {"OKD-LB-006": "OKD-LB-009", "OKD-LB-011": "OKD-LB-009", "OKD-INET-001": "OKD-LB-011"}
 
@@ -107,7 +107,6 @@ OCI_SCENARIOS = {
     "app-500-distroless": "OKD-INET-004",
     "backend-stale-nodeport": "OKD-LB-006",
     "healthz-10256-refused": "OKD-LB-011",
-    "internet-timeout-no-oci": "OKD-INET-001",
     "nsg-mode-health-rule-deleted": "OKD-NP-002",
 }
 
@@ -116,6 +115,15 @@ OCI_SCENARIOS = {
 def test_one_root_cause_per_incident(name, code, builtin_registry):
     root = the_root_cause(diagnose(name, builtin_registry))
     assert root.code == code
+
+
+def test_a_dead_address_with_no_oci_facts_is_an_effect_whose_cause_was_not_checked(builtin_registry):
+    report = diagnose("internet-timeout-no-oci", builtin_registry)
+    assert report.root_causes == [] and report.verdict.value == "failure"
+    (effect,) = [f for f in report.findings if f.code == "OKD-INET-001"]
+    assert "loadbalancer hop could not be checked" in effect.cause_unknown
+    assert "root cause this is tied to" not in effect.fix.summary and "--lb-ocid" in effect.fix.summary
+    assert report.to_dict()["hops"]["loadbalancer"] == "unknown"
 
 
 def test_nsg_mode_fix_is_an_nsg_rule_from_the_frontend_nsg(builtin_registry):
