@@ -84,13 +84,15 @@ def _outer_hops(facts: Facts, stype: str) -> dict[Hop, HopView]:
             else lb_view
     elif oci_gap:
         out[Hop.NODEPORT] = HopView(HopState.UNKNOWN, f"OCI facts not read: {oci_gap.reason}")
-    internet = _internet_hop(facts, out.get(Hop.LOADBALANCER))
+    ends = ref is None and stype == "LoadBalancer" and not oci_gap
+    internet = _internet_hop(facts, None if ends else out.get(Hop.LOADBALANCER))
     if internet:
         out[Hop.INTERNET] = internet
     return out
 
 
 def _internet_hop(facts: Facts, lb_view: HopView | None) -> HopView | None:
+    """`lb_view`: why the LB hop is unknown, when the public address depends on an LB nobody found."""
     ref = facts.load_balancer
     if ref is not None and ref.is_private:
         return HopView(HopState.NOT_APPLICABLE, "the load balancer is private: it has no internet address")

@@ -192,3 +192,29 @@ def test_a_hop_whose_checks_were_denied_is_unknown():
     report = run_checks(Facts(snap), registry(lb, lb_ok))
     assert report.hop_status(Hop.LOADBALANCER) is HopState.UNKNOWN
     assert report.skipped[0].to_dict()["hop"] == "loadbalancer"
+
+
+def _no_exec(name):
+    snap = load_snapshot(SCENARIOS_DIR / f"{name}.yaml")
+    snap.collection = {**(snap.collection or {}),
+                       "live.probe": {"kind": "disabled", "reason": "--no-exec: the in-pod probe was not run"}}
+    return Facts(snap)
+
+
+def test_no_exec_leaves_the_pod_hop_unknown_unless_the_public_address_answered(builtin_registry):
+    private = run_checks(_no_exec("private-nlb"), builtin_registry)
+    assert private.hop_status(Hop.POD) is HopState.UNKNOWN and "--no-exec" in private.hop_view(Hop.POD).reason
+    assert private.verdict is Verdict.UNKNOWN
+    public = run_checks(_no_exec("healthy-nlb"), builtin_registry)
+    assert public.hop_status(Hop.POD) is HopState.OK and public.verdict is Verdict.OK
+
+
+def test_hop_states_of_services_that_are_not_public(builtin_registry):
+    def hops(name):
+        return run_checks(Facts(load_snapshot(SCENARIOS_DIR / f"{name}.yaml")), builtin_registry).to_dict()["hops"]
+
+    assert hops("clusterip-service")["loadbalancer"] == "notApplicable"
+    assert hops("private-nlb")["internet"] == "notApplicable"
+    # A LoadBalancer Service whose LB was never made: no public address to reach.
+    pending = hops("lb-pending-quota")
+    assert (pending["loadbalancer"], pending["nodeport"], pending["internet"]) == ("error", "notReached", "notReached")

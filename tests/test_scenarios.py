@@ -40,3 +40,6 @@ def test_scenario_matches_expectation(path, builtin_registry):
     unexpected = [f for f in got if f["rootCause"] and f["severity"] != "info" and f["code"] not in expected_codes]
     assert not unexpected, f"unexpected root causes: {summary}"
     assert report.verdict.value == expect["verdict"], summary
+    hops = report.to_dict()["hops"]
+    for hop, state in (expect.get("hops") or {}).items():
+        assert hops[hop] == state, f"hop {hop} is {hops[hop]}, expected {state}: {report.to_dict()['hopReasons']}"

@@ -109,15 +109,22 @@ def test_exec_forbidden_skips_the_probe_with_the_rbac_rule(sim_env, tmp_path):
     assert all("pods/exec" in s["reason"] and "create" in s["reason"] for s in denied)
 
 
-def test_no_oci_config_disables_oci_without_making_the_verdict_unknown(sim_env, tmp_path, monkeypatch):
+def test_no_oci_config_leaves_the_lb_hop_unknown_and_says_why_once(sim_env, tmp_path, monkeypatch):
     sim = sim_env(healthy(), tmp_path / "sim")
     monkeypatch.delenv("OCI_CLI_CONFIG_FILE")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.oci/config either
     run = run_cli("diagnose", "svc/app", "-o", "json")
-    assert run.code == 0, run.stderr
+    # Nothing read the load balancer or the security rules: that is not a green chain.
+    assert run.code == 3, run.stderr
+    assert run.json["hops"]["loadbalancer"] == "unknown" and run.json["hops"]["nodeport"] == "unknown"
+    assert "oci setup config" in run.json["hopReasons"]["loadbalancer"]
     assert not [r for r in sim.requests if r["api"] == "oci"]
     disabled = [s for s in run.json["skipped"] if s["kind"] == "disabled"]
     assert disabled and all("oci setup config" in s["reason"] for s in disabled)
+    (gap,) = [g for g in run.json["gaps"] if g["kind"] == "disabled"]
+    assert len(gap["checks"]) == len(disabled)
+    text = run_cli("diagnose", "svc/app")
+    assert text.stdout.count("oci setup config") == 1, text.stdout
 
 
 def test_deadline_cuts_slow_reads_and_diagnoses_the_rest(sim_env, tmp_path):
