@@ -42,7 +42,14 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     """Diagnose every Service of type LoadBalancer in one collection pass (cron / CronJob)."""
     from okedoctor.fleet import state as fleet_state
     from okedoctor.fleet.render import RENDERERS
-    from okedoctor.fleet.run import diagnose_fleet, exposed_services
+    from okedoctor.fleet.run import (
+        diagnose_fleet,
+        exposed_services,
+        listed_services,
+        name_some,
+        namespaces_in,
+        nothing_to_check,
+    )
 
     if namespace and all_namespaces:
         raise UsageError("give -n NAMESPACE or -A, not both")
@@ -59,6 +66,9 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
 
         snap, stats = load_snapshot(from_file), {"api_requests": {"kubernetes": 0, "oci": 0}}
         scope = namespace if namespace else None
+        if scope is not None and scope not in (known := namespaces_in(snap)):
+            raise UsageError(f"namespace {scope} not found in {from_file}; namespaces: {name_some(sorted(known))}")
+        listed, scope_unknown = listed_services(snap, scope), None
     else:
         from okedoctor.live import collect_fleet
 
@@ -67,10 +77,16 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
             result = collect_fleet(namespace, opts, include_nodeport=include_nodeport,
                                    all_namespaces=all_namespaces)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
+        listed, scope_unknown = result.listed, result.scope_unknown
     targets = exposed_services(snap, scope, include_nodeport)
     with progress(f"diagnosing {len(targets)} services"):
         fleet = diagnose_fleet(snap, registry, targets, stats=stats)
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
+    fleet.scope, fleet.listed, fleet.include_nodeport = scope, listed, include_nodeport
+    if not targets:
+        fleet.scope_unknown = scope_unknown
+        fleet.nothing_to_check = nothing_to_check(listed, scope, include_nodeport) + (
+            f"; {scope_unknown}" if scope_unknown else "")
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
     write_out(lambda: RENDERERS[output](fleet, sys.stdout, only_changes=only_changes))

@@ -31,6 +31,18 @@ def metrics_text(fleet: FleetReport, now: float | None = None) -> str:
     ]
     for (sev, hop), n in sorted(counts.items()):
         lines.append(f'okedoctor_findings{{severity="{sev}",hop="{hop}"}} {n}')
+    if fleet.changes is not None:
+        # --state only: findings of earlier runs this run could not verify (still open, not resolved).
+        unverified = Counter((f.get("severity", ""), f.get("hop", ""), f.get("why", ""))
+                             for kept in fleet.changes.unverified.values() for f in kept)
+        lines += [
+            "# HELP okedoctor_unverified_findings Open findings of earlier runs this run could not verify, "
+            "by severity, hop and why (out-of-scope, check-skipped, check-not-run, not-covered).",
+            "# TYPE okedoctor_unverified_findings gauge",
+        ]
+        for (sev, hop, why), n in sorted(unverified.items()):
+            lines.append(f'okedoctor_unverified_findings{{severity="{_label(sev)}",hop="{_label(hop)}",'
+                         f'why="{_label(why)}"}} {n}')
     lines += [
         "# HELP okedoctor_services Services diagnosed in the last run, by verdict.",
         "# TYPE okedoctor_services gauge",

@@ -26,7 +26,9 @@ def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) ->
     ctx = fleet.context
     console.print(Text(f"okedoctor report  context {ctx.get('kubeContext', '?')}  cluster {ctx.get('cluster', '?')}",
                        style="bold"))
-    if not only_changes:
+    if fleet.nothing_to_check:
+        console.print(Text(fleet.nothing_to_check))
+    elif not only_changes:
         table = Table(show_edge=False, pad_edge=False)
         for col in ("SERVICE", "VERDICT", "HOP", "ROOT CAUSE"):
             table.add_column(col)
@@ -38,23 +40,29 @@ def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) ->
     if fleet.changes is not None:
         for line in change_lines(fleet.changes):
             console.print(Text(line))
-    summary = ", ".join(f"{v} {n}" for v, n in fleet.to_dict()["summary"].items() if n)
+    summary = ", ".join(f"{v} {n}" for v, n in fleet.to_dict()["summary"].items() if n) or "nothing checked"
     console.print(Text(f"verdict: {fleet.verdict.value} (exit {fleet.verdict.exit_code})  {summary}",
                        style=_STYLE[fleet.verdict.value]))
 
 
 def change_lines(changes: Changes) -> list[str]:
     if changes.first_run:
-        head = ["changes: first run, nothing to compare with (state saved)"]
+        out = ["changes: first run, nothing to compare with (state saved)"]
     elif not changes.any:
-        return ["changes: none since the last run"]
+        out = ["changes: none since the last run"]
     else:
-        head = ["changes since the last run:"]
-    out = list(head)
+        out = ["changes since the last run:"]
     for svc, findings in sorted(changes.new.items()):
         out += [f"  NEW       {svc}  {f.code} [{f.hop.value}] {f.title}" for f in findings]
     for svc, gone in sorted(changes.resolved.items()):
-        out += [f"  RESOLVED  {svc}  {f['code']} {f['title']}" for f in gone]
+        out += [f"  RESOLVED  {svc}  {f['code']} {f['title']}" + (f" ({f['note']})" if f.get("note") else "")
+                for f in gone]
+    if changes.unverified:
+        n = sum(len(v) for v in changes.unverified.values())
+        out.append(f"not verified by this run, still open ({n}):")
+        for svc, kept in sorted(changes.unverified.items()):
+            out += [f"  UNVERIFIED {svc}  {f['code']} {f['title']} "
+                    f"({f['reason']}; first seen {f.get('firstSeen', '?')})" for f in kept]
     return out
 
 
@@ -73,7 +81,9 @@ def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False
     lines = [f"# okedoctor report: {ctx.get('kubeContext', '?')} is **{fleet.verdict.value.upper()}**", ""]
     if fleet.changes is not None:
         lines += ["## Changes", "", *[f"- {line.strip()}" for line in change_lines(fleet.changes)], ""]
-    if not only_changes:
+    if fleet.nothing_to_check:
+        lines += [fleet.nothing_to_check[0].upper() + fleet.nothing_to_check[1:] + ".", ""]
+    elif not only_changes:
         lines += ["## Services", "", "| service | verdict | hop | root cause |", "| --- | --- | --- | --- |"]
         for r in fleet.services:
             code, hop, title = _root(r)

@@ -14,9 +14,13 @@ from okedoctor.snapshot import Snapshot
 EXPOSED_TYPES = ("LoadBalancer",)
 
 
+def exposed_types(include_nodeport: bool) -> tuple[str, ...]:
+    return EXPOSED_TYPES + (("NodePort",) if include_nodeport else ())
+
+
 def exposed_services(snapshot: Snapshot, namespace: str | None, include_nodeport: bool) -> list[Target]:
     """Services of type LoadBalancer (and NodePort when asked) in one namespace or all (None)."""
-    types = EXPOSED_TYPES + (("NodePort",) if include_nodeport else ())
+    types = exposed_types(include_nodeport)
     out = []
     for obj in snapshot.kubernetes:
         if obj.get("kind") != "Service" or (obj.get("spec") or {}).get("type") not in types:
@@ -25,6 +29,56 @@ def exposed_services(snapshot: Snapshot, namespace: str | None, include_nodeport
         if namespace is None or ns == namespace:
             out.append(Target(ns, obj["metadata"]["name"]))
     return sorted(out, key=lambda t: (t.namespace, t.service))
+
+
+def listed_services(snapshot: Snapshot, namespace: str | None) -> dict[str, str]:
+    """Every Service the snapshot holds in the scope, of any type: `<ns>/<name>` -> spec.type."""
+    out = {}
+    for obj in snapshot.kubernetes:
+        if obj.get("kind") != "Service":
+            continue
+        ns = obj["metadata"].get("namespace", "")
+        if namespace is None or ns == namespace:
+            out[f"{ns}/{obj['metadata']['name']}"] = str((obj.get("spec") or {}).get("type") or "ClusterIP")
+    return out
+
+
+def namespaces_in(snapshot: Snapshot) -> set[str]:
+    """The namespaces a snapshot file knows: its Namespace objects and those its objects live in."""
+    out = set()
+    for obj in snapshot.kubernetes:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") == "Namespace" and meta.get("name"):
+            out.add(str(meta["name"]))
+        elif meta.get("namespace"):
+            out.add(str(meta["namespace"]))
+    return out
+
+
+def name_some(names: list[str], limit: int = 10) -> str:
+    """`a, b, c` or `a, b, ... (25 in all)`: enough to spot a typo, short enough for one line."""
+    names = sorted(names)
+    if len(names) <= limit:
+        return ", ".join(names) if names else "none"
+    return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
+
+
+def nothing_to_check(listed: dict[str, str], scope: str | None, include_nodeport: bool) -> str:
+    """Say in words why a run diagnosed no Service: none exposed in the scope, and what is there."""
+    types = exposed_types(include_nodeport)
+    where = f"in namespace {scope}" if scope is not None else "in any namespace"
+    kinds = " or ".join(types)
+    if not listed:
+        return f"no Service {where}: nothing to check"
+    by_type: dict[str, int] = {}
+    for t in listed.values():
+        by_type[t] = by_type.get(t, 0) + 1
+    detail = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+    plural = "s" if len(listed) != 1 else ""
+    text = f"no Service of type {kinds} {where} ({len(listed)} Service{plural} of other types: {detail})"
+    if "NodePort" in by_type and not include_nodeport:
+        text += "; pass --include-nodeport to check NodePort Services too"
+    return text
 
 
 def diagnose_fleet(
@@ -51,4 +105,5 @@ def diagnose_fleet(
     fleet_stats = dict(stats or {})
     fleet_stats["services"] = len(reports)
     fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
-    return FleetReport(services=reports, context=dict(snapshot.context), stats=fleet_stats)
+    return FleetReport(services=reports, context=dict(snapshot.context), stats=fleet_stats,
+                       check_codes=frozenset(c.code for c in registry.checks))

@@ -11,7 +11,8 @@ from typing import Any
 
 from okedoctor.errors import UsageError
 from okedoctor.fleet.model import Changes, FleetReport, service_key
-from okedoctor.model import Severity
+from okedoctor.fleet.run import exposed_types
+from okedoctor.model import Finding, Severity
 
 STATE_VERSION = 1
 
@@ -30,9 +31,36 @@ def load_state(path: str | Path) -> dict[str, Any] | None:
     return doc
 
 
+def _entry(f: Finding, first_seen: str, now: str) -> dict[str, Any]:
+    return {"code": f.code, "check": f.check, "severity": f.severity.value, "hop": f.hop.value, "title": f.title,
+            "subject": f.subject, "firstSeen": first_seen, "lastSeen": now}
+
+
+def _carried(key: str, old: dict[str, Any], why: str, reason: str, last_run: str | None) -> dict[str, Any]:
+    """A previous finding this run could not verify: kept as it was, with why."""
+    out = {k: v for k, v in old.items() if k not in ("why", "reason")}
+    out.setdefault("lastSeen", last_run or old.get("firstSeen", ""))
+    return {**out, "key": key, "why": why, "reason": reason}
+
+
+def _resolved(key: str, old: dict[str, Any], note: str | None = None) -> dict[str, Any]:
+    out = {**old, "key": key}
+    if note:
+        out["note"] = note
+    return out
+
+
 def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
-    """New, resolved and persisting warning/error findings, per Service."""
+    """New, resolved, persisting and unverified warning/error findings, per Service.
+
+    A previous finding is resolved only when this run verified it gone: its Service was in
+    scope and diagnosed, the check that raised it ran there (was registered and not skipped,
+    whatever the skip's kind) and did not raise it again; or the Service is no longer in the
+    listing of a namespace the run covered (deleted). Anything else (another namespace, a
+    skipped check, a NodePort Service without --include-nodeport) is unverified: kept open.
+    """
     before: dict[str, dict[str, Any]] = (previous or {}).get("services", {})
+    last_run = (previous or {}).get("lastRun")
     changes = Changes(first_run=previous is None)
     seen: set[str] = set()
     for report in fleet.services:
@@ -40,37 +68,70 @@ def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
         seen.add(key)
         old = before.get(key, {})
         now = [f for f in report.findings if f.severity is not Severity.INFO]
+        now_keys = {f.key for f in now}
         new = [f for f in now if f.key not in old]
         kept = [f for f in now if f.key in old]
-        gone = [v for k, v in old.items() if k not in {f.key for f in now}]
+        skipped = {s.code: s for s in report.skipped if s.code}
+        gone, unverified = [], []
+        for fkey, entry in old.items():
+            if fkey in now_keys:
+                continue
+            code = str(entry.get("code", ""))
+            if code in skipped:
+                unverified.append(_carried(fkey, entry, "check-skipped",
+                                           f"check skipped: {skipped[code].reason}", last_run))
+            elif code not in fleet.check_codes:
+                unverified.append(_carried(fkey, entry, "check-not-run",
+                                           f"check {code} did not run (not loaded in this run)", last_run))
+            else:
+                gone.append(_resolved(fkey, entry))
         if new:
             changes.new[key] = new
         if kept:
             changes.persisting[key] = kept
         if gone:
             changes.resolved[key] = gone
+        if unverified:
+            changes.unverified[key] = unverified
+    types = exposed_types(fleet.include_nodeport)
     for key, old in before.items():
-        # A Service that disappeared (deleted, or no longer exposed) resolves what it had.
-        if key not in seen and old:
-            changes.resolved[key] = list(old.values())
+        if key in seen or not old:
+            continue
+        ns = key.split("/", 1)[0]
+        if fleet.scope is not None and ns != fleet.scope:
+            reason = f"out of scope: this run covered namespace {fleet.scope} only"
+            changes.unverified[key] = [_carried(k, v, "out-of-scope", reason, last_run) for k, v in old.items()]
+        elif key not in fleet.listed:
+            changes.resolved[key] = [_resolved(k, v, "Service deleted") for k, v in old.items()]
+        elif fleet.listed[key] not in types and fleet.listed[key] == "NodePort":
+            reason = "not covered: a NodePort Service, and this run had no --include-nodeport"
+            changes.unverified[key] = [_carried(k, v, "not-covered", reason, last_run) for k, v in old.items()]
+        elif fleet.listed[key] not in types:
+            note = f"Service no longer exposed (type {fleet.listed[key]})"
+            changes.resolved[key] = [_resolved(k, v, note) for k, v in old.items()]
+        else:
+            # Listed and exposed, yet not diagnosed: nothing was verified.
+            reason = "not diagnosed in this run"
+            changes.unverified[key] = [_carried(k, v, "not-covered", reason, last_run) for k, v in old.items()]
     return changes
 
 
 def save_state(path: str | Path, fleet: FleetReport, previous: dict[str, Any] | None) -> None:
-    """Write atomically, keeping when each finding was first seen."""
+    """Write atomically, keeping when each finding was first seen, and every unverified one."""
     before = (previous or {}).get("services", {})
+    changes = fleet.changes if fleet.changes is not None else compare(fleet, previous)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     services: dict[str, dict[str, Any]] = {}
     for report in fleet.services:
         key = service_key(report)
         services[key] = {
-            f.key: {
-                "code": f.code, "severity": f.severity.value, "hop": f.hop.value, "title": f.title,
-                "subject": f.subject,
-                "firstSeen": before.get(key, {}).get(f.key, {}).get("firstSeen", now),
-            }
+            f.key: _entry(f, before.get(key, {}).get(f.key, {}).get("firstSeen", now), now)
             for f in report.findings if f.severity is not Severity.INFO
         }
+    for key, entries in changes.unverified.items():
+        kept = services.setdefault(key, {})
+        for e in entries:
+            kept[e["key"]] = {k: v for k, v in e.items() if k not in ("key", "why", "reason")}
     doc = {"version": STATE_VERSION, "lastRun": now, "verdict": fleet.verdict.value, "services": services}
     atomic_write(Path(path), json.dumps(doc, indent=2, sort_keys=True) + "\n")
 

@@ -35,7 +35,15 @@ def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
                 lines.append(f":red_circle: NEW {svc}: `{f.code}` [{f.hop.value}] {f.title}")
         for svc, gone in sorted(changes.resolved.items()):
             for f in gone:
-                lines.append(f":large_green_circle: RESOLVED {svc}: `{f['code']}` {f['title']}")
+                note = f" ({f['note']})" if f.get("note") else ""
+                lines.append(f":large_green_circle: RESOLVED {svc}: `{f['code']}` {f['title']}{note}")
+        # Still open but not checked by this run: said so, never announced as resolved.
+        for svc, kept in sorted(changes.unverified.items()):
+            by_reason: dict[str, list[str]] = {}
+            for f in kept:
+                by_reason.setdefault(f["reason"], []).append(f"`{f['code']}`")
+            for reason, codes in by_reason.items():
+                lines.append(f":white_circle: NOT VERIFIED {svc}: {', '.join(codes)} still open, {reason}")
     body = "\n".join(lines) or "No change since the last run."
     if len(body) > BLOCK_TEXT_LIMIT:
         body = body[:BLOCK_TEXT_LIMIT].rsplit("\n", 1)[0] + "\n…"

@@ -29,6 +29,7 @@ from okedoctor.live.engine import Engine
 from okedoctor.live.internet import parse_redirect, probe_address
 from okedoctor.live.kube import (
     KubeTarget,
+    RbacRule,
     make_api_client,
     rbac_reason,
     resolve_kube_target,
@@ -92,6 +93,10 @@ class FleetResult:
     snapshot: Snapshot
     namespace: str | None  # None: every namespace
     stats: dict[str, Any] = field(default_factory=dict)
+    # Every Service the listing returned, of any type: "<ns>/<name>" -> spec.type.
+    listed: dict[str, str] = field(default_factory=dict)
+    # Why the run could not tell whether its namespace exists (the read was denied or failed).
+    scope_unknown: str | None = None
 
 
 EXPOSED_TYPES = ("LoadBalancer",)
@@ -118,6 +123,7 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
         except Forbidden:
             raise CollectionError(rbac_reason("services", scope, "Services") + "; okedoctor report lists them") \
                 from None
+        scope_unknown = _check_namespace(k, kt, scope) if scope is not None and not services else None
         types = EXPOSED_TYPES + (("NodePort",) if include_nodeport else ())
         runs = []
         for svc in services:
@@ -129,7 +135,38 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
         snapshot = _finish(engine, runs, fleet=True) if runs else _empty_fleet(kt, services)
     finally:
         engine.close()
-    return FleetResult(snapshot=snapshot, namespace=scope, stats=engine.stats())
+    listed = {f"{s['metadata'].get('namespace', '')}/{s['metadata']['name']}":
+              str((s.get("spec") or {}).get("type") or "ClusterIP") for s in services}
+    return FleetResult(snapshot=snapshot, namespace=scope, stats=engine.stats(), listed=listed,
+                       scope_unknown=scope_unknown)
+
+
+def _check_namespace(k: KubeReads, kt: KubeTarget, ns: str) -> str | None:
+    """An empty listing of `ns`: is the namespace there at all? (The API lists a missing one as empty.)
+
+    Not found is a usage error naming the namespaces there are; a denied or failed read is not
+    "not found": the reason is returned, and the run says it could not tell.
+    """
+    try:
+        k.namespace(ns)
+        return None
+    except Gone:
+        pass
+    except Forbidden:
+        return f"could not tell whether namespace {ns} exists: {rbac_reason('namespaces', None, 'namespaces')}"
+    except Unreachable as exc:
+        return f"could not tell whether namespace {ns} exists: reading it failed: {exc}"
+    where = f"namespace {ns} not found in context {kt.context}"
+    try:
+        names = [str(n["metadata"]["name"]) for n in k.namespaces()]
+    except Forbidden:
+        raise UsageError(f"{where} (listing namespaces is forbidden, so they cannot be named here: "
+                         f"needs {RbacRule('', 'namespaces', ('list',)).text(None)})") from None
+    except (Gone, Unreachable) as exc:
+        raise UsageError(f"{where} (listing namespaces failed: {exc})") from None
+    from okedoctor.fleet.run import name_some
+
+    raise UsageError(f"{where}; namespaces: {name_some(names)}")
 
 
 def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions):

@@ -97,6 +97,9 @@ class KubeReads:
     def namespace(self, ns: str, depth: int = 1) -> dict:
         return self.get(depth, "/api/v1/namespaces/{name}", {"name": ns})
 
+    def namespaces(self, depth: int = 1) -> list[dict]:
+        return list_items(self.get(depth, "/api/v1/namespaces"))
+
     def endpoint_slices(self, ns: str, name: str, depth: int = 1) -> list[dict]:
         return list_items(self.get(depth, "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
                                    {"namespace": ns}, [("labelSelector", f"kubernetes.io/service-name={name}")]))
