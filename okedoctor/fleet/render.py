@@ -21,6 +21,13 @@ def _root(report: Report) -> tuple[str, str, str]:
     return root.code, root.hop.value, root.title
 
 
+def _unverified_codes(fleet: FleetReport) -> dict[str, str]:
+    """Per diagnosed Service, the codes of earlier findings this run could not verify (still open)."""
+    unverified = fleet.changes.unverified if fleet.changes is not None else {}
+    diagnosed = {service_key(r) for r in fleet.services}
+    return {svc: ", ".join(f["code"] for f in kept) for svc, kept in unverified.items() if svc in diagnosed}
+
+
 def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:
     console = make_console(out)
     ctx = fleet.context
@@ -30,12 +37,14 @@ def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) ->
         console.print(Text(fleet.nothing_to_check))
     elif not only_changes:
         table = Table(show_edge=False, pad_edge=False)
-        for col in ("SERVICE", "VERDICT", "HOP", "ROOT CAUSE"):
+        unverified = _unverified_codes(fleet)
+        for col in ("SERVICE", "VERDICT", "HOP", "ROOT CAUSE", *(("UNVERIFIED",) if unverified else ())):
             table.add_column(col)
         for r in fleet.services:
             code, hop, title = _root(r)
+            extra = (unverified.get(service_key(r), ""),) if unverified else ()
             table.add_row(service_key(r), Text(r.verdict.value, style=_STYLE[r.verdict.value]), hop,
-                          f"{code} {title}".strip())
+                          f"{code} {title}".strip(), *extra)
         console.print(table)
     if fleet.changes is not None:
         for line in change_lines(fleet.changes):
@@ -84,10 +93,15 @@ def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False
     if fleet.nothing_to_check:
         lines += [fleet.nothing_to_check[0].upper() + fleet.nothing_to_check[1:] + ".", ""]
     elif not only_changes:
-        lines += ["## Services", "", "| service | verdict | hop | root cause |", "| --- | --- | --- | --- |"]
+        unverified = _unverified_codes(fleet)
+        extra = " unverified |" if unverified else ""
+        lines += ["## Services", "", f"| service | verdict | hop | root cause |{extra}",
+                  f"| --- | --- | --- | --- |{' --- |' if unverified else ''}"]
         for r in fleet.services:
             code, hop, title = _root(r)
-            lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else ''} |")
+            cell = f" {unverified.get(service_key(r), '')} |" if unverified else ""
+            lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else ''} "
+                         f"|{cell}")
         lines.append("")
         for r in fleet.services:
             if r.root_causes:

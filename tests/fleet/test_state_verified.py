@@ -103,3 +103,17 @@ def test_from_a_file_with_no_exposed_service(tmp_path, capsys):
                                      "(1 Service of other types: 1 ClusterIP)")
     code, out, _ = run(["report", "--from", str(path), "-o", "markdown"], capsys)
     assert code == 0 and "No Service of type LoadBalancer in any namespace" in out
+
+
+def test_the_service_table_shows_what_is_unverified(tmp_path, checks_dir, capsys):  # noqa: F811
+    state = tmp_path / "s.json"
+    broken = str(fleet_file(tmp_path, {"app1"}))
+    run(["report", "--from", broken, "--state", str(state), "--checks-dir", checks_dir], capsys)
+    code, out, _ = run(["report", "--from", broken, "--state", str(state)], capsys)
+    header = next(line for line in out.splitlines() if "SERVICE" in line)
+    assert "UNVERIFIED" in header
+    row = next(line for line in out.splitlines() if "default/app1" in line and "RESOLVED" not in line)
+    assert "TEST-POD-200" in row and "RESOLVED" not in out
+    code, out, _ = run(["report", "--from", broken, "--state", str(state), "-o", "markdown"], capsys)
+    assert "| service | verdict | hop | root cause | unverified |" in out
+    assert any(line.startswith("| `default/app1` |") and line.endswith("| TEST-POD-200 |") for line in out.splitlines())
