@@ -147,3 +147,15 @@ def test_a_namespace_without_a_load_balancer_service_says_so(sim_env, tmp_path):
     as_json = run_cli("report", "-n", "empty", "--no-exec", "-o", "json")
     assert as_json.code == 0 and as_json.json["nothingToCheck"] == "no Service in namespace empty: nothing to check"
     assert as_json.json["scope"] == {"namespace": "empty"}
+
+
+def test_a_cluster_with_no_exposed_service_says_so(sim_env, tmp_path):
+    from okedoctor.snapshot import load_snapshot
+    from tests.conftest import SCENARIOS_DIR
+
+    sim_env(load_snapshot(SCENARIOS_DIR / "clusterip-service.yaml"), tmp_path / "sim")
+    out = run_cli("report", "-A", "--no-exec", "-o", "json")
+    assert out.code == 0, out.stderr
+    assert out.json["services"] == [] and out.json["scope"] == {"allNamespaces": True}
+    assert out.json["nothingToCheck"].startswith("no Service of type LoadBalancer in any namespace (")
+    assert "ClusterIP" in out.json["nothingToCheck"]
