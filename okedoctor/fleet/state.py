@@ -28,6 +28,10 @@ def load_state(path: str | Path) -> dict[str, Any] | None:
         raise UsageError(f"state file {p} is unreadable ({exc}); delete it to start afresh") from None
     if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
         raise UsageError(f"state file {p} was written by another okedoctor version; delete it to start afresh")
+    services = doc.get("services", {})
+    if not isinstance(services, dict) or not all(
+            isinstance(v, dict) and all(isinstance(e, dict) for e in v.values()) for v in services.values()):
+        raise UsageError(f"state file {p} is malformed (services is not a map of findings); delete it to start afresh")
     return doc
 
 

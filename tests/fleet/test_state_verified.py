@@ -117,3 +117,10 @@ def test_the_service_table_shows_what_is_unverified(tmp_path, checks_dir, capsys
     code, out, _ = run(["report", "--from", broken, "--state", str(state), "-o", "markdown"], capsys)
     assert "| service | verdict | hop | root cause | unverified |" in out
     assert any(line.startswith("| `default/app1` |") and line.endswith("| TEST-POD-200 |") for line in out.splitlines())
+
+
+def test_a_state_file_with_malformed_services_is_a_usage_error(tmp_path, capsys):
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps({"version": 1, "services": {"default/app1": ["TEST-POD-200"]}}))
+    code, _, err = run(["report", "--from", str(fleet_file(tmp_path, set())), "--state", str(state)], capsys)
+    assert code == 64 and "malformed" in err and len(err.strip().splitlines()) == 1
