@@ -9,16 +9,24 @@ from rich.table import Table
 from rich.text import Text
 
 from okedoctor.fleet.model import Changes, FleetReport, service_key
-from okedoctor.model import Report
+from okedoctor.model import CHAIN, HopState, Report
 from okedoctor.render import markdown as report_markdown
 from okedoctor.render.text import _STYLE, make_console
 
 
 def _root(report: Report) -> tuple[str, str, str]:
+    """(code, hop, text) for the table: the root cause, else an effect whose cause was not
+    checked, else the first hop that could not be checked and why."""
     root = next(iter(report.root_causes), None)
-    if root is None:
-        return "", "", ""
-    return root.code, root.hop.value, root.title
+    if root is not None:
+        return root.code, root.hop.value, root.title
+    effect = next((f for f in report.findings if f.cause_unknown), None)
+    if effect is not None:
+        return effect.code, effect.hop.value, f"(effect) {effect.title}; cause not found: {effect.cause_unknown}"
+    blind = next((h for h in CHAIN if report.hop_status(h) is HopState.UNKNOWN), None)
+    if blind is not None:
+        return "", blind.value, f"not checked: {report.hop_view(blind).reason}"
+    return "", "", ""
 
 
 def _unverified_codes(fleet: FleetReport) -> dict[str, str]:
@@ -100,7 +108,7 @@ def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False
         for r in fleet.services:
             code, hop, title = _root(r)
             cell = f" {unverified.get(service_key(r), '')} |" if unverified else ""
-            lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else ''} "
+            lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else title} "
                          f"|{cell}")
         lines.append("")
         for r in fleet.services:

@@ -244,3 +244,15 @@ def test_unwritable_output_paths_are_refused_before_collecting(flag, tmp_path, c
     blocker.write_text("")
     code, _, err = run(["report", "--from", str(fleet_file(tmp_path, set())), flag, str(blocker / "x.json")], capsys)
     assert code == 64 and "give a writable path" in err
+
+
+def test_a_row_with_no_root_cause_says_what_is_known_instead(tmp_path, capsys):
+    # The dead address with no OCI facts is an effect whose cause could not be read: the row
+    # names it and the hop that could not be checked, not an empty ROOT CAUSE cell.
+    f = SCENARIOS_DIR / "internet-timeout-no-oci.yaml"
+    code, out, _ = run(["report", "--from", str(f), "-o", "markdown"], capsys)
+    row = next(line for line in out.splitlines() if "default/app" in line and "|" in line)
+    assert code == 2 and "OKD-INET-001" in row and "(effect)" in row and "loadbalancer hop could not be checked" in row
+    code, out, _ = run(["report", "--from", str(SCENARIOS_DIR / "no-oci-config.yaml"), "-o", "markdown"], capsys)
+    row = next(line for line in out.splitlines() if "default/app" in line and "|" in line)
+    assert code == 3 and "not checked: OCI facts not read" in row
