@@ -30,6 +30,7 @@ class Fault:
     delay_ms: int = 0
     drop: bool = False
     times: int | None = None  # None: every matching request
+    denied: str | None = None  # the `collection` fact this fault replays (see denials.py)
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "fault") -> Fault:
@@ -207,7 +208,7 @@ class SimHandler(BaseHTTPRequestHandler):
                 _hard_close(self.connection)
                 return
             if fault.status is not None:
-                self._extra["fault"] = fault.status
+                self._extra["denied" if fault.denied else "fault"] = fault.denied or fault.status
                 self.fault_response(fault.status)
                 return
         try:

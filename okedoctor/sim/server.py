@@ -15,6 +15,7 @@ import yaml
 
 from okedoctor.errors import UsageError
 from okedoctor.sim.certs import make_api_key, make_tls
+from okedoctor.sim.denials import denial_faults
 from okedoctor.sim.httpbase import Behaviour, Fault, Faults, Recorder, SimServer
 from okedoctor.sim.internet import Internet
 from okedoctor.sim.kubeapi import KubeApp, KubeHandler
@@ -46,6 +47,7 @@ class Simulator:
         if not isinstance(file_faults, list):
             raise UsageError("faults: must be a list of {api, path, status, delay_ms, drop, times}")
         parsed += [Fault.from_dict(f, f"faults[{i}]") for i, f in enumerate(file_faults)]
+        parsed += denial_faults(snapshot.collection)  # last: an explicit fault wins
         self._recorder = Recorder(Path(request_log) if request_log else None, keep_requests)
         self._behaviour = Behaviour(self._recorder, Faults(parsed), int(latency_ms or 0))
         self._servers: list[SimServer] = []
