@@ -24,6 +24,7 @@ from typing import Any
 
 from okedoctor import __version__
 from okedoctor.errors import CollectionError, UsageError
+from okedoctor.kube import listening_ports
 from okedoctor.live import oci_api
 from okedoctor.live.engine import Engine
 from okedoctor.live.internet import parse_redirect, probe_address
@@ -38,7 +39,7 @@ from okedoctor.live.kube import (
     strip_secret_values,
 )
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
-from okedoctor.live.probe import argv_for, parse_probe, probe_targets
+from okedoctor.live.probe import ProbeTarget, argv_for, parse_probe, probe_targets
 from okedoctor.live.redact import redact
 from okedoctor.live.shapes import (
     assemble_kubernetes,
@@ -60,6 +61,7 @@ from okedoctor.probe_scripts import TOOL_ORDER
 from okedoctor.snapshot import Snapshot
 
 MAX_PROBED_PODS = 20
+MAX_LOG_PORTS = 3  # ports named by a log, probed after the target port was refused
 LB_TYPE_ANNOTATION = "oci.oraclecloud.com/load-balancer-type"
 COMPARTMENT_ANNOTATION = "oci.oraclecloud.com/compartment-id"
 REGION_LABEL = "topology.kubernetes.io/region"
@@ -392,13 +394,13 @@ class _Run:
             if not st or not needs_logs(st):
                 continue
             key = f"{ns}/{name}/{c['name']}"
-            self.engine.submit("live.containers", self._log, key, name, c["name"], False)
+            self.engine.once(("log", key, False), "live.containers", self._log, key, name, c["name"], False)
             if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
-                self.engine.submit("live.containers", self._log, key, name, c["name"], True)
+                self.engine.once(("log", key, True), "live.containers", self._log, key, name, c["name"], True)
 
-    def _log(self, key: str, pod: str, container: str, previous: bool) -> None:
+    def _log(self, key: str, pod: str, container: str, previous: bool, depth: int = 3) -> None:
         try:
-            text = self.k.log(self.target.namespace, pod, container, previous, depth=3)
+            text = self.k.log(self.target.namespace, pod, container, previous, depth=depth)
         except Forbidden:
             self.note("live.containers", "denied", rbac_reason("pods/log", self.target.namespace, "container logs"))
             return
@@ -442,13 +444,14 @@ class _Run:
                 entry = self.containers.setdefault(key, {})
                 entry["tools"], entry["toolsMissing"] = [tool], missing
                 entry.setdefault("localhost", {})[str(pt.port)] = answer
+            self._follow_up(pod, pt, tool, depth, answer)
             return tool, depth
         with self.lock:
             entry = self.containers.setdefault(key, {})
             entry["tools"], entry["toolsMissing"] = [], missing
         return None
 
-    def _probe_with(self, pod: dict, pt, tool: str, depth: int) -> None:
+    def _probe_with(self, pod: dict, pt, tool: str, depth: int, follow: bool = True) -> None:
         key = f"{self.target.namespace}/{pod['metadata']['name']}/{pt.container}"
         try:
             _, answer = self._exec_probe(pod, pt, tool, depth)
@@ -456,6 +459,28 @@ class _Run:
             return
         with self.lock:
             self.containers.setdefault(key, {}).setdefault("localhost", {})[str(pt.port)] = answer
+        if follow:
+            self._follow_up(pod, pt, tool, depth, answer)
+
+    def _follow_up(self, pod: dict, pt, tool: str, depth: int, answer: dict) -> None:
+        """The app failed to answer (5xx, refused, timeout, reset): read the container's log, which the
+        checks quote; when the port was refused, probe the ports the log says the app listens on."""
+        if answer.get("error") not in ("refused", "timeout", "reset") and int(answer.get("status") or 0) < 500:
+            return
+        name = pod["metadata"]["name"]
+        key = f"{self.target.namespace}/{name}/{pt.container}"
+        fut = self.engine.once(("log", key, False), "live.containers", self._log, key, name, pt.container, False,
+                               depth + 1)
+        if answer.get("error") != "refused":
+            return
+        self.engine.result(fut)
+        with self.lock:
+            entry = self.containers.get(key) or {}
+            probed = set(entry.get("localhost") or {})
+            ports = [p for p in listening_ports(entry.get("logs")) if str(p) not in probed][:MAX_LOG_PORTS]
+        for port in ports:
+            self.engine.submit("live.probe", self._probe_with, pod, ProbeTarget(pt.container, port, "/"), tool,
+                               depth + 2, False)
 
     def _exec_probe(self, pod: dict, pt, tool: str, depth: int):
         """One exec of one tool: (ExecResult, parsed answer); denials and failures are noted."""
