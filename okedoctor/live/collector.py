@@ -53,6 +53,7 @@ from okedoctor.live.shapes import (
     preload_httpx,
     referenced_config,
     section_of,
+    unscheduled,
     with_kind,
 )
 from okedoctor.model import Target
@@ -353,6 +354,11 @@ class _Run:
             self.note("kubernetes", "unavailable", f"listing pods failed: {exc}")
             return
         self.put("pods", pods)
+        if not pods:  # the near-miss search compares the selector with the namespace's other pods
+            self.engine.submit("kubernetes", self._extra_pods, "namespacePods", self.k.pods, self.target.namespace,
+                               None, 3)
+        if any(unscheduled(p) for p in pods):  # what fills the nodes: every pod scheduled on them
+            self.engine.submit("kubernetes", self._node_pods)
         self._config_refs(pods)
         for pod in pods:
             for c in (pod.get("spec") or {}).get("containers") or []:
@@ -363,6 +369,23 @@ class _Run:
         else:
             for pod in pods[:MAX_PROBED_PODS]:
                 self.engine.submit("live.probe", self._probe_pod, svc, pod)
+
+    def _extra_pods(self, key: str | None, read, *args) -> list[dict]:
+        """Pods beyond the selected ones, read only to compare or to sum: a refusal leaves them out
+        (the checks then say the other pods were not collected) rather than skipping checks."""
+        try:
+            pods = read(*args)
+        except (Forbidden, Gone, BadRequest, Unreachable):
+            return []
+        if key:
+            self.put(key, pods)
+        return pods
+
+    def _node_pods(self) -> None:
+        nodes = [n["metadata"]["name"] for n in self.engine.result(self.futs["nodes"]) or []]
+        futs = [self.engine.once(("node-pods", n), "kubernetes", self._extra_pods, None, self.k.node_pods, n, 3)
+                for n in nodes]
+        self.put("nodePods", [p for fut in futs for p in self.engine.result(fut)])
 
     def _config_refs(self, pods: list[dict]) -> None:
         secrets, configmaps = set(), set()

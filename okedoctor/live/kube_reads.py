@@ -104,9 +104,14 @@ class KubeReads:
         return list_items(self.get(depth, "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
                                    {"namespace": ns}, [("labelSelector", f"kubernetes.io/service-name={name}")]))
 
-    def pods(self, ns: str, selector: str, depth: int) -> list[dict]:
+    def pods(self, ns: str, selector: str | None, depth: int) -> list[dict]:
         return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/pods", {"namespace": ns},
-                                   [("labelSelector", selector)]))
+                                   [("labelSelector", selector)] if selector else []))
+
+    def node_pods(self, node: str, depth: int) -> list[dict]:
+        """The pods that hold resources on a node (what `kubectl describe node` sums), every namespace."""
+        return list_items(self.get(depth, "/api/v1/pods", query=[(
+            "fieldSelector", f"spec.nodeName={node},status.phase!=Succeeded,status.phase!=Failed")]))
 
     def nodes(self, depth: int = 1) -> list[dict]:
         return list_items(self.get(depth, "/api/v1/nodes"))

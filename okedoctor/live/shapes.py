@@ -50,6 +50,11 @@ def needs_logs(status: dict) -> bool:
     return (not status.get("ready")) or status.get("restartCount", 0) > 0 or "waiting" in state
 
 
+def unscheduled(pod: dict) -> bool:
+    """A pod the scheduler has not placed (yet): Pending, no node."""
+    return (pod.get("status") or {}).get("phase") == "Pending" and not (pod.get("spec") or {}).get("nodeName")
+
+
 def referenced_config(pod: dict) -> tuple[set[str], set[str]]:
     """Names of the Secrets and ConfigMaps a pod references (volumes, env, envFrom, pull secrets)."""
     secrets: set[str] = set()
@@ -123,13 +128,22 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
         owns = any(ref.get("kind") == "Deployment" and ref.get("name") == dep["metadata"]["name"]
                    for rs in owning_rs for ref in rs["metadata"].get("ownerReferences") or [])
         labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if owns or (selector and all(labels.get(k) == v for k, v in selector.items())):
+        # With no pod selected, every Deployment: the near-miss search compares their templates.
+        if owns or not pods or (selector and all(labels.get(k) == v for k, v in selector.items())):
             deps.append(dep)
     dep_names = {d["metadata"]["name"] for d in deps}
     rs_keep = [rs for rs in rs_all if rs in owning_rs or any(
         ref.get("kind") == "Deployment" and ref.get("name") in dep_names
         for ref in rs["metadata"].get("ownerReferences") or [])]
     out += deps + rs_keep + pods
+    # Other pods, when a check compares or sums them: the namespace's when the selector matches
+    # none, and those on the nodes when a selected pod cannot be scheduled.
+    have = {(p["metadata"].get("namespace", ""), p["metadata"]["name"]) for p in pods}
+    for pod in (kube.get("namespacePods") or []) + (kube.get("nodePods") or []):
+        key = (pod["metadata"].get("namespace", ""), pod["metadata"]["name"])
+        if key not in have:
+            have.add(key)
+            out.append(pod)
     out += kube.get("nodes") or []
     claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
               for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
