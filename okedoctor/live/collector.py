@@ -527,16 +527,18 @@ class _Run:
     def _oci_phase(self, svc: dict) -> dict | None:
         """Find the LB/NLB, then fan out to its health, subnets and NSGs and to the workers' network."""
         setup = self.engine.result(self.oci_setup_fut)  # raises a UsageError/CollectionError from setup
+        # What the cluster says of its region and compartment, known with or without OCI access.
+        nodes = self.engine.result(self.futs["nodes"]) or []
+        self.compartment = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) or \
+            first_truthy(n["metadata"].get("annotations", {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
+        self.region = self.region or first_truthy(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
         if isinstance(setup, oci_api.OciDisabled):
             self.note("oci", "disabled", str(setup))
             return None
         if isinstance(setup, Exception):
             self.note("oci", "unavailable", str(setup))
             return None
-        nodes = self.engine.result(self.futs["nodes"]) or []
-        self.compartment = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) or \
-            first_truthy(n["metadata"].get("annotations", {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
-        self.region = setup.region or first_truthy(n["metadata"].get("labels", {}).get(REGION_LABEL) for n in nodes)
+        self.region = setup.region or self.region
         self.oci_setup = setup
         self.oci_used = True
         self.node_instances = [(n.get("spec") or {}).get("providerID", "") for n in nodes
