@@ -355,8 +355,7 @@ class _Run:
             return
         self.put("pods", pods)
         if not pods:  # the near-miss search compares the selector with the namespace's other pods
-            self.engine.submit("kubernetes", self._extra_pods, "namespacePods", self.k.pods, self.target.namespace,
-                               None, 3)
+            self.engine.submit("kubernetes", self._other_pods, "namespacePods", [(self.target.namespace, None)])
         if any(unscheduled(p) for p in pods):  # what fills the nodes: every pod scheduled on them
             self.engine.submit("kubernetes", self._node_pods)
         self._config_refs(pods)
@@ -370,22 +369,22 @@ class _Run:
             for pod in pods[:MAX_PROBED_PODS]:
                 self.engine.submit("live.probe", self._probe_pod, svc, pod)
 
-    def _extra_pods(self, key: str | None, read, *args) -> list[dict]:
-        """Pods beyond the selected ones, read only to compare or to sum: a refusal leaves them out
-        (the checks then say the other pods were not collected) rather than skipping checks."""
-        try:
-            pods = read(*args)
-        except (Forbidden, Gone, BadRequest, Unreachable):
-            return []
-        if key:
-            self.put(key, pods)
-        return pods
+    def _other_pods(self, key: str, lists: list[tuple[str | None, str | None]]) -> None:
+        """Pods beyond the selected ones, read only to compare or to sum, each list once per run
+        (namespace, or node when the namespace is None). A refusal leaves them out (the checks then
+        say the other pods were not collected) rather than skipping checks."""
+        def read(ns: str | None, node: str | None) -> list[dict]:
+            try:
+                return self.k.pods(ns, None, 3) if ns is not None else self.k.node_pods(node or "", 3)
+            except (Forbidden, Gone, BadRequest, Unreachable):
+                return []
+
+        futs = [self.engine.once(("other-pods", ns, node), "kubernetes", read, ns, node) for ns, node in lists]
+        self.put(key, [p for fut in futs for p in self.engine.result(fut)])
 
     def _node_pods(self) -> None:
-        nodes = [n["metadata"]["name"] for n in self.engine.result(self.futs["nodes"]) or []]
-        futs = [self.engine.once(("node-pods", n), "kubernetes", self._extra_pods, None, self.k.node_pods, n, 3)
-                for n in nodes]
-        self.put("nodePods", [p for fut in futs for p in self.engine.result(fut)])
+        nodes = self.engine.result(self.futs["nodes"]) or []
+        self._other_pods("nodePods", [(None, n["metadata"]["name"]) for n in nodes])
 
     def _config_refs(self, pods: list[dict]) -> None:
         secrets, configmaps = set(), set()
