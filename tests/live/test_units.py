@@ -16,6 +16,7 @@ from okedoctor.live.shapes import (
     internet_addresses,
     needs_logs,
     referenced_config,
+    unscheduled,
 )
 from okedoctor.model import Target
 
@@ -256,6 +257,28 @@ def test_assembled_objects_are_the_targets_only():
                                 "deployments": [dep, other_dep], "events": [ev, ev_other]},
                                Target("default", "app"))
     assert [o["metadata"]["name"] for o in objs] == ["app", "app", "rs", "p", "e1"]
+
+
+def test_assembled_objects_keep_the_other_pods_a_check_compares_or_sums():
+    svc = {"kind": "Service", "metadata": {"name": "app", "namespace": "default"}, "spec": {"selector": {"app": "web"}}}
+    dep = {"kind": "Deployment", "metadata": {"name": "app", "namespace": "default"},
+           "spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/name": "web"}}}}}
+
+    def pod(name, ns="default"):
+        return {"kind": "Pod", "metadata": {"name": name, "namespace": ns}, "spec": {}}
+
+    # No pod selected: every Deployment and every pod of the namespace, for the near-miss search.
+    objs = assemble_kubernetes({"service": svc, "pods": [], "deployments": [dep],
+                                "namespacePods": [pod("app-1"), pod("app-2")]}, Target("default", "app"))
+    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [
+        ("Service", "app"), ("Deployment", "app"), ("Pod", "app-1"), ("Pod", "app-2")]
+    # An unschedulable pod: the pods on the nodes, each once, whatever their namespace.
+    objs = assemble_kubernetes({"service": svc, "pods": [pod("web-1")],
+                                "nodePods": [pod("web-1"), pod("reports-1"), pod("coredns", "kube-system")]},
+                               Target("default", "app"))
+    assert [o["metadata"]["name"] for o in objs if o["kind"] == "Pod"] == ["web-1", "reports-1", "coredns"]
+    assert unscheduled({"status": {"phase": "Pending"}, "spec": {}})
+    assert not unscheduled({"status": {"phase": "Pending"}, "spec": {"nodeName": "10.0.10.5"}})
 
 
 # ---- OCI auth ------------------------------------------------------------------------------
