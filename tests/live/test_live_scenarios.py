@@ -106,6 +106,7 @@ def test_live_report_equals_the_file_report(path: Path, sim_env, tmp_path, monke
         monkeypatch.delenv("OCI_CLI_CONFIG_FILE")
         monkeypatch.setenv("HOME", str(home))
     live = run_cli("diagnose", *_target_args(snap), *flags, "-o", "json", "--timeout", "30")
+    assert live.stdout, f"live exit {live.code}: {live.stderr}"
     assert live.json["stats"]["api_requests"]["kubernetes"] > 0, live.stderr
     replace = {sim.kube_url: snap.context.get("server") or sim.kube_url, str(home): "~"}
     want, got = comparable(from_file.stdout, {}), comparable(live.stdout, replace)
