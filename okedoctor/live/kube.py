@@ -229,7 +229,7 @@ class RbacRule:
         scope = f"in namespace {namespace}" if namespace else "cluster-wide"
         group = self.group or '""'
         verbs = ", ".join(self.verbs)
-        role = "okedoctor-exec in deploy/rbac.yaml, optional" if self.resource == "pods/exec" else \
+        role = "okedoctor-exec in deploy/rbac-exec.yaml, optional" if self.resource == "pods/exec" else \
             "okedoctor-reader in deploy/rbac.yaml"
         return (f"RBAC rule {{apiGroups: [{group}], resources: [{self.resource}], verbs: [{verbs}]}} {scope} "
                 f"(ClusterRole {role})")
