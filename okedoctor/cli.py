@@ -63,6 +63,17 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> 
     return value
 
 
+def set_but_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An environment variable that is set but empty is "", not unset (click reads it as unset).
+
+    OKEDOCTOR_INTERNET_REDIRECT='' (what the simulator exports for a file without `live.internet`)
+    is an empty redirect map, which lets nothing through; unset means no map at all.
+    """
+    if value is None and isinstance(param.envvar, str) and param.envvar in os.environ:
+        return os.environ[param.envvar]
+    return value
+
+
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The kubectl / oci CLI options every live command takes."""
     opts = [
@@ -79,7 +90,8 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
                      show_default=True, callback=finite_seconds, help="One deadline in seconds for the whole run."),
         click.option("--oci-endpoint", envvar="OKEDOCTOR_OCI_ENDPOINT", hidden=True),
-        click.option("--internet-redirect", envvar="OKEDOCTOR_INTERNET_REDIRECT", hidden=True),
+        click.option("--internet-redirect", envvar="OKEDOCTOR_INTERNET_REDIRECT", hidden=True,
+                     callback=set_but_empty),
     ]
     for opt in reversed(opts):
         fn = opt(fn)

@@ -766,6 +766,8 @@ class _Run:
             if self.redirect is not None and addr not in self.redirect:
                 continue  # safety: with a redirect map, nothing outside it is contacted
             futs[addr] = self.engine.submit("live.internet", self._probe_internet, addr, tls)
+        if addresses and not futs:
+            return  # none may be contacted: not observed (no `live.internet`), as a file without them says
         for addr, fut in futs.items():
             res = self.engine.result(fut)
             if res is not None:

@@ -2,7 +2,9 @@
 
 Safety: when a redirect map is set (OKEDOCTOR_INTERNET_REDIRECT, "ip:port=127.0.0.1:p,..."),
 every connection goes to the mapped loopback address and an address missing from the map is
-never contacted. The simulator and the tests always set it.
+never contacted. Set but empty is an empty map: nothing is contacted. Only an unset variable
+(None) means "no map: probe the public addresses themselves". The simulator always sets it,
+empty when the file has no `live.internet` entry it can serve.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from okedoctor.probe_scripts import BODY_LIMIT
 
 
 def parse_redirect(text: str | None) -> dict[str, tuple[str, int]] | None:
-    """"203.0.113.10:80=127.0.0.1:40123,..." -> {"203.0.113.10:80": ("127.0.0.1", 40123)}."""
-    if not text:
+    """"203.0.113.10:80=127.0.0.1:40123,..." -> {"203.0.113.10:80": ("127.0.0.1", 40123)}.
+
+    None (unset) -> None: no map. "" (set, empty) -> {}: a map that lets nothing through.
+    """
+    if text is None:
         return None
     out: dict[str, tuple[str, int]] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
