@@ -116,6 +116,7 @@ class Simulator:
             "KUBECONFIG": str(self.workdir / "kubeconfig"),
             "OCI_CLI_CONFIG_FILE": str(self.workdir / "oci_config"),
             "OCI_CLI_PROFILE": "DEFAULT",
+            "OCI_CLI_RC_FILE": str(self.workdir / "oci_cli_rc"),
             "OKEDOCTOR_OCI_ENDPOINT": self.oci_url,
             "OKEDOCTOR_INTERNET_REDIRECT": ",".join(f"{a}={t}" for a, t in self._internet.redirects.items()),
             "NO_PROXY": "127.0.0.1,localhost",
@@ -168,6 +169,10 @@ class Simulator:
             "[DEFAULT]\n"
             f"user={SIM_USER}\nfingerprint={key.fingerprint}\ntenancy={SIM_TENANCY}\n"
             f"region={region}\nkey_file={key.key_file}\n", encoding="utf-8")
+        # The oci CLI's own settings file (OCI_CLI_RC_FILE): its `endpoint` default sends every
+        # `oci ...` command to the simulator, not to the region's real endpoint (the SDK appends
+        # each service's API-version path itself). Plain HTTP, so no CA bundle is needed.
+        (self.workdir / "oci_cli_rc").write_text(f"[DEFAULT]\nendpoint = {self.oci_url}\n", encoding="utf-8")
 
     def _write_kubeconfig(self, ca_pem: bytes) -> None:
         ctx = self.snapshot.context

@@ -117,13 +117,17 @@ def test_sim_serve_prints_exports_and_stops_on_sigterm(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         env = {}
-        for _ in range(6):
+        for _ in range(7):
             line = proc.stdout.readline()
             assert line.startswith("export "), line
             name, _, value = line[len("export "):].strip().partition("=")
             env[name] = value
-        assert set(env) == {"KUBECONFIG", "OCI_CLI_CONFIG_FILE", "OCI_CLI_PROFILE", "OKEDOCTOR_OCI_ENDPOINT",
-                            "OKEDOCTOR_INTERNET_REDIRECT", "NO_PROXY"}
+        assert set(env) == {"KUBECONFIG", "OCI_CLI_CONFIG_FILE", "OCI_CLI_PROFILE", "OCI_CLI_RC_FILE",
+                            "OKEDOCTOR_OCI_ENDPOINT", "OKEDOCTOR_INTERNET_REDIRECT", "NO_PROXY"}
+        # The oci CLI's rc file sends a plain `oci ...` in that shell to the simulator too.
+        rc = (tmp_path / "w" / "oci_cli_rc").read_text()
+        assert env["OCI_CLI_RC_FILE"] == str(tmp_path / "w" / "oci_cli_rc")
+        assert rc == f"[DEFAULT]\nendpoint = {env['OKEDOCTOR_OCI_ENDPOINT']}\n"
         target = env["OKEDOCTOR_INTERNET_REDIRECT"].split("=", 1)[1]
         assert httpx.get(f"http://{target}/down").status_code == 500
         assert httpx.get(f"http://{target}/").status_code == 200

@@ -1,0 +1,51 @@
+"""The real oci CLI, run in the shell `okedoctor sim serve` sets up, talks to the simulator.
+
+Skipped when no oci CLI is installed (it is not a test dependency): set OKEDOCTOR_OCI_CLI to
+its path, or put `oci` on PATH, e.g. `python3 -m venv /tmp/oci && /tmp/oci/bin/pip install oci-cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SCENARIOS_DIR
+
+OCI_CLI = os.environ.get("OKEDOCTOR_OCI_CLI") or shutil.which("oci")
+NLB = "ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaaappnlb"
+
+pytestmark = pytest.mark.skipif(not OCI_CLI, reason="no oci CLI (set OKEDOCTOR_OCI_CLI or put oci on PATH)")
+
+
+def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_path):
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve", str(SCENARIOS_DIR / "healthy-nlb.yaml"),
+                             "--request-log", str(log), "--workdir", str(tmp_path / "w")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        exports = {}
+        for _ in range(7):
+            name, _, value = proc.stdout.readline()[len("export "):].strip().partition("=")
+            exports[name] = value.strip("'")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
+        # A safety belt: were the rc file ignored, the CLI would go to the real regional endpoint;
+        # a dead loopback proxy makes that fail at once instead of leaving the machine.
+        env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
+                   SUPPRESS_LABEL_WARNING="True")
+        out = subprocess.run([OCI_CLI, "nlb", "network-load-balancer", "get", "--network-load-balancer-id", NLB,
+                              "--no-retry"], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)["data"]
+    assert (body["id"], body["display-name"]) == (NLB, "default/app/8d3c2a5e-7b1f-4f0e-9a6d-2c4b8e1f0a11")
+    served = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["api"], r["method"], r["path"], r["status"]) for r in served] == [
+        ("oci", "GET", f"/20200501/networkLoadBalancers/{NLB}", 200)]
