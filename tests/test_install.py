@@ -3,6 +3,9 @@
 The fresh venv borrows the dependencies of the running interpreter through a .pth file, so
 the test proves what the wheel contains without downloading kubernetes and oci a second time.
 It runs from another folder, so nothing can be imported from the source tree by accident.
+It is offline (the session has loopback only): the wheel is built with the test environment's own
+setuptools (the `test` extra brings one that builds wheels) instead of one fetched into an
+isolated build environment, and installed without an index.
 """
 
 from __future__ import annotations
@@ -30,9 +33,15 @@ def installed(tmp_path_factory):
     # Dependencies come from the running environment; okedoctor itself must come from the wheel.
     deps = [p for p in site.getsitepackages() if Path(p).is_dir()]
     (Path(purelib) / "zz_deps.pth").write_text("\n".join(deps) + "\n")
-    build = subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+    wheels = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index",
+                            "--no-build-isolation", "-w", str(wheels), str(ROOT)],
                            capture_output=True, text=True, cwd=env_dir)
     assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = wheels.glob("okedoctor-*.whl")
+    install = subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+                             capture_output=True, text=True, cwd=env_dir)
+    assert install.returncode == 0, install.stderr[-2000:]
     return env_dir
 
 
