@@ -60,7 +60,10 @@ def test_an_address_without_a_live_internet_entry_is_never_contacted(sim_env, tm
     report = live.json
     assert outside_connects() == []
     assert (live.code, finding_keys(report)) == (from_file.code, finding_keys(from_file.json))
-    assert live.code == 0 and not [f for f in report["findings"] if f["hop"] == "internet"]
+    # Not observed: the internet hop is unknown (exit 3), never a false OKD-INET-001 (exit 2).
+    assert (live.code, report["hops"]["internet"]) == (3, "unknown") == (from_file.code,
+                                                                         from_file.json["hops"]["internet"])
+    assert not [f for f in report["findings"] if f["hop"] == "internet"]
     assert _internet_skips(report) == _internet_skips(from_file.json) != []
     assert snapshot.code == 0, snapshot.stderr
     assert "internet" not in load_snapshot(tmp_path / "live.yaml").live
@@ -73,7 +76,7 @@ def test_an_empty_redirect_option_is_an_empty_map_not_a_missing_one(sim_env, tmp
     sim_env(load_snapshot(path), tmp_path / "sim")
     monkeypatch.delenv("OKEDOCTOR_INTERNET_REDIRECT")
     live = run_cli("diagnose", "svc/app", "-o", "json", "--internet-redirect", "")
-    assert live.code == 0, live.stderr
+    assert (live.code, live.json["hops"]["internet"]) == (3, "unknown"), live.stderr
     assert not [f for f in live.json["findings"] if f["hop"] == "internet"]
     assert [s["code"] for s in live.json["skipped"] if s["hop"] == "internet"]
     assert outside_connects() == []

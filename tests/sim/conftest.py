@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,28 @@ POD_A = "app-7d9f8b6c5d-k2x8p"
 POD_B = "app-7d9f8b6c5d-q7w4n"
 KEY_A = f"default/{POD_A}/web"
 KEY_B = f"default/{POD_B}/web"
+
+
+def read_exports(proc: subprocess.Popen) -> dict[str, str]:
+    """The `export NAME=value` lines a running `okedoctor sim serve` printed, however many there are.
+
+    It writes them, flushes, then says "# okedoctor sim: serving ..." on stderr; once that line
+    is read every export is in the pipe, so reading what is there cannot block.
+    """
+    for line in iter(proc.stderr.readline, ""):
+        if line.startswith("# okedoctor sim: serving"):
+            break
+    else:
+        raise AssertionError(f"sim serve ended before serving (exit {proc.wait()})")
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    text = os.read(fd, 1 << 20).decode()
+    out = {}
+    for line in text.splitlines():
+        assert line.startswith("export "), line
+        name, _, value = line[len("export "):].partition("=")
+        out[name] = shlex.split(value)[0] if value else ""
+    return out
 
 
 def healthy() -> Snapshot:

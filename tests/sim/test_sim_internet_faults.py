@@ -17,7 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from okedoctor.sim import Simulator
-from tests.sim.conftest import healthy, redirect, write_snapshot
+from tests.sim.conftest import healthy, read_exports, redirect, write_snapshot
 
 
 def test_internet_answers_as_the_file_says(sim: Simulator):
@@ -116,12 +116,7 @@ def test_sim_serve_prints_exports_and_stops_on_sigterm(tmp_path):
                              "api=internet,path=/down,status=500"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        env = {}
-        for _ in range(7):
-            line = proc.stdout.readline()
-            assert line.startswith("export "), line
-            name, _, value = line[len("export "):].strip().partition("=")
-            env[name] = value
+        env = read_exports(proc)
         assert set(env) == {"KUBECONFIG", "OCI_CLI_CONFIG_FILE", "OCI_CLI_PROFILE", "OCI_CLI_RC_FILE",
                             "OKEDOCTOR_OCI_ENDPOINT", "OKEDOCTOR_INTERNET_REDIRECT", "NO_PROXY"}
         # The oci CLI's rc file sends a plain `oci ...` in that shell to the simulator too.

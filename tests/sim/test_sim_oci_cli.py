@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from tests.conftest import SCENARIOS_DIR
+from tests.sim.conftest import read_exports
 
 OCI_CLI = os.environ.get("OKEDOCTOR_OCI_CLI") or shutil.which("oci")
 NLB = "ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaaappnlb"
@@ -29,10 +30,7 @@ def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_pa
                              "--request-log", str(log), "--workdir", str(tmp_path / "w")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        exports = {}
-        for _ in range(7):
-            name, _, value = proc.stdout.readline()[len("export "):].strip().partition("=")
-            exports[name] = value.strip("'")
+        exports = read_exports(proc)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
         # A safety belt: were the rc file ignored, the CLI would go to the real regional endpoint;
         # a dead loopback proxy makes that fail at once instead of leaving the machine.
