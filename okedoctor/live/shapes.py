@@ -115,6 +115,8 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
     if kube.get("namespace"):
         out.append(with_kind(kube["namespace"], "v1", "Namespace"))
     out.append(with_kind(svc, "v1", "Service"))
+    # After a search by backends: the cluster's other Services with NodePorts (what tells a stale one).
+    out += [with_kind(o, "v1", "Service") for o in kube.get("otherServices") or []]
     if kube.get("endpoints"):
         out.append(with_kind(kube["endpoints"], "v1", "Endpoints"))
     out += kube.get("slices") or []
