@@ -582,7 +582,7 @@ class _Run:
                 sources[compartment].append(source)
 
         annotated = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
-        add(annotated, f"the Service's {COMPARTMENT_ANNOTATION} annotation")
+        add(annotated, "service-annotation")
         cluster_note = None
         if cluster_fut is not None:
             try:
@@ -590,14 +590,13 @@ class _Run:
             except TimeoutError:
                 got = "GetCluster did not answer before the deadline"
             if isinstance(got, dict):
-                add(got.get("compartmentId"), "the cluster (ContainerEngine GetCluster)")
+                add(got.get("compartmentId"), "cluster")
                 if got.get("compartmentId") and self.cluster_body is None:
                     self.cluster_body = got
             else:
                 cluster_note = got
         for node in nodes:
-            add((node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION),
-                f"the nodes' {COMPARTMENT_ANNOTATION} annotation")
+            add((node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION), "node-annotation")
         for extra in self.opts.compartment_ids:
             add(extra, "--compartment-id")
         cluster_compartment = self.cluster_body.get("compartmentId") if self.cluster_body else None
@@ -670,7 +669,7 @@ class _Run:
             instance = self._instance(ids[0]) if ids else None
             self.compartment = (instance or {}).get("compartmentId")
             if self.compartment:
-                self.lb_search = {"compartments": [{"id": self.compartment, "from": ["the workers' instances"]}]}
+                self.lb_search = {"compartments": [{"id": self.compartment, "from": ["worker-instances"]}]}
             base = 3
         if not self.compartment:
             self.note("oci", "unavailable", "cannot tell the load balancer's compartment: neither the cluster "
@@ -720,8 +719,9 @@ class _Run:
         for f, bodies in (("nlb", nlbs), ("lb", lbs)):
             for body in bodies:
                 addrs = {a.get("ipAddress") for a in body.get("ipAddresses") or []}
-                if ccm_name_matches(f, body.get("displayName", ""), ns, name, uid) or (ips & addrs):
-                    self._searched("ingress-ip")
+                by_name = ccm_name_matches(f, body.get("displayName", ""), ns, name, uid)
+                if by_name or (ips & addrs):
+                    self._searched("display-name" if by_name else "ingress-ip")
                     return self._fan_out(f, body, depth + 1, refetch=(f == "nlb"))
         try:
             services = self.engine.result(services_fut)

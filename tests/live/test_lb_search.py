@@ -59,3 +59,53 @@ def test_stale_healthcheck_port_snapshot_finds_the_same_from_file(sim_env, tmp_p
     snap = load_snapshot(out)
     assert snap.context["lbSearch"]["foundBy"] == "backends"
     assert "lbOcid" not in snap.target
+
+
+@pytest.mark.parametrize("name", ["backend-set-empty", "backends-replaced-nodes"])
+def test_hand_made_nlb_nothing_ties_to_the_nodes_gives_the_hint(name, sim_env, tmp_path):
+    # An empty backend set, or backends on nodes that were replaced: no backend is a node of this
+    # cluster, so nothing ties the NLB to the Service. The LB hop is then unknown with a hint.
+    sim = sim_env(without_lb_ocid(name), tmp_path / "sim")
+    live = run_cli("diagnose", "svc/app", "-o", "json")
+    search = live.json["context"]["lbSearch"]
+    assert search["foundBy"] is None
+    assert search["hint"] == ("no load balancer found for this Service in compartment "
+                              "ocid1.compartment.oc1..aaaaaaaademocompartment; pass --lb-ocid OCID if one was "
+                              "made by hand")
+    paths = [r["path"] for r in sim.requests if r["api"] == "oci"]
+    assert not [p for p in paths if "/networkLoadBalancers/" in p or "/loadBalancers/" in p]
+
+
+A = "ocid1.compartment.oc1..aaaaaaaademocompartment"
+B = "ocid1.compartment.oc1..aaaaaaaanodepoolcompartment"
+
+
+def test_node_pools_in_another_compartment_use_the_clusters_compartment(sim_env, tmp_path):
+    snap = load_snapshot(SCENARIOS["node-pool-other-compartment"])
+    sim = sim_env(snap, tmp_path / "sim")
+    live = run_cli("diagnose", "svc/app", "-o", "json")
+    assert live.code == 0, live.stdout
+    assert live.json["context"]["lbSearch"]["foundBy"] == "display-name"
+    assert live.json["context"]["compartmentId"] == A
+    paths = [r["path"] for r in sim.requests if r["api"] == "oci"]
+    assert paths.count("/20180222/clusters/" + snap.context["cluster"]) == 1
+
+
+def test_compartment_id_adds_a_compartment_and_lb001_names_those_searched(sim_env, tmp_path):
+    snap = copy.deepcopy(load_snapshot(SCENARIOS["node-pool-other-compartment"]))
+    third = "ocid1.compartment.oc1..aaaaaaaanetworkcompartment"
+    snap.oci["networkLoadBalancers"][0]["compartmentId"] = third
+    sim = sim_env(snap, tmp_path / "sim")
+    missing = run_cli("diagnose", "svc/app", "-o", "json")
+    assert missing.code == 1, missing.stdout
+    lb001 = next(f for f in missing.json["findings"] if f["code"] == "OKD-LB-001")
+    assert lb001["evidence"]["compartmentsSearched"] == [A, B]
+    assert A in lb001["title"] and B in lb001["title"]
+    paths = [r["path"] for r in sim.requests if r["api"] == "oci"]
+    # The CCM's name in the cluster's compartment, then each kind listed once per compartment.
+    assert sum(p == "/20200501/networkLoadBalancers" for p in paths) == 3
+    assert sum(p == "/20170115/loadBalancers" for p in paths) == 2
+    found = run_cli("diagnose", "svc/app", "--compartment-id", third, "-o", "json")
+    assert found.code == 0, found.stdout
+    assert found.json["context"]["lbSearch"]["compartments"] == [A, B, third]
+    assert found.json["context"]["lbSearch"]["foundBy"] == "display-name"
