@@ -134,6 +134,8 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
             if (svc.get("spec") or {}).get("type") in types:
                 tgt = Target(svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
                 run = _Run(kt, tgt, opts, engine)
+                if scope is None:
+                    run.cluster_services = services  # the search by backends needs no second list
                 run.start(api, service=svc)
                 runs.append(run)
         snapshot = _finish(engine, runs, fleet=True) if runs else _empty_fleet(kt, services)
@@ -241,6 +243,7 @@ class _Run:
         self.lb_search: dict[str, Any] | None = None  # context.lbSearch: the compartments listed, and why
         self.oci_setup: oci_api.OciSetup | None = None
         self.cluster_body: dict | None = None
+        self.cluster_services: list[dict] | None = None  # every Service of the cluster, once listed
         self.nodes: list[dict] = []
         self.redirect = parse_redirect(opts.internet_redirect)
         self.lb_depth = 2  # the internet probe's depth: after the Service, or after the LB when there is one
@@ -559,8 +562,8 @@ class _Run:
     def _cluster_compartment_future(self):
         """ContainerEngine GetCluster, from the cluster OCID of the kubeconfig: the cluster's own compartment."""
         cluster = self.kt.cluster or ""
-        if not cluster.startswith("ocid1.cluster"):
-            return None
+        if not cluster.startswith("ocid1.cluster") or self.opts.lb_ocid:
+            return None  # --lb-ocid names the LB: no compartment to search
         return self.engine.once(("cluster", cluster), "oci", self._get_cluster, cluster)
 
     def _get_cluster(self, cluster: str) -> dict | str:
@@ -711,8 +714,10 @@ class _Run:
         """No LB by the CCM's name: list both kinds in every compartment; match the name loosely or the
         ingress IP, else by backends (this cluster's nodes on this Service's, or a stale, NodePort)."""
         # The cluster's Services tell a stale NodePort from another Service's (NodePorts are cluster-wide).
-        services_fut = self.engine.once(("services", None), "kubernetes", functools.partial(
-            self._optional, "services", self.k.services, None, depth))
+        services_fut = None
+        if self.cluster_services is None:
+            services_fut = self.engine.once(("services", None), "kubernetes", functools.partial(
+                self._optional, "services", self.k.services, None, depth))
         nlbs, lbs = self._lists(depth)
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ips.discard(None)
@@ -723,10 +728,12 @@ class _Run:
                 if by_name or (ips & addrs):
                     self._searched("display-name" if by_name else "ingress-ip")
                     return self._fan_out(f, body, depth + 1, refetch=(f == "nlb"))
-        try:
-            services = self.engine.result(services_fut)
-        except TimeoutError:
-            services = None
+        services = self.cluster_services
+        if services_fut is not None:
+            try:
+                services = self.engine.result(services_fut)
+            except TimeoutError:
+                services = None
         if services is None:
             services = [svc]  # without them a stale NodePort cannot be told from another Service's
         others = [with_kind(s, "v1", "Service") for s in services

@@ -204,5 +204,13 @@ def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
     context = dict(first.context)
     if len({s.context.get("compartmentId") for s in snaps}) > 1:
         context.pop("compartmentId", None)  # Services annotated into other compartments
+    searched: dict[str, list[str]] = {}
+    for snap in snaps:  # every compartment any Service's search listed; foundBy is per Service
+        for c in (snap.context.get("lbSearch") or {}).get("compartments") or []:
+            have = searched.setdefault(c["id"], [])
+            have.extend(f for f in c.get("from") or [] if f not in have)
+    context.pop("lbSearch", None)
+    if searched:
+        context["lbSearch"] = {"compartments": [{"id": c, "from": f} for c, f in searched.items()]}
     return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
                     target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
