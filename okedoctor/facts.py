@@ -367,8 +367,9 @@ class Facts:
     @cached_property
     def _backend_search(self) -> BackendSearch:
         """LBs/NLBs whose backends are this cluster's nodes on the target's (or a stale) NodePort."""
+        cidrs = [c for sub in self.worker_subnets for c in (sub.get("ipv4CidrBlocks") or [sub.get("cidrBlock")]) if c]
         return search_by_backends(self.service, self.services, self.nodes,
-                                  self._oci_list("networkLoadBalancers"), self._oci_list("loadBalancers"))
+                                  self._oci_list("networkLoadBalancers"), self._oci_list("loadBalancers"), cidrs)
 
     @property
     def load_balancers(self) -> list[LoadBalancerRef]:

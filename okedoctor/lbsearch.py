@@ -14,10 +14,16 @@ Attribution, per load balancer:
   explains it: among the Services with a NodePort and no LB sending to them, the one whose
   port matches a listener port, else the only one ("stale-nodeport"). Otherwise it is left
   unattributed and named in the hint.
+- when neither ties an LB to the target: an LB whose backends are all in the workers' subnets
+  but none a node any more, on one of the target's NodePorts, is taken for one whose nodes were
+  replaced ("former-nodes"; a node-pool upgrade with a hand-made LB). The workers' subnets are
+  read for the diagnosis anyway; a subnet shared with another cluster that happens to use the
+  same NodePort would be mistaken for this one, so the evidence says how it was matched.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +39,7 @@ class BackendMatch:
 
     flavor: str  # "nlb" or "lb"
     body: Obj
-    how: str  # "nodeport" | "stale-nodeport"
+    how: str  # "nodeport" | "stale-nodeport" | "former-nodes"
     backend_sets: tuple[str, ...]
     ports: tuple[int, ...]
     note: str
@@ -109,8 +115,48 @@ def _listener_ports(body: Obj) -> set[int]:
     return {int(li["port"]) for li in (body.get("listeners") or {}).values() if li.get("port")}
 
 
+def _in(ip: str | None, networks: list) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    return any(addr in net for net in networks)
+
+
+def _former_nodes(target: Obj, bodies: list[tuple[str, Obj]], ips: set[str], instances: set[str],
+                  worker_cidrs: list[str]) -> list[BackendMatch]:
+    """LBs every backend of which sits in a worker subnet, on the target's NodePort, and none is a node."""
+    networks = []
+    for cidr in worker_cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    if not networks:
+        return []
+    wanted = node_ports(target)
+    out = []
+    for flavor, body in bodies:
+        sets, ports = [], set()
+        for name, bs in sorted((body.get("backendSets") or {}).items()):
+            backs = bs.get("backends") or []
+            if not backs or any(b.get("ipAddress") in ips or b.get("targetId") in instances for b in backs):
+                continue
+            if all(_in(b.get("ipAddress"), networks) and int(b.get("port") or 0) in wanted for b in backs):
+                sets.append(name)
+                ports |= {int(b["port"]) for b in backs}
+        if sets:
+            addrs = sorted({b.get("ipAddress", "") for n in sets for b in body["backendSets"][n].get("backends") or []})
+            out.append(BackendMatch(
+                flavor, body, "former-nodes", tuple(sets), tuple(sorted(ports)),
+                f"its backends {', '.join(addrs)} are in the workers' subnets ({', '.join(worker_cidrs)}) on NodePort "
+                f"{', '.join(map(str, sorted(ports)))} of Service {_name(target)}, but none is a node any more "
+                "(replaced nodes?)"))
+    return out
+
+
 def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj],
-                       nlbs: list[Obj], lbs: list[Obj]) -> BackendSearch:
+                       nlbs: list[Obj], lbs: list[Obj], worker_cidrs: list[str] | None = None) -> BackendSearch:
     """The LBs/NLBs that send to `target`, judged from their backends alone (see the module doc)."""
     ips, instances = node_identities(nodes)
     used = used_node_ports(services)
@@ -162,8 +208,27 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
                 flavor, body, "stale-nodeport", sets, ports,
                 f"its backends are this cluster's nodes on NodePort {stale_text}, which no Service uses any more; "
                 f"it may be this Service's, or {others}'s"))
-    return BackendSearch(matches=tuple(mine + attributed), unattributed=tuple(unattributed),
+    matches = mine + attributed
+    if not matches and worker_cidrs:
+        former = _former_nodes(target, sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])), ips,
+                               instances, worker_cidrs)
+        matches = former
+        cluster_lbs += [m.id for m in former if m.id not in cluster_lbs]
+    return BackendSearch(matches=tuple(matches), unattributed=tuple(unattributed),
                          cluster_lbs=tuple(cluster_lbs))
+
+
+def needs_worker_subnets(target: Obj | None, nodes: list[Obj], nlbs: list[Obj], lbs: list[Obj]) -> bool:
+    """Whether an LB has a backend on the target's NodePort that is no node: only then does the
+    search need the workers' subnets (see _former_nodes)."""
+    if target is None:
+        return False
+    ips, instances = node_identities(nodes)
+    wanted = node_ports(target)
+    return any(int(b.get("port") or 0) in wanted and b.get("ipAddress") not in ips
+               and b.get("targetId") not in instances
+               for body in [*nlbs, *lbs] for bs in (body.get("backendSets") or {}).values()
+               for b in bs.get("backends") or [])
 
 
 def _merge(matches: list[BackendMatch]) -> list[BackendMatch]:

@@ -133,3 +133,18 @@ def test_searched_compartments_come_from_context_lb_search():
     assert f.lb_search.compartments == (C, other)
     assert f.lb_search.hint == (f"no load balancer found for this Service in compartments {C}, {other}; "
                                 "pass --lb-ocid OCID if one was made by hand")
+
+
+def test_backends_of_replaced_nodes_in_the_worker_subnet_on_the_nodeport_match_last():
+    services = [svc("app", 31880)]
+    old = nlb("ocid1.nlb.old", 31880, ips=("10.0.10.3", "10.0.10.4"))
+    found = search_by_backends(services[0], services, NODES, [old], [], ["10.0.10.0/24"])
+    assert [(m.id, m.how) for m in found.matches] == [("ocid1.nlb.old", "former-nodes")]
+    assert "none is a node any more" in found.matches[0].note
+    assert not search_by_backends(services[0], services, NODES, [old], [], ["10.0.99.0/24"]).matches
+    assert not search_by_backends(services[0], services, NODES, [old], []).matches  # subnets not read
+    other_port = nlb("ocid1.nlb.old", 31999, ips=("10.0.10.3",))
+    assert not search_by_backends(services[0], services, NODES, [other_port], [], ["10.0.10.0/24"]).matches
+    exact = nlb("ocid1.nlb.z-exact", 31880)
+    found = search_by_backends(services[0], services, NODES, [old, exact], [], ["10.0.10.0/24"])
+    assert [m.id for m in found.matches] == ["ocid1.nlb.z-exact"]  # a node match wins outright

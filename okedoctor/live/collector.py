@@ -25,7 +25,7 @@ from typing import Any
 from okedoctor import __version__
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.kube import listening_ports
-from okedoctor.lbsearch import node_ports, search_by_backends
+from okedoctor.lbsearch import needs_worker_subnets, node_ports, search_by_backends
 from okedoctor.live import oci_api
 from okedoctor.live.engine import Engine
 from okedoctor.live.internet import parse_redirect, probe_address
@@ -739,6 +739,10 @@ class _Run:
         others = [with_kind(s, "v1", "Service") for s in services
                   if node_ports(s) and (s["metadata"].get("namespace"), s["metadata"]["name"]) != (ns, name)]
         found = search_by_backends(svc, others + [svc], self.nodes, nlbs, lbs)
+        if not found.matches and needs_worker_subnets(svc, self.nodes, nlbs, lbs):
+            # Backends on this Service's NodePort that are no node: were they nodes (replaced by an
+            # upgrade)? The workers' subnets say; they are read for the diagnosis anyway.
+            found = search_by_backends(svc, others + [svc], self.nodes, nlbs, lbs, self._worker_cidrs(depth))
         chosen = found.matches[0] if found.matches else None
         # What the search decided from, so that --from the snapshot decides the same: every LB/NLB
         # sending to this cluster's nodes (list bodies: no read per LB), and the Services with NodePorts.
@@ -752,6 +756,25 @@ class _Run:
         if chosen is None:
             return None
         return self._fan_out(chosen.flavor, chosen.body, depth + 1, refetch=(chosen.flavor == "nlb"))
+
+    def _worker_cidrs(self, depth: int) -> list[str]:
+        """The CIDRs of the workers' subnets, from the worker reads (waited for, not repeated)."""
+        for node in self.nodes:
+            fut = self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
+            try:
+                self.engine.result(fut)
+            except TimeoutError:
+                return []
+        with self.lock:
+            mine = set(self.node_instances)
+            sids = list(dict.fromkeys(a["subnetId"] for a in self.oci["vnicAttachments"]
+                                      if a.get("instanceId") in mine and a.get("subnetId")))
+        cidrs: list[str] = []
+        for sid in sids:
+            subnet = self._guard(self.engine.shared, ("subnet", sid), self._oci, depth, "vcn", "/subnets/{subnetId}",
+                                 {"subnetId": sid})
+            cidrs += [c for c in ((subnet or {}).get("ipv4CidrBlocks") or [(subnet or {}).get("cidrBlock")]) if c]
+        return cidrs
 
     def _fan_out(self, flavor: str, body: dict, depth: int, refetch: bool = False) -> dict:
         e = self.engine

@@ -4,6 +4,7 @@ file, in every compartment the cluster spans; when none is found the LB hop says
 from __future__ import annotations
 
 import copy
+from collections import Counter
 
 import pytest
 
@@ -26,7 +27,8 @@ def without_lb_ocid(name: str):
     return snap
 
 
-@pytest.mark.parametrize("name", ["stale-healthcheck-port", "backend-stale-nodeport", "hand-made-nlb-etp-local"])
+@pytest.mark.parametrize("name", ["stale-healthcheck-port", "backend-stale-nodeport", "hand-made-nlb-etp-local",
+                                  "backends-replaced-nodes"])
 def test_hand_made_nlb_found_by_backends_live_without_lb_ocid(name, sim_env, tmp_path):
     with_ocid = run_cli("diagnose", "--from", str(SCENARIOS[name]), "-o", "json")
     sim = sim_env(without_lb_ocid(name), tmp_path / "sim")
@@ -45,6 +47,7 @@ def test_hand_made_nlb_found_by_backends_live_without_lb_ocid(name, sim_env, tmp
     assert sum(p.endswith("/loadBalancers") for p in paths) == 1
     per_lb = [p for p in paths if "/networkLoadBalancers/" in p or "/loadBalancers/" in p]
     assert per_lb and all(nlb in p for p in per_lb)
+    assert max(Counter(p for p in paths if "/subnets/" in p).values()) == 1
 
 
 def test_stale_healthcheck_port_snapshot_finds_the_same_from_file(sim_env, tmp_path):
@@ -61,11 +64,9 @@ def test_stale_healthcheck_port_snapshot_finds_the_same_from_file(sim_env, tmp_p
     assert "lbOcid" not in snap.target
 
 
-@pytest.mark.parametrize("name", ["backend-set-empty", "backends-replaced-nodes"])
-def test_hand_made_nlb_nothing_ties_to_the_nodes_gives_the_hint(name, sim_env, tmp_path):
-    # An empty backend set, or backends on nodes that were replaced: no backend is a node of this
-    # cluster, so nothing ties the NLB to the Service. The LB hop is then unknown with a hint.
-    sim = sim_env(without_lb_ocid(name), tmp_path / "sim")
+def test_hand_made_nlb_with_no_backend_gives_the_hint(sim_env, tmp_path):
+    # An empty backend set: nothing ties the NLB to the Service. The LB hop is then unknown with a hint.
+    sim = sim_env(without_lb_ocid("backend-set-empty"), tmp_path / "sim")
     live = run_cli("diagnose", "svc/app", "-o", "json")
     search = live.json["context"]["lbSearch"]
     assert search["foundBy"] is None
