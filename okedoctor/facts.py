@@ -408,7 +408,8 @@ class Facts:
             hint = (f"no load balancer found for this Service in {where}; "
                     "pass --lb-ocid OCID if one was made by hand")
             if unattributed:
-                hint += f" (candidates: {'; '.join(unattributed)})"
+                more = f"; and {len(unattributed) - 3} more" if len(unattributed) > 3 else ""
+                hint += f" (candidates: {'; '.join(unattributed[:3])}{more})"
         return LbSearch(None, compartments, hint, (), unattributed)
 
     def backend_set_health(self, lb_id: str, backend_set: str) -> Obj | None:

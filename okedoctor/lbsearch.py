@@ -55,7 +55,7 @@ class BackendSearch:
 
     matches: tuple[BackendMatch, ...] = ()
     unattributed: tuple[BackendMatch, ...] = ()
-    cluster_lbs: tuple[str, ...] = field(default=())  # ids of every LB/NLB sending to the nodes
+    cluster_lbs: tuple[str, ...] = field(default=())  # ids of the LBs/NLBs the search decided from
 
 
 def _key(svc: Obj) -> tuple[str, str]:
@@ -209,6 +209,18 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
                 f"its backends are this cluster's nodes on NodePort {stale_text}, which no Service uses any more; "
                 f"it may be this Service's, or {others}'s"))
     matches = mine + attributed
+    if not matches:
+        # Not attributable, but what an engineer would suspect: an LB with no backend at all that
+        # listens on one of the Service's ports (a Terraform run that emptied the backend set).
+        wanted = {int(p.get("port") or 0) for p in (target.get("spec") or {}).get("ports") or []}
+        for flavor, body in sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])):
+            sets = body.get("backendSets") or {}
+            if sets and not any(bs.get("backends") for bs in sets.values()) and _listener_ports(body) & wanted:
+                port = ", ".join(map(str, sorted(_listener_ports(body) & wanted)))
+                unattributed.append(BackendMatch(
+                    flavor, body, "empty", tuple(sorted(sets)), (),
+                    f"it has no backend at all and listens on port {port}, like this Service"))
+                cluster_lbs.append(body.get("id", ""))
     if not matches and worker_cidrs:
         former = _former_nodes(target, sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])), ips,
                                instances, worker_cidrs)

@@ -72,7 +72,12 @@ def test_hand_made_nlb_with_no_backend_gives_the_hint(sim_env, tmp_path):
     assert search["foundBy"] is None
     assert search["hint"] == ("no load balancer found for this Service in compartment "
                               "ocid1.compartment.oc1..aaaaaaaademocompartment; pass --lb-ocid OCID if one was "
-                              "made by hand")
+                              "made by hand (candidates: NLB ops-app-nlb "
+                              "(ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaaopsnlb): it has no backend at all "
+                              "and listens on port 80, like this Service)")
+    out = tmp_path / "snap.yaml"
+    assert run_cli("snapshot", "svc/app", "-f", str(out)).code == 0
+    assert run_cli("diagnose", "--from", str(out), "-o", "json").json["context"]["lbSearch"] == search
     paths = [r["path"] for r in sim.requests if r["api"] == "oci"]
     assert not [p for p in paths if "/networkLoadBalancers/" in p or "/loadBalancers/" in p]
 
