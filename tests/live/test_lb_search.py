@@ -75,6 +75,10 @@ def test_hand_made_nlb_with_no_backend_gives_the_hint(sim_env, tmp_path):
                               "made by hand (candidates: NLB ops-app-nlb "
                               "(ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaaopsnlb): it has no backend at all "
                               "and listens on port 80, like this Service)")
+    # Never ok: the LB and internet hops are unknown with the hint, and so is the verdict.
+    assert live.code == 3, live.stdout
+    assert live.json["hops"]["loadbalancer"] == live.json["hops"]["internet"] == "unknown"
+    assert live.json["hopReasons"]["loadbalancer"] == live.json["hopReasons"]["internet"] == search["hint"]
     out = tmp_path / "snap.yaml"
     assert run_cli("snapshot", "svc/app", "-f", str(out)).code == 0
     assert run_cli("diagnose", "--from", str(out), "-o", "json").json["context"]["lbSearch"] == search
