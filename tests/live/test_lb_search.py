@@ -119,3 +119,24 @@ def test_compartment_id_adds_a_compartment_and_lb001_names_those_searched(sim_en
     assert found.code == 0, found.stdout
     assert found.json["context"]["lbSearch"]["compartments"] == [A, B, third]
     assert found.json["context"]["lbSearch"]["foundBy"] == "display-name"
+
+
+def test_report_include_nodeport_finds_the_hand_made_nlb_and_lists_once(sim_env, tmp_path):
+    snap = without_lb_ocid("hand-made-nlb-by-backends")
+    sim = sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "fleet.yaml"
+    live = run_cli("report", "-A", "--include-nodeport", "-o", "json", "--compartment-id", A)
+    verdicts = {f"{s['target']['namespace']}/{s['target']['service']}": s["verdict"] for s in live.json["services"]}
+    assert verdicts["default/app"] == "failure"
+    app = next(s for s in live.json["services"] if s["target"]["service"] == "app")
+    assert any(f["code"] == "OKD-LB-009" and f["rootCause"] for f in app["findings"])
+    paths = [r["path"] for r in sim.requests]
+    # Two Services searched, one list per kind and compartment, one cluster-wide Service list.
+    assert paths.count("/20200501/networkLoadBalancers") == 1 and paths.count("/20170115/loadBalancers") == 1
+    assert paths.count("/api/v1/services") == 1
+    assert run_cli("snapshot", "svc/app", "-f", str(out), "--compartment-id", A).code == 0
+
+
+def test_compartment_id_is_an_option_of_every_live_command():
+    for command in ("diagnose", "snapshot", "report"):
+        assert "--compartment-id" in run_cli(command, "--help").stdout
