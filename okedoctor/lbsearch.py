@@ -111,6 +111,18 @@ def node_backend_ports(body: Obj, ips: set[str], instances: set[str]) -> dict[st
     return out
 
 
+def _named_for(flavor: str, body: Obj, services: list[Obj]) -> Obj | None:
+    """The Service whose cloud controller manager name the LB bears (NLB `ns/name/uid`, LB `...uid`)."""
+    name = body.get("displayName") or ""
+    for svc in services:
+        meta = svc.get("metadata") or {}
+        uid = meta.get("uid")
+        if uid and (name == f"{meta.get('namespace', '')}/{meta.get('name', '')}/{uid}" if flavor == "nlb"
+                    else name.endswith(uid)):
+            return svc
+    return None
+
+
 def _listener_ports(body: Obj) -> set[int]:
     return {int(li["port"]) for li in (body.get("listeners") or {}).values() if li.get("port")}
 
@@ -177,8 +189,12 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
             explained.setdefault(_key(owner), []).append(BackendMatch(
                 flavor, body, "nodeport", sets, (port,),
                 f"its backends are this cluster's nodes on NodePort {port} of Service {_name(owner)}"))
-        stale_ports = {p: s for s, ps in per_set.items() for p in ps if NODEPORT_MIN <= p <= NODEPORT_MAX}
-        if not live and stale_ports:
+        named = _named_for(flavor, body, services)
+        if named is not None and not live:
+            # The cloud controller manager's LB of another Service (its name says whose), mid-update.
+            explained.setdefault(_key(named), [])
+            continue
+        if not live and any(NODEPORT_MIN <= p <= NODEPORT_MAX for p in ports):
             stale.append((flavor, body, per_set))
     if target is None or not node_ports(target):
         return BackendSearch(cluster_lbs=tuple(cluster_lbs))

@@ -148,3 +148,11 @@ def test_backends_of_replaced_nodes_in_the_worker_subnet_on_the_nodeport_match_l
     exact = nlb("ocid1.nlb.z-exact", 31880)
     found = search_by_backends(services[0], services, NODES, [old, exact], [], ["10.0.10.0/24"])
     assert [m.id for m in found.matches] == ["ocid1.nlb.z-exact"]  # a node match wins outright
+
+
+def test_a_ccm_lb_of_another_service_is_never_taken_for_a_stale_hand_made_one():
+    services = [svc("app", 30417), svc("web", 30500, stype="LoadBalancer")]
+    ccm = nlb("ocid1.nlb.ccm", 31880)
+    ccm["displayName"] = "default/web/uid-web"  # web's own NLB, its backends not yet on web's new NodePort
+    assert facts(services, [ccm]).load_balancer is None
+    assert facts(services[:1], [ccm]).load_balancer.id == "ocid1.nlb.ccm"  # web unknown: a stale hand-made one
