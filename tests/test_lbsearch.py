@@ -156,3 +156,13 @@ def test_a_ccm_lb_of_another_service_is_never_taken_for_a_stale_hand_made_one():
     ccm["displayName"] = "default/web/uid-web"  # web's own NLB, its backends not yet on web's new NodePort
     assert facts(services, [ccm]).load_balancer is None
     assert facts(services[:1], [ccm]).load_balancer.id == "ocid1.nlb.ccm"  # web unknown: a stale hand-made one
+
+
+def test_the_context_finding_says_which_lb_was_diagnosed_and_how_it_was_found():
+    from checks.cluster.kube_context import KubeContext
+
+    f = facts([svc("app", 30417)], [nlb("ocid1.nlb.zz", 30417), nlb("ocid1.nlb.aa", 30417)])
+    (finding,) = KubeContext().run(f)
+    assert finding.evidence["loadBalancer"].startswith("ocid1.nlb.aa (found by backends: its backends are")
+    assert finding.evidence["otherLoadBalancers"] == ["ocid1.nlb.zz"]
+    assert finding.evidence["compartmentsSearched"] == [C]
