@@ -553,10 +553,13 @@ class _Run:
         self.reader = oci_api.OciReader(setup, region=self.region, endpoint=self.opts.oci_endpoint,
                                         timeout=min(15.0, max(1.0, self.opts.timeout)),
                                         on_request=lambda: self.engine.count("oci"))
-        cluster_fut = self._cluster_compartment_future()
+        # Only a NodePort or LoadBalancer Service can have a load balancer to look for.
+        exposed = (svc.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
+        cluster_fut = self._cluster_compartment_future() if exposed else None
         for node in nodes:
             self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
-        self._compartments(svc, nodes, cluster_fut)
+        if exposed:
+            self._compartments(svc, nodes, cluster_fut)
         return self._guard(self._find_lb, svc)
 
     def _cluster_compartment_future(self):
