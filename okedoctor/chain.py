@@ -109,9 +109,6 @@ def _internet_hop(facts: Facts, lb_view: HopView | None) -> HopView | None:
 
 
 def lb_search_hint(facts: Facts) -> str:
-    """Why no load balancer fronts the Service, and how to name one made by hand."""
-    searched = (facts.context or {}).get("lbSearch") or {}
-    where = searched.get("compartments") or []
-    place = f" in compartment(s) {', '.join(where)}" if where else ""
-    return (f"no load balancer was found that sends to this Service's NodePorts{place}; "
-            "pass --lb-ocid OCID if one was made by hand")
+    """Why no load balancer fronts the Service, where it was looked for, and how to name one made by hand."""
+    return facts.lb_search.hint or ("no load balancer was found that sends to this Service's NodePorts; "
+                                    "pass --lb-ocid OCID if one was made by hand")

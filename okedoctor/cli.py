@@ -86,6 +86,9 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="OCI config file (also $OCI_CLI_CONFIG_FILE; default ~/.oci/config)."),
         click.option("--auth", type=click.Choice(AUTH_TYPES), envvar="OCI_CLI_AUTH", help="OCI auth type."),
         click.option("--region", envvar="OCI_CLI_REGION", help="OCI region (default: config, then node labels)."),
+        click.option("--compartment-id", "compartment_ids", multiple=True, metavar="OCID",
+                     help="Also look for load balancers in this compartment (repeatable); the cluster's, the "
+                          "Service's and the nodes' compartments are always searched."),
         click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe (no pods/exec)."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
                      show_default=True, callback=finite_seconds, help="One deadline in seconds for the whole run."),
@@ -103,7 +106,8 @@ def make_live_options(kw: dict[str, Any], namespace: str | None, lb_ocid: str | 
         context=kw.get("context"), kubeconfig=kw.get("kubeconfig"), namespace=namespace,
         expect_context=kw.get("expect_context"), profile=kw.get("profile"),
         config_file=kw.get("config_file"), auth=kw.get("auth"), region=kw.get("region"),
-        lb_ocid=lb_ocid, no_exec=bool(kw.get("no_exec")), timeout=float(kw.get("timeout") or 30.0),
+        lb_ocid=lb_ocid, compartment_ids=tuple(kw.get("compartment_ids") or ()),
+        no_exec=bool(kw.get("no_exec")), timeout=float(kw.get("timeout") or 30.0),
         oci_endpoint=kw.get("oci_endpoint"), internet_redirect=kw.get("internet_redirect"),
     )
 
@@ -160,7 +164,7 @@ def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
         result = collect(parse_target(target, namespace, default_namespace="default"), opts)
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                    stats=result.stats)
-        report.context = result.snapshot.context
+        report.context = {**result.snapshot.context, **report.context}
     sys.exit(emit(report, output))
 
 

@@ -40,6 +40,8 @@ def diagnose_snapshot(
     started = time.perf_counter()
     facts = Facts(snapshot, target, lb_ocid=lb_ocid)
     report = run_checks(facts, registry, stats=stats)
+    if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer"):
+        report.context["lbSearch"] = facts.lb_search.to_dict()  # how the LB was found, or where it was not
     report.stats.setdefault("duration_s", round(time.perf_counter() - started, 4))
     report.stats.setdefault("api_requests", {"kubernetes": 0, "oci": 0})
     return report

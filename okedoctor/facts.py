@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from okedoctor.lbsearch import BackendSearch, describe, search_by_backends
 from okedoctor.model import SkipKind, Target
 from okedoctor.snapshot import Snapshot
 
@@ -42,7 +43,8 @@ class LoadBalancerRef:
 
     flavor: str  # "nlb" or "lb"
     body: Obj
-    found_by: str  # "display-name", "ingress-ip" or "lb-ocid"
+    found_by: str  # "display-name", "ingress-ip", "lb-ocid" or "backends"
+    note: str = ""  # with found_by "backends": which backends tied it to the Service
 
     @property
     def id(self) -> str:
@@ -82,6 +84,31 @@ class LoadBalancerRef:
         return list(self.body.get("networkSecurityGroupIds") or [])
 
 
+@dataclass(frozen=True)
+class LbSearch:
+    """How the target's load balancer was looked for, for the LB and internet hops.
+
+    found_by is None when none was found: the hops are then unknown with `hint`, never ok.
+    """
+
+    found_by: str | None  # "display-name" | "ingress-ip" | "lb-ocid" | "backends" | None
+    compartments: tuple[str, ...]
+    hint: str | None  # one line, when nothing was found
+    load_balancers: tuple[LoadBalancerRef, ...] = ()  # every match, the chosen one first
+    unattributed: tuple[str, ...] = ()  # LBs on a stale NodePort that could be another Service's
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"foundBy": self.found_by, "compartments": list(self.compartments)}
+        if self.load_balancers:
+            out["loadBalancers"] = [{"id": r.id, "type": r.flavor, "displayName": r.body.get("displayName"),
+                                     **({"backends": r.note} if r.note else {})} for r in self.load_balancers]
+        if self.unattributed:
+            out["unattributed"] = list(self.unattributed)
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
 def key_of(obj: Obj) -> tuple[str, str, str]:
     meta = obj.get("metadata") or {}
     return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
@@ -111,7 +138,7 @@ class Facts:
         self.live: dict[str, Any] = snapshot.live or {}
 
     # cached properties that depend on the target; every other index is shared across targets
-    _TARGET_DEPENDENT = ("service", "pods", "deployments", "load_balancer")
+    _TARGET_DEPENDENT = ("service", "pods", "deployments", "load_balancer", "_backend_search")
 
     def retarget(self, target: Target, lb_ocid: str | None = None) -> Facts:
         """The same facts seen from another Service, reusing every target-independent index.
@@ -334,7 +361,56 @@ class Facts:
             for body in bodies:
                 if ingress & {a.get("ipAddress") for a in body.get("ipAddresses") or []}:
                     return LoadBalancerRef(flavor, body, "ingress-ip")
-        return None
+        matches = self._backend_search.matches
+        return LoadBalancerRef(matches[0].flavor, matches[0].body, "backends", matches[0].note) if matches else None
+
+    @cached_property
+    def _backend_search(self) -> BackendSearch:
+        """LBs/NLBs whose backends are this cluster's nodes on the target's (or a stale) NodePort."""
+        cidrs = [c for sub in self.worker_subnets for c in (sub.get("ipv4CidrBlocks") or [sub.get("cidrBlock")]) if c]
+        return search_by_backends(self.service, self.services, self.nodes,
+                                  self._oci_list("networkLoadBalancers"), self._oci_list("loadBalancers"), cidrs)
+
+    @property
+    def load_balancers(self) -> list[LoadBalancerRef]:
+        """Every LB/NLB found for the target, the one the checks use first.
+
+        Several only when found by backends (two hand-made LBs on the same NodePort, say)."""
+        ref = self.load_balancer
+        if ref is None:
+            return []
+        if ref.found_by != "backends":
+            return [ref]
+        return [LoadBalancerRef(m.flavor, m.body, "backends", m.note) for m in self._backend_search.matches]
+
+    @property
+    def searched_compartments(self) -> list[str]:
+        """The compartments whose LBs/NLBs were listed (context.lbSearch), else the one in the context."""
+        recorded = (self.context.get("lbSearch") or {}).get("compartments")
+        if recorded is not None:
+            return [c["id"] if isinstance(c, dict) else c for c in recorded]
+        return [self.context["compartmentId"]] if self.context.get("compartmentId") else []
+
+    @property
+    def lb_search(self) -> LbSearch:
+        """How the target's LB was found, or a one-line hint for the LB and internet hops when it was not."""
+        refs = self.load_balancers
+        compartments = tuple(self.searched_compartments)
+        unattributed = tuple(f"{describe(m.flavor, m.body)}: {m.note}" for m in self._backend_search.unattributed)
+        if refs:
+            return LbSearch(refs[0].found_by, compartments, None, tuple(refs), unattributed)
+        missing = self.unavailable(OCI)
+        if missing:
+            hint = f"the load balancers were not read ({missing.reason}); pass --lb-ocid OCID if one was made by hand"
+        else:
+            where = f"compartments {', '.join(compartments)}" if len(compartments) > 1 else \
+                f"compartment {compartments[0]}" if compartments else "the compartments read"
+            hint = (f"no load balancer found for this Service in {where}; "
+                    "pass --lb-ocid OCID if one was made by hand")
+            if unattributed:
+                more = f"; and {len(unattributed) - 3} more" if len(unattributed) > 3 else ""
+                hint += f" (candidates: {'; '.join(unattributed[:3])}{more})"
+        return LbSearch(None, compartments, hint, (), unattributed)
 
     def backend_set_health(self, lb_id: str, backend_set: str) -> Obj | None:
         return (self.oci.get("backendSetHealth") or {}).get(f"{lb_id}/{backend_set}")

@@ -24,6 +24,7 @@ class LiveOptions:
     auth: str | None = None
     region: str | None = None
     lb_ocid: str | None = None
+    compartment_ids: tuple[str, ...] = ()  # more compartments to look for a hand-made LB/NLB in
     no_exec: bool = False
     timeout: float = 30.0
     # Endpoint overrides, for the simulator or a private endpoint; see docs/configuration.md.

@@ -14,7 +14,9 @@ class KubeContext(Check):
 
     What it checks
         The context the facts came from: kube context name, API server URL, cluster (OCID or
-        name), region and compartment, and the kubelet versions of the nodes.
+        name), region and compartment, the kubelet versions of the nodes, and which load
+        balancer was diagnosed and how it was found (the CCM's name, the ingress address,
+        --lb-ocid, or its backends) in which compartments.
 
     Why it breaks
         It does not; it prevents the commonest wasted hour: diagnosing (or fixing) the wrong
@@ -42,6 +44,16 @@ class KubeContext(Check):
                            for n in facts.nodes} - {""})
         if versions:
             evidence["kubeletVersions"] = versions
+        if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer") \
+                and facts.unavailable("oci") is None:
+            search = facts.lb_search
+            if search.load_balancers:
+                ref = search.load_balancers[0]
+                evidence["loadBalancer"] = f"{ref.id} (found by {search.found_by}{': ' + ref.note if ref.note else ''})"
+                if len(search.load_balancers) > 1:
+                    evidence["otherLoadBalancers"] = [r.id for r in search.load_balancers[1:]]
+            if search.compartments:
+                evidence["compartmentsSearched"] = list(search.compartments)
         where = " ".join(f"{label} {ctx[k]}" for k, label in (("server", "server"), ("cluster", "cluster"),
                                                                ("region", "in")) if ctx.get(k))
         yield self.finding(

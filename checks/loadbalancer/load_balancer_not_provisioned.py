@@ -54,7 +54,9 @@ class LoadBalancerNotProvisioned(Check):
         SyncLoadBalancerFailed events: a service limit (LimitExceeded, e.g. lb-100mbps-count),
         IAM or a wrong OCID (NotAuthorizedOrNotFound), the LB subnet, or an annotation value
         the cloud controller manager rejects (then tied to OKD-LB-002). Also a Service whose
-        ingress IP is set but whose LB was not found in the compartment read.
+        ingress IP is set but whose LB was not found, by name, address or backends, in any
+        compartment searched (named in the evidence: the Service's annotation, the cluster's,
+        the nodes', and --compartment-id).
 
     Why it breaks
         The cloud controller manager creates the LB/NLB on its own, asynchronously; when the
@@ -81,12 +83,15 @@ class LoadBalancerNotProvisioned(Check):
         describe = f"kubectl describe service -n {meta.get('namespace')} {meta.get('name')}"
         if ingress:
             if facts.load_balancer is None and facts.unavailable("oci") is None:
+                searched = facts.searched_compartments
                 yield self.finding(
                     f"The Service has ingress {', '.join(i.get('ip', '') for i in ingress)}, but no "
-                    f"{wanted_flavor(svc).upper()} with its display name or address was found",
-                    evidence={"ingress": ingress, "uid": meta.get("uid")},
+                    f"{wanted_flavor(svc).upper()} with its display name, address or backends was found in "
+                    f"compartment{'s' if len(searched) > 1 else ''} {', '.join(searched) or '(none known)'}",
+                    evidence={"ingress": ingress, "uid": meta.get("uid"), "compartmentsSearched": searched},
                     severity=Severity.WARNING,
                     fix=Fix(summary="If the LB was renamed or moved to another compartment, name it with --lb-ocid "
+                                    "or search that compartment too with --compartment-id "
                                     "(or annotate oci.oraclecloud.com/compartment-id)."),
                     subject=subject_of(svc),
                 )
@@ -105,6 +110,7 @@ class LoadBalancerNotProvisioned(Check):
         yield self.finding(
             f"Service {meta.get('namespace')}/{meta.get('name')} has no load balancer (EXTERNAL-IP pending): {what}",
             evidence={"type": "LoadBalancer", "loadBalancerType": wanted_flavor(svc),
+                      "compartmentsSearched": facts.searched_compartments,
                       "lastEvent": {"reason": last.get("reason"), "message": message, "count": last.get("count"),
                                     "lastTimestamp": last.get("lastTimestamp")} if last else None},
             severity=Severity.ERROR if (last or caused_by) else Severity.WARNING,

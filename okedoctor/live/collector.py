@@ -25,6 +25,7 @@ from typing import Any
 from okedoctor import __version__
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.kube import listening_ports
+from okedoctor.lbsearch import needs_worker_subnets, node_ports, search_by_backends
 from okedoctor.live import oci_api
 from okedoctor.live.engine import Engine
 from okedoctor.live.internet import parse_redirect, probe_address
@@ -133,6 +134,8 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
             if (svc.get("spec") or {}).get("type") in types:
                 tgt = Target(svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
                 run = _Run(kt, tgt, opts, engine)
+                if scope is None:
+                    run.cluster_services = services  # the search by backends needs no second list
                 run.start(api, service=svc)
                 runs.append(run)
         snapshot = _finish(engine, runs, fleet=True) if runs else _empty_fleet(kt, services)
@@ -236,8 +239,12 @@ class _Run:
         self.internet: dict[str, Any] | None = None
         self.collection: dict[str, dict[str, str]] = {}
         self.region: str | None = opts.region
-        self.compartment: str | None = None
+        self.compartment: str | None = None  # where the cloud controller manager makes the Service's LB
+        self.lb_search: dict[str, Any] | None = None  # context.lbSearch: the compartments listed, and why
         self.oci_setup: oci_api.OciSetup | None = None
+        self.cluster_body: dict | None = None
+        self.cluster_services: list[dict] | None = None  # every Service of the cluster, once listed
+        self.nodes: list[dict] = []
         self.redirect = parse_redirect(opts.internet_redirect)
         self.lb_depth = 2  # the internet probe's depth: after the Service, or after the LB when there is one
 
@@ -537,6 +544,7 @@ class _Run:
         if isinstance(setup, Exception):
             self.note("oci", "unavailable", str(setup))
             return None
+        self.nodes = nodes
         self.region = setup.region or self.region
         self.oci_setup = setup
         self.oci_used = True
@@ -545,9 +553,64 @@ class _Run:
         self.reader = oci_api.OciReader(setup, region=self.region, endpoint=self.opts.oci_endpoint,
                                         timeout=min(15.0, max(1.0, self.opts.timeout)),
                                         on_request=lambda: self.engine.count("oci"))
+        # Only a NodePort or LoadBalancer Service can have a load balancer to look for.
+        exposed = (svc.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
+        cluster_fut = self._cluster_compartment_future() if exposed else None
         for node in nodes:
             self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
+        if exposed:
+            self._compartments(svc, nodes, cluster_fut)
         return self._guard(self._find_lb, svc)
+
+    def _cluster_compartment_future(self):
+        """ContainerEngine GetCluster, from the cluster OCID of the kubeconfig: the cluster's own compartment."""
+        cluster = self.kt.cluster or ""
+        if not cluster.startswith("ocid1.cluster") or self.opts.lb_ocid:
+            return None  # --lb-ocid names the LB: no compartment to search
+        return self.engine.once(("cluster", cluster), "oci", self._get_cluster, cluster)
+
+    def _get_cluster(self, cluster: str) -> dict | str:
+        """The Cluster body, or why it could not be read (a missing cluster compartment is not fatal)."""
+        try:
+            return self._oci(1, "ce", "/clusters/{clusterId}", {"clusterId": cluster})
+        except oci_api.OciDenied as exc:
+            return (f"GetCluster answered {exc.status} {exc.code or ''}: needs the IAM policy statement "
+                    f"`{self.oci_setup.statement('ce', None, cluster)}`")
+        except (oci_api.OciUnavailable, oci_api.OciNotFound) as exc:
+            return f"GetCluster failed: {exc}"
+
+    def _compartments(self, svc: dict, nodes: list[dict], cluster_fut) -> None:
+        """The compartments to list LBs/NLBs in, each with where it came from (context.lbSearch)."""
+        sources: dict[str, list[str]] = {}
+
+        def add(compartment: str | None, source: str) -> None:
+            if compartment and source not in sources.setdefault(compartment, []):
+                sources[compartment].append(source)
+
+        annotated = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
+        add(annotated, "service-annotation")
+        cluster_note = None
+        if cluster_fut is not None:
+            try:
+                got = self.engine.result(cluster_fut)
+            except TimeoutError:
+                got = "GetCluster did not answer before the deadline"
+            if isinstance(got, dict):
+                add(got.get("compartmentId"), "cluster")
+                if got.get("compartmentId") and self.cluster_body is None:
+                    self.cluster_body = got
+            else:
+                cluster_note = got
+        for node in nodes:
+            add((node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION), "node-annotation")
+        for extra in self.opts.compartment_ids:
+            add(extra, "--compartment-id")
+        cluster_compartment = self.cluster_body.get("compartmentId") if self.cluster_body else None
+        # The CCM lists in one compartment: the Service's annotation, else the cluster's.
+        self.compartment = annotated or cluster_compartment or first_truthy(sources)
+        self.lb_search = {"compartments": [{"id": c, "from": src} for c, src in sources.items()]}
+        if cluster_note:
+            self.lb_search["clusterCompartment"] = cluster_note
 
     def _oci(self, depth: int, service: str, path: str, params: dict | None = None, query: dict | None = None,
              listing: bool = False):
@@ -603,49 +666,118 @@ class _Run:
             flavor = "nlb" if self.opts.lb_ocid.startswith("ocid1.networkloadbalancer") else "lb"
             body = self._oci(2, flavor, *get_path(flavor, self.opts.lb_ocid))
             return self._fan_out(flavor, body, 3)
-        if (svc.get("spec") or {}).get("type") != "LoadBalancer":
-            return None  # no CCM load balancer to look for; a hand-made one needs --lb-ocid
+        svc_type = (svc.get("spec") or {}).get("type")
+        if svc_type not in ("LoadBalancer", "NodePort"):
+            return None  # no load balancer can send to it
         base = 2
         if not self.compartment:  # no annotation: the cluster's compartment is the workers' instances'
             ids = [n for n in self.node_instances if n]
             instance = self._instance(ids[0]) if ids else None
             self.compartment = (instance or {}).get("compartmentId")
+            if self.compartment:
+                self.lb_search = {"compartments": [{"id": self.compartment, "from": ["worker-instances"]}]}
             base = 3
         if not self.compartment:
-            self.note("oci", "unavailable", "cannot tell the load balancer's compartment: neither the Service nor "
-                      f"the nodes carry the {COMPARTMENT_ANNOTATION} annotation; add it or pass --lb-ocid")
+            self.note("oci", "unavailable", "cannot tell the load balancer's compartment: neither the cluster "
+                      f"(GetCluster), the Service nor the nodes name it ({COMPARTMENT_ANNOTATION}); pass "
+                      "--compartment-id or --lb-ocid")
             return None
         uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
-        want = f"{ns}/{name}/{uid}" if flavor == "nlb" else uid
-        listed = self._oci(base, flavor, list_path(flavor), None,
-                           {"compartmentId": self.compartment, "displayName": want}, listing=True)
-        match = [b for b in listed if ccm_name_matches(flavor, b.get("displayName", ""), ns, name, uid)]
-        depth = base + 1
-        if not match:
-            match_flavor = self._by_ingress(svc, ns, name, uid, depth)
-            if match_flavor:
-                flavor, match = match_flavor
-            depth = base + 2
-        if not match:
-            return None
-        return self._fan_out(flavor, match[0], depth, refetch=(flavor == "nlb"))
+        depth = base
+        if svc_type == "LoadBalancer":  # the cloud controller manager's LB, by its name, where it makes it
+            want = f"{ns}/{name}/{uid}" if flavor == "nlb" else uid
+            listed = self._oci(base, flavor, list_path(flavor), None,
+                               {"compartmentId": self.compartment, "displayName": want}, listing=True)
+            match = [b for b in listed if ccm_name_matches(flavor, b.get("displayName", ""), ns, name, uid)]
+            if match:
+                self._searched("display-name")
+                return self._fan_out(flavor, match[0], base + 1, refetch=(flavor == "nlb"))
+            depth = base + 1
+        return self._search(svc, ns, name, uid, depth)
 
-    def _by_ingress(self, svc: dict, ns: str, name: str, uid: str, depth: int):
-        """No LB by the CCM's name: list both kinds in the compartment, match the name loosely or the IP."""
+    def _searched(self, found_by: str | None) -> None:
+        with self.lock:
+            if self.lb_search is not None:
+                self.lb_search["foundBy"] = found_by
+
+    def _lists(self, depth: int) -> tuple[list[dict], list[dict]]:
+        """Every LB and NLB of the searched compartments, listed once per run (shared by a fleet report:
+        each list holds every LB with all its backends, tens of MB for 300 NLBs)."""
+        comps = [c["id"] for c in (self.lb_search or {}).get("compartments") or []] or [self.compartment]
+        futs = {(f, c): self.engine.once(("lb-list", f, c), "oci", self._guard, self._oci, depth, f,
+                                         list_path(f), None, {"compartmentId": c}, True)
+                for c in comps for f in ("nlb", "lb")}
+        got: dict[str, list[dict]] = {"nlb": [], "lb": []}
+        for (f, _), fut in futs.items():
+            seen = {b.get("id") for b in got[f]}
+            got[f] += [b for b in self.engine.result(fut) or [] if b.get("id") not in seen]
+        return got["nlb"], got["lb"]
+
+    def _search(self, svc: dict, ns: str, name: str, uid: str, depth: int) -> dict | None:
+        """No LB by the CCM's name: list both kinds in every compartment; match the name loosely or the
+        ingress IP, else by backends (this cluster's nodes on this Service's, or a stale, NodePort)."""
+        # The cluster's Services tell a stale NodePort from another Service's (NodePorts are cluster-wide).
+        services_fut = None
+        if self.cluster_services is None:
+            services_fut = self.engine.once(("services", None), "kubernetes", functools.partial(
+                self._optional, "services", self.k.services, None, depth))
+        nlbs, lbs = self._lists(depth)
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ips.discard(None)
-        q = {"compartmentId": self.compartment}
-        # One compartment-wide list per run, shared by every Service that needs it: in a fleet
-        # report each list holds every LB with all its backends (tens of MB for 300 NLBs).
-        futs = {f: self.engine.once(("lb-list", f, self.compartment), "oci", self._guard, self._oci, depth, f,
-                                    list_path(f), None, q, True)
-                for f in ("nlb", "lb")}
-        for f, fut in futs.items():
-            for body in self.engine.result(fut) or []:
+        for f, bodies in (("nlb", nlbs), ("lb", lbs)):
+            for body in bodies:
                 addrs = {a.get("ipAddress") for a in body.get("ipAddresses") or []}
-                if ccm_name_matches(f, body.get("displayName", ""), ns, name, uid) or (ips & addrs):
-                    return f, [body]
-        return None
+                by_name = ccm_name_matches(f, body.get("displayName", ""), ns, name, uid)
+                if by_name or (ips & addrs):
+                    self._searched("display-name" if by_name else "ingress-ip")
+                    return self._fan_out(f, body, depth + 1, refetch=(f == "nlb"))
+        services = self.cluster_services
+        if services_fut is not None:
+            try:
+                services = self.engine.result(services_fut)
+            except TimeoutError:
+                services = None
+        if services is None:
+            services = [svc]  # without them a stale NodePort cannot be told from another Service's
+        others = [with_kind(s, "v1", "Service") for s in services
+                  if node_ports(s) and (s["metadata"].get("namespace"), s["metadata"]["name"]) != (ns, name)]
+        found = search_by_backends(svc, others + [svc], self.nodes, nlbs, lbs)
+        if not found.matches and needs_worker_subnets(svc, self.nodes, nlbs, lbs):
+            # Backends on this Service's NodePort that are no node: were they nodes (replaced by an
+            # upgrade)? The workers' subnets say; they are read for the diagnosis anyway.
+            found = search_by_backends(svc, others + [svc], self.nodes, nlbs, lbs, self._worker_cidrs(depth))
+        chosen = found.matches[0] if found.matches else None
+        # What the search decided from, so that --from the snapshot decides the same: every LB/NLB
+        # sending to this cluster's nodes (list bodies: no read per LB), and the Services with NodePorts.
+        for f, bodies in (("nlb", nlbs), ("lb", lbs)):
+            for body in bodies:
+                if body.get("id") in found.cluster_lbs and (chosen is None or body.get("id") != chosen.id):
+                    self._add(section_of(f), body)
+        if found.cluster_lbs:
+            self.put("otherServices", others)
+        self._searched("backends" if chosen else None)
+        if chosen is None:
+            return None
+        return self._fan_out(chosen.flavor, chosen.body, depth + 1, refetch=(chosen.flavor == "nlb"))
+
+    def _worker_cidrs(self, depth: int) -> list[str]:
+        """The CIDRs of the workers' subnets, from the worker reads (waited for, not repeated)."""
+        for node in self.nodes:
+            fut = self.engine.once(("worker", node["metadata"]["name"]), "oci", self._guard, self._worker, node)
+            try:
+                self.engine.result(fut)
+            except TimeoutError:
+                return []
+        with self.lock:
+            mine = set(self.node_instances)
+            sids = list(dict.fromkeys(a["subnetId"] for a in self.oci["vnicAttachments"]
+                                      if a.get("instanceId") in mine and a.get("subnetId")))
+        cidrs: list[str] = []
+        for sid in sids:
+            subnet = self._guard(self.engine.shared, ("subnet", sid), self._oci, depth, "vcn", "/subnets/{subnetId}",
+                                 {"subnetId": sid})
+            cidrs += [c for c in ((subnet or {}).get("ipv4CidrBlocks") or [(subnet or {}).get("cidrBlock")]) if c]
+        return cidrs
 
     def _fan_out(self, flavor: str, body: dict, depth: int, refetch: bool = False) -> dict:
         e = self.engine
@@ -805,6 +937,10 @@ class _Run:
             context["region"] = self.region
         if self.compartment:
             context["compartmentId"] = self.compartment
+        if self.lb_search is not None and not self.opts.lb_ocid:
+            context["lbSearch"] = dict(self.lb_search)
+        if self.cluster_body is not None and self.oci_used:
+            oci["clusters"] = [self.cluster_body]
         target = {"namespace": self.target.namespace, "service": self.target.service}
         if self.opts.lb_ocid:
             target["lbOcid"] = self.opts.lb_ocid

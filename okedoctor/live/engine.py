@@ -70,11 +70,15 @@ class Engine:
         """Like submit, but a second call with the same key shares the first call's answer."""
         with self._lock:
             fut = self._once.get(key)
-        if fut is not None:
-            return fut
-        fut = self.submit(fact, fn, *args)
-        with self._lock:
-            return self._once.setdefault(key, fut)
+            if fut is not None:
+                return fut
+            # Registered before it runs: two callers racing here must not both send the request.
+            task = _Task(fn, args, {})
+            self._tracked.append((fact, task.fut))
+            self._tasks[task.fut] = task
+            self._once[key] = task.fut
+        self._pool.submit(task.run)
+        return task.fut
 
     def shared(self, key: Any, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(*args) once per key: the first caller runs it in its own thread, later callers wait.

@@ -27,6 +27,7 @@ SERVICES = {
     "lb": ("oci.load_balancer", "LoadBalancerClient"),
     "vcn": ("oci.core", "VirtualNetworkClient"),
     "compute": ("oci.core", "ComputeClient"),
+    "ce": ("oci.container_engine", "ContainerEngineClient"),
 }
 
 # The IAM resource family each service's reads need (see docs/oci-iam.md).
@@ -35,6 +36,7 @@ IAM_FAMILY = {
     "lb": "load-balancers",
     "vcn": "virtual-network-family",
     "compute": "instance-family",
+    "ce": "clusters",
 }
 
 

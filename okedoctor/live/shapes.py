@@ -115,6 +115,8 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
     if kube.get("namespace"):
         out.append(with_kind(kube["namespace"], "v1", "Namespace"))
     out.append(with_kind(svc, "v1", "Service"))
+    # After a search by backends: the cluster's other Services with NodePorts (what tells a stale one).
+    out += [with_kind(o, "v1", "Service") for o in kube.get("otherServices") or []]
     if kube.get("endpoints"):
         out.append(with_kind(kube["endpoints"], "v1", "Endpoints"))
     out += kube.get("slices") or []
@@ -202,5 +204,13 @@ def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
     context = dict(first.context)
     if len({s.context.get("compartmentId") for s in snaps}) > 1:
         context.pop("compartmentId", None)  # Services annotated into other compartments
+    searched: dict[str, list[str]] = {}
+    for snap in snaps:  # every compartment any Service's search listed; foundBy is per Service
+        for c in (snap.context.get("lbSearch") or {}).get("compartments") or []:
+            have = searched.setdefault(c["id"], [])
+            have.extend(f for f in c.get("from") or [] if f not in have)
+    context.pop("lbSearch", None)
+    if searched:
+        context["lbSearch"] = {"compartments": [{"id": c, "from": f} for c, f in searched.items()]}
     return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
                     target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
