@@ -8,7 +8,6 @@ APIs return them, so a check reads the same field names a user sees in `kubectl 
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,9 @@ from typing import Any
 from okedoctor.lbsearch import BackendSearch, describe, search_by_backends
 from okedoctor.model import SkipKind, Target
 from okedoctor.snapshot import Snapshot
+
+# What Facts.__init__ sets: the data a retarget shares. Cached properties are not in it.
+_FACTS_DATA = frozenset(("snapshot", "target", "lb_ocid", "context", "_by_kind", "_by_key", "oci", "live", "_shared"))
 
 Obj = dict[str, Any]
 
@@ -122,6 +124,24 @@ def selector_matches(selector: dict[str, str] | None, labels: dict[str, str] | N
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def shared_index(fn):
+    """A cached index that does not depend on the target: built once, shared by every retarget.
+
+    Every other cached property of Facts is per target by construction (`retarget` starts a
+    fresh instance), so forgetting this decorator costs time, never a leak between Services.
+    """
+    name = fn.__name__
+
+    def get(self):
+        cache = self._shared
+        if name not in cache:
+            cache[name] = fn(self)
+        return cache[name]
+
+    get.__doc__ = fn.__doc__
+    return property(get)
+
+
 class Facts:
     def __init__(self, snapshot: Snapshot, target: Target | None = None, lb_ocid: str | None = None):
         self.snapshot = snapshot
@@ -136,22 +156,18 @@ class Facts:
             self._by_key[key_of(obj)] = obj
         self.oci: dict[str, Any] = snapshot.oci or {}
         self.live: dict[str, Any] = snapshot.live or {}
-
-    # cached properties that depend on the target; every other index is shared across targets
-    _TARGET_DEPENDENT = ("service", "pods", "deployments", "load_balancer", "_backend_search")
+        self._shared: dict[str, Any] = {}  # shared_index caches, common to every retarget
 
     def retarget(self, target: Target, lb_ocid: str | None = None) -> Facts:
         """The same facts seen from another Service, reusing every target-independent index.
 
         The fleet report diagnoses hundreds of Services over one collection; rebuilding the
-        indices per Service would cost more than the checks themselves.
+        indices per Service would cost more than the checks themselves. The copy keeps the data
+        and the shared indices only: every per-target cached property starts empty.
         """
-        for name in ("_node_by_ip", "_events_by_object", "_oci_by_id", "_vnic_by_ip", "worker_subnets"):
-            getattr(self, name)  # build once, before the copies share it
-        other = copy.copy(self)
+        other = object.__new__(Facts)
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in _FACTS_DATA})
         other.target, other.lb_ocid = target, lb_ocid
-        for name in self._TARGET_DEPENDENT:
-            other.__dict__.pop(name, None)
         return other
 
     # ---- availability -------------------------------------------------------------------
@@ -208,7 +224,7 @@ class Facts:
     def node(self, name: str | None) -> Obj | None:
         return self.get("Node", "", name or "")
 
-    @cached_property
+    @shared_index
     def _node_by_ip(self) -> dict[str, Obj]:
         out: dict[str, Obj] = {}
         for node in self.nodes:
@@ -235,7 +251,7 @@ class Facts:
             if (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name
         ]
 
-    @cached_property
+    @shared_index
     def _events_by_object(self) -> dict[tuple[str, str, str], list[Obj]]:
         out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
         for ev in self.objects("Event"):
@@ -319,7 +335,7 @@ class Facts:
     def _oci_list(self, section: str) -> list[Obj]:
         return list(self.oci.get(section) or [])
 
-    @cached_property
+    @shared_index
     def _oci_by_id(self) -> dict[str, Obj]:
         out: dict[str, Obj] = {}
         for section in ("networkLoadBalancers", "loadBalancers", "subnets", "securityLists",
@@ -441,7 +457,7 @@ class Facts:
     def security_lists_of_subnet(self, subnet: Obj) -> list[Obj]:
         return [sl for sid in subnet.get("securityListIds") or [] if (sl := self.security_list(sid))]
 
-    @cached_property
+    @shared_index
     def _vnic_by_ip(self) -> dict[str, Obj]:
         return {v["privateIp"]: v for v in self._oci_list("vnics") if v.get("privateIp")}
 
@@ -467,7 +483,7 @@ class Facts:
         vnics = self.vnics_of_instance(instance_id) if instance_id else []
         return next((v for v in vnics if v.get("isPrimary")), vnics[0] if vnics else None)
 
-    @cached_property
+    @shared_index
     def worker_subnets(self) -> list[Obj]:
         """Subnets of the workers' VNICs, in node order, without repeats."""
         seen: dict[str, Obj] = {}

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 
-from okedoctor import chain
+from okedoctor.chain import coverage as chain
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
 from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped

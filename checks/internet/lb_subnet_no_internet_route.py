@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import kind_name, lb_subnets
+from okedoctor.chain.lb import kind_name, lb_subnets
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop

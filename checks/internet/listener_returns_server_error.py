@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.internet.public_address_unreachable import backend_health_summary
-from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
-from okedoctor.chain import probed_addresses
+from okedoctor.chain.coverage import probed_addresses
+from okedoctor.chain.health import BACKENDS_UNHEALTHY, assess, backend_health_summary
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -61,5 +60,5 @@ class ListenerReturnsServerError(Check):
                 fix=Fix(summary="Fix the cause this is tied to; alone, read the app's logs and its localhost answer.",
                         commands=(f"curl -sv --max-time 10 http://{address}/",)),
                 subject=f"address/{address}",
-                caused_by=BackendsUnhealthy.code if lb_answer and any(a.loud for a in assess(facts)) else None,
+                caused_by=BACKENDS_UNHEALTHY if lb_answer and any(a.loud for a in assess(facts)) else None,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import kind_name
+from okedoctor.chain.lb import kind_name
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop, Severity

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import port_pairs
-from checks.loadbalancer.backends_unhealthy import BackendsUnhealthy, assess
-from okedoctor.chain import probed_addresses
+from okedoctor.chain.coverage import probed_addresses
+from okedoctor.chain.health import BACKENDS_UNHEALTHY, assess, backend_health_summary
+from okedoctor.chain.lb import port_pairs
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_INTERNET, Facts
 from okedoctor.model import Finding, Fix, Hop
-
-
-def backend_health_summary(facts: Facts) -> dict[str, str]:
-    """Backend-set name -> the LB's own health status, for the evidence."""
-    ref = facts.load_balancer
-    if not ref:
-        return {}
-    out = {}
-    for name in ref.backend_sets:
-        health = facts.backend_set_health(ref.id, name)
-        if health:
-            out[name] = health.get("status", "UNKNOWN")
-    return out
 
 
 class PublicAddressUnreachable(Check):
@@ -64,7 +51,7 @@ class PublicAddressUnreachable(Check):
         all_ok = bool(health) and all(s == "OK" for s in health.values())
         # Unhealthy backends explain a dead address: tie to that finding, which is itself tied to
         # its configuration cause when one was found (one broken hop, one root cause).
-        caused_by = BackendsUnhealthy.code if any(a.loud for a in assess(facts)) else None
+        caused_by = BACKENDS_UNHEALTHY if any(a.loud for a in assess(facts)) else None
         for address, seen in probed_addresses(facts):
             error = seen.get("error")
             if not error:

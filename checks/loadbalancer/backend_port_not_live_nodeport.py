@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import backend_name, backend_set_update_command, backends, port_pairs, served_ports
-from checks.loadbalancer.health_check_port_not_served import HealthCheckPortNotServed, unserved_health_port
+from okedoctor.chain.health import HEALTH_PORT_NOT_SERVED, unserved_health_port
+from okedoctor.chain.lb import backend_name, backend_set_update_command, backends, port_pairs, served_ports
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -52,7 +52,7 @@ class BackendPortNotLiveNodePort(Check):
             old_ports = sorted({int(b["port"]) for b in stale})
             # The health checker on the same dead port is the finding that explains the outage.
             hc_port = unserved_health_port(facts, pair)
-            caused_by = HealthCheckPortNotServed.code if hc_port in old_ports else None
+            caused_by = HEALTH_PORT_NOT_SERVED if hc_port in old_ports else None
             owners = {str(p): served[p] for p in old_ports if p in served}
             yield self.finding(
                 f"Backend set {pair.backend_set_name} sends to port {', '.join(map(str, old_ports))}, but the "

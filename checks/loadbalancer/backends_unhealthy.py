@@ -3,105 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
-from checks.loadbalancer._lb import (
+from okedoctor.chain.health import MEANING, assess
+from okedoctor.chain.lb import (
     KUBE_PROXY_HEALTH_PORT,
-    PortPair,
-    backend_name,
-    backends,
     is_local,
-    node_ips,
-    port_pairs,
 )
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-# What each per-check result says about the path to the health port.
-MEANING = {
-    "TIMED_OUT": "no answer: a security rule drops the probe (LB egress or worker ingress) or the node is down",
-    "CONNECT_FAILED": "refused: nothing listens on the health-check port on that node",
-    "INVALID_STATUS_CODE": "answered with a non-200 status (kube-proxy: no ready local endpoint, or unhealthy)",
-    "IO_ERROR": "the connection broke during the check",
-    "REGEX_MISMATCH": "the body did not match the configured regex",
-    "HEALTH_PAYLOAD_MISMATCH": "the answer did not match the expected payload",
-    "OFFLINE": "the backend is marked offline",
-}
-
-
-def ready_endpoint_nodes(facts: Facts) -> set[str]:
-    """Names of the nodes holding a ready endpoint of the target Service."""
-    nodes: set[str] = set()
-    for eps in facts.endpoint_slices():
-        for ep in eps.get("endpoints") or []:
-            if (ep.get("conditions") or {}).get("ready") is not False and ep.get("nodeName"):
-                nodes.add(ep["nodeName"])
-    endpoints = facts.endpoints()
-    for subset in (endpoints or {}).get("subsets") or []:
-        for addr in subset.get("addresses") or []:
-            if addr.get("nodeName"):
-                nodes.add(addr["nodeName"])
-    return nodes
-
-
-def results(health: dict[str, Any] | None) -> list[str]:
-    return [r.get("healthCheckStatus", "UNKNOWN") for r in (health or {}).get("healthCheckResults") or []]
-
-
-@dataclass
-class Assessment:
-    """One backend set whose health is not OK, sorted into what is expected and what is not."""
-
-    pair: PortPair
-    set_health: dict[str, Any]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    unexpected: list[tuple[str, list[str]]] = field(default_factory=list)
-    expected: list[str] = field(default_factory=list)
-    healthy: int = 0
-
-    @property
-    def loud(self) -> bool:
-        """A warning or error (not the by-design ETP Local 503s)."""
-        return bool(self.unexpected)
-
-
-def assess(facts: Facts) -> list[Assessment]:
-    """The backend sets that do not read OK, each backend tied to its node."""
-    ref = facts.load_balancer
-    if not ref or not facts.service:
-        return []
-    by_ip = node_ips(facts)
-    ready_nodes = ready_endpoint_nodes(facts)
-    local = is_local(facts.service)
-    out = []
-    for pair in port_pairs(facts):
-        if not pair.backend_set or not pair.backend_set_name:
-            continue
-        set_health = facts.backend_set_health(ref.id, pair.backend_set_name)
-        if not set_health or set_health.get("status") == "OK":
-            continue
-        a = Assessment(pair, set_health)
-        for b in backends(pair.backend_set):
-            name = backend_name(b)
-            health = facts.backend_health(ref.id, pair.backend_set_name, name)
-            status = (health or {}).get("status", "UNKNOWN")
-            node = by_ip.get(b.get("ipAddress", ""))
-            node_name = node["metadata"]["name"] if node else None
-            got = results(health)
-            a.rows.append({"backend": name, "node": node_name, "status": status, "results": got,
-                           "readyEndpointOnNode": node_name in ready_nodes if local else None})
-            if status == "OK":
-                a.healthy += 1
-            elif node is None:
-                continue  # a backend that is no node: OKD-LB-007 explains it
-            elif local and node_name not in ready_nodes and set(got) <= {"INVALID_STATUS_CODE"}:
-                a.expected.append(name)
-            else:
-                a.unexpected.append((name, got))
-        out.append(a)
-    return out
 
 
 class BackendsUnhealthy(Check):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import (
-    PortPair,
+from okedoctor.chain.health import replacement_health_port, unserved_health_port
+from okedoctor.chain.lb import (
     backend_set_update_command,
     backends,
-    expected_health_port,
-    health_port_of,
     kind_name,
     port_pairs,
     served_ports,
@@ -17,33 +15,6 @@ from checks.loadbalancer._lb import (
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-
-def unserved_health_port(facts: Facts, pair: PortPair) -> int | None:
-    """The health-check port of this pair's backend set when no Service or kube-proxy serves it.
-
-    A diagnosis reads the target's Service, not every Service of the cluster, so a port may be
-    served by one we did not read: when the LB itself says the checks pass, believe it."""
-    if not pair.backend_set:
-        return None
-    port = health_port_of(pair.backend_set)
-    if not port or port in served_ports(facts):
-        return None
-    ref = facts.load_balancer
-    health = facts.backend_set_health(ref.id, pair.backend_set_name or "") if ref else None
-    if health and health.get("status") == "OK":
-        return None
-    return port
-
-
-def replacement_health_port(facts: Facts, pair: PortPair) -> int | None:
-    """What the checker should probe instead: the live NodePort when it was following the
-    backends' (old) NodePort, else what the CCM would use (healthCheckNodePort or 10256)."""
-    old = health_port_of(pair.backend_set or {})
-    backend_ports = {int(b.get("port") or 0) for b in backends(pair.backend_set)}
-    if old in backend_ports and pair.node_port:
-        return pair.node_port
-    return expected_health_port(facts.service) if facts.service else None
 
 
 class HealthCheckPortNotServed(Check):

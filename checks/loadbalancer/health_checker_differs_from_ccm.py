@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import (
+from okedoctor.chain.health import unserved_health_port
+from okedoctor.chain.lb import (
     HEALTH_PATH,
     backend_set_update_command,
     expected_health_port,
     is_local,
     port_pairs,
 )
-from checks.loadbalancer.backends_unhealthy import ready_endpoint_nodes
-from checks.loadbalancer.health_check_port_not_served import unserved_health_port
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
+from okedoctor.kube import ready_endpoint_nodes
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 
@@ -64,7 +64,7 @@ class HealthCheckerDiffersFromCcm(Check):
             local = is_local(svc)
             effect = ""
             if local and hc.get("port") != want:
-                without = sorted({n["metadata"]["name"] for n in facts.nodes} - ready_endpoint_nodes(facts))
+                without = sorted({n["metadata"]["name"] for n in facts.nodes} - set(ready_endpoint_nodes(facts, svc)))
                 effect = (f" With externalTrafficPolicy Local this keeps nodes without a ready pod "
                           f"({', '.join(without) or 'none now'}) in rotation; connections sent there are dropped.")
             failures = [e.get("message") for e in facts.events_for(svc) if e.get("reason") == "SyncLoadBalancerFailed"]

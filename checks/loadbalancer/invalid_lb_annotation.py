@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._annotations import annotation_problems, kubectl_fix
-from checks.loadbalancer._lb import spec
+from okedoctor.chain.annotations import annotation_problems, kubectl_fix
+from okedoctor.chain.lb import spec
 from okedoctor.check import Check, subject_of
 from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop

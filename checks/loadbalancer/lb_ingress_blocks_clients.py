@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import kind_name, source_ranges, spec
-from checks.loadbalancer._rules import add_rules_fix, lb_endpoint, ports_text
+from okedoctor.chain.lb import kind_name, source_ranges, spec
+from okedoctor.chain.rules import add_rules_fix, lb_endpoint, ports_text
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import backends, cli, kind_name, lb_id_flag, missing_nodes, node_ips, port_pairs
-from checks.loadbalancer.node_missing_from_backends import NodeMissingFromBackends
+from okedoctor.chain.lb import (
+    NODE_MISSING_FROM_BACKENDS,
+    backends,
+    cli,
+    kind_name,
+    lb_id_flag,
+    missing_nodes,
+    node_ips,
+    port_pairs,
+)
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -54,7 +62,7 @@ class ListenerWithoutBackends(Check):
                 for ip in sorted(node_ips(facts)):
                     commands.append(f"{cli(ref)} backend create {lb_id_flag(ref)} {ref.id} "
                                     f"--backend-set-name {set_name} --ip-address {ip} --port {node_port}")
-            caused_by = NodeMissingFromBackends.code if missing_nodes(facts, backend_set) else None
+            caused_by = NODE_MISSING_FROM_BACKENDS if missing_nodes(facts, backend_set) else None
             yield self.finding(
                 f"Listener {name} (port {listener.get('port')}) sends to backend set {set_name}, which {problem}",
                 evidence={"lb": ref.id, "listener": name, "backendSet": set_name,

@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from checks.loadbalancer._annotations import annotation_problems
-from checks.loadbalancer._lb import spec, wanted_flavor
-from checks.loadbalancer.invalid_lb_annotation import InvalidLbAnnotation
+from okedoctor.chain.annotations import annotation_problems
+from okedoctor.chain.lb import INVALID_ANNOTATION, spec, wanted_flavor
 from okedoctor.check import Check, subject_of
 from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
@@ -99,7 +98,7 @@ class LoadBalancerNotProvisioned(Check):
         failures = _failures(facts, svc)
         last = failures[-1] if failures else None
         message = (last or {}).get("message") or (last or {}).get("note") or ""
-        caused_by = InvalidLbAnnotation.code if annotation_problems(svc) else None
+        caused_by = INVALID_ANNOTATION if annotation_problems(svc) else None
         if caused_by:
             what, todo, commands = ("an annotation value is rejected", "Correct the annotation (OKD-LB-002).", ())
         elif last:

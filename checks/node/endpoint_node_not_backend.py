@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import backend_ips, etp_local, why_not_backend
+from okedoctor.chain.lb import NODE_MISSING_FROM_BACKENDS
+from okedoctor.chain.nodes import backend_ips, etp_local, why_not_backend
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.kube import ready_endpoint_nodes
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-NODE_MISSING_FROM_BACKENDS = "OKD-LB-008"
 
 
 class EndpointNodeNotBackend(Check):

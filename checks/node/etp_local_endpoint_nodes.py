@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import etp_local, uses_lb
+from okedoctor.chain.nodes import etp_local, uses_lb
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of, ready_endpoint_nodes

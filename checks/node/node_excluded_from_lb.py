@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import EXCLUDE_LABEL, etp_local, excluded_by_label, ready_service_pods_on, uses_lb
+from okedoctor.chain.nodes import EXCLUDE_LABEL, etp_local, excluded_by_label, ready_service_pods_on, uses_lb
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of, ready_endpoint_nodes

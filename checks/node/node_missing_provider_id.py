@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import lacks_provider_id, service_pods_on, taint
+from okedoctor.chain.nodes import lacks_provider_id, service_pods_on, taint
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import backend_ips, ready_service_pods_on, service_pods_on
+from okedoctor.chain.nodes import backend_ips, ready_service_pods_on, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import condition, name_of, node_ready

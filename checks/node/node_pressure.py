@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.node._nodes import service_pods_on
+from okedoctor.chain.nodes import service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import condition, name_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import backend_workers, node_peer, traffic_ports
-from checks.loadbalancer._rules import add_rules_fix, lb_endpoint, worker_groups
+from okedoctor.chain.lb import backend_workers, node_peer, traffic_ports
+from okedoctor.chain.rules import add_rules_fix, lb_endpoint, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop

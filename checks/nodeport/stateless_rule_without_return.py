@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from checks.loadbalancer._lb import backend_workers, lb_peer, node_peer, port_pairs, source_ranges, traffic_ports
-from checks.loadbalancer._rules import Endpoint, add_rules_fix, lb_endpoint, ports_text, worker_groups
-from checks.nodeport.worker_ingress_from_lb import preserves_source
+from okedoctor.chain.lb import (
+    backend_workers,
+    lb_peer,
+    node_peer,
+    port_pairs,
+    preserves_source,
+    source_ranges,
+    traffic_ports,
+)
+from okedoctor.chain.rules import Endpoint, add_rules_fix, lb_endpoint, ports_text, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import backend_workers, port_pairs, source_ranges
-from checks.loadbalancer._rules import add_rules_fix, ports_text, worker_groups
-from checks.nodeport.worker_ingress_from_lb import preserves_source
+from okedoctor.chain.lb import backend_workers, port_pairs, preserves_source, source_ranges
+from okedoctor.chain.rules import add_rules_fix, ports_text, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.loadbalancer._lb import backend_workers, is_local, lb_peer, traffic_ports
-from checks.loadbalancer._rules import add_rules_fix, worker_groups
+from okedoctor.chain.lb import backend_workers, lb_peer, preserves_source, traffic_ports
+from okedoctor.chain.rules import add_rules_fix, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop
 from okedoctor.netrules import INGRESS, Traffic, find_rule
-
-
-def preserves_source(facts: Facts) -> bool:
-    """NLB + externalTrafficPolicy Local + a backend set with isPreserveSource: clients' own
-    addresses reach the NodePort, only the health checks come from the NLB subnet."""
-    ref = facts.load_balancer
-    return bool(ref and ref.flavor == "nlb" and is_local(facts.service)
-                and any(bs.get("isPreserveSource") for bs in ref.backend_sets.values()))
 
 
 class WorkerIngressFromLb(Check):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod._live import current_log_tail, ready_pod_answers
+from okedoctor.chain.live import current_log_tail, ready_pod_answers
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_PROBE, Facts
 from okedoctor.kube import workload_ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod._group import containers_where
+from okedoctor.chain.containers import containers_where
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_CONTAINERS, Facts
 from okedoctor.kube import log_hints, resolve_target_port, service_ports

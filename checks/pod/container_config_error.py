@@ -6,8 +6,8 @@ import json
 import re
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._group import Group, containers_where
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.containers import Group, containers_where
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import data_keys, event_message, events_with_reason, waiting_message, waiting_reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod import _causes
+from okedoctor.chain import causes as _causes
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import endpoint_addresses, pod_ready, resolve_target_port, service_ports

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from checks.pod import _causes
+from okedoctor.chain import causes as _causes
 from okedoctor.check import Check
 from okedoctor.facts import Facts, iter_containers
 from okedoctor.kube import data_keys, iter_key_refs, workload_ref

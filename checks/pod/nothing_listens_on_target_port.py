@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._live import ready_pod_answers
-from checks.pod._ports import port_problems
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.live import ready_pod_answers
+from okedoctor.chain.ports import port_problems
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_PROBE, Facts
 from okedoctor.kube import listening_ports, resolve_target_port, service_ports, workload_ref

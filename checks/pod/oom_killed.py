@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._group import Group, containers_where
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.containers import Group, containers_where
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import fmt_memory, last_terminated, log_hints, memory_bytes, node_allocatable

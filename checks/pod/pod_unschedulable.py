@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._scheduling import node_room, other_pods_collected, parse_reasons, scheduling_message
-from checks.pod.rollout_no_room_for_surge import blocked_rollouts
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.scheduling import (
+    blocked_rollouts,
+    node_room,
+    other_pods_collected,
+    parse_reasons,
+    scheduling_message,
+)
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import pod_requests, workload_ref

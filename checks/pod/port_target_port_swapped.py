@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from checks.pod._ports import live_ports, port_problems
+from okedoctor.chain.ports import live_ports, port_problems
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop

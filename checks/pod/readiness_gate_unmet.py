@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._causes import unmet_gates
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.causes import unmet_gates
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import condition, workload_ref

@@ -6,9 +6,9 @@ import json
 import re
 from collections.abc import Iterator
 
-from checks.pod import _causes
-from checks.pod._group import Group, containers_where
-from checks.pod._live import answers_for
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.containers import Group, containers_where
+from okedoctor.chain.live import answers_for
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks.pod._ports import port_problems, templates
+from okedoctor.chain.ports import port_problems, templates
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import containers, probe_target, resolve_target_port, service_ports

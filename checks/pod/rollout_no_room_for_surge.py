@@ -4,46 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from checks.pod import _causes
-from checks.pod._scheduling import NodeRoom, node_room, other_pods_collected, parse_reasons, scheduling_message
+from okedoctor.chain import causes as _causes
+from okedoctor.chain.scheduling import Blocked, NodeRoom, blocked_rollouts, other_pods_collected
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import Resources, condition, fmt_cpu, fmt_memory, pod_requests
+from okedoctor.kube import condition, fmt_cpu, fmt_memory
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-
-@dataclass(frozen=True)
-class Blocked:
-    deployment: Obj
-    new_rs: Obj
-    pending: list[Obj]
-    request: Resources
-    message: str
-    rooms: list[NodeRoom]
-
-
-def _revision(obj: Obj) -> int:
-    return int(((obj.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision") or 0)
-
-
-def blocked_rollouts(facts: Facts) -> list[Blocked]:
-    """Deployments whose newest ReplicaSet has a pod the scheduler cannot place for lack of cpu/memory."""
-    out = []
-    for dep in facts.deployments:
-        if ((dep.get("spec") or {}).get("strategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
-            continue
-        sets = sorted(facts.replicasets_of(dep), key=_revision)
-        if len(sets) < 2:
-            continue  # no rollout in progress: the first ReplicaSet has nothing to surge past
-        new = sets[-1]
-        pending = [p for p in facts.pods_of(new) if _causes.is_unschedulable(p)]
-        msgs = [scheduling_message(facts, p) for p in pending]
-        hit = next((m for m in msgs if any(r["kind"] == "insufficient" for r in parse_reasons(m))), None)
-        if pending and hit:
-            out.append(Blocked(dep, new, pending, pod_requests(pending[0].get("spec") or {}), hit, node_room(facts)))
-    return out
 
 
 class RolloutNoRoomForSurge(Check):

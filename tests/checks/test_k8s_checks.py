@@ -9,7 +9,6 @@ import pytest
 from checks.cluster.access_denied import AccessDenied
 from checks.node.etp_local_endpoint_nodes import EtpLocalEndpointNodes
 from checks.node.node_excluded_from_lb import NodeExcludedFromLB
-from checks.pod._scheduling import parse_reasons
 from checks.pod.endpoints_not_ready import EndpointsNotReady
 from checks.pod.env_key_ref_missing import EnvKeyRefMissing
 from checks.pod.pod_unschedulable import PodUnschedulable
@@ -19,6 +18,7 @@ from checks.pod.rollout_no_room_for_surge import RolloutNoRoomForSurge
 from checks.pod.secret_env_file_shape import SecretEnvFileShape
 from checks.pod.service_selects_no_pod import ServiceSelectsNoPod
 from checks.pod.target_port_not_exposed import TargetPortNotExposed
+from okedoctor.chain.scheduling import parse_reasons
 from okedoctor.check import CheckSkipped
 from okedoctor.facts import Facts
 from okedoctor.model import Severity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.loadbalancer._annotations import annotation_problems, kubectl_fix
+from okedoctor.chain.annotations import annotation_problems, kubectl_fix
 
 NLB = {"oci.oraclecloud.com/load-balancer-type": "nlb"}
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.loadbalancer._lb import NODEPORT_RANGE, ccm_annotation_fix
+from okedoctor.chain.lb import NODEPORT_RANGE, ccm_annotation_fix
 from okedoctor.facts import LoadBalancerRef
 from okedoctor.model import Fix
 from okedoctor.netrules import (
@@ -112,7 +112,7 @@ def add_rules_fix(
 
 def lb_endpoint(facts, ref: LoadBalancerRef) -> Endpoint | None:
     """The LB side: its subnet's security lists plus its own NSGs; None when not read."""
-    from checks.loadbalancer._lb import lb_rulesets, lb_subnets
+    from okedoctor.chain.lb import lb_rulesets, lb_subnets
 
     rulesets = lb_rulesets(facts, ref)
     subnets = lb_subnets(facts, ref)
@@ -137,7 +137,7 @@ class WorkerGroup:
 
 def worker_groups(facts, nodes: Iterable[Obj]) -> list[WorkerGroup]:
     """The given workers grouped by (subnet, NSGs); workers whose network was not read are left out."""
-    from checks.loadbalancer._lb import node_rulesets
+    from okedoctor.chain.lb import node_rulesets
 
     groups: dict[tuple[str, tuple[str, ...]], WorkerGroup] = {}
     for node in nodes:

@@ -24,6 +24,10 @@ NLB_SELECTOR = "oci-network-load-balancer.oraclecloud.com/node-label-selector"
 LB_SELECTOR = "oci.oraclecloud.com/node-label-selector"
 PRESERVE_SOURCE = "oci-network-load-balancer.oraclecloud.com/is-preserve-source"
 
+# Codes of LB-side checks that other findings follow from (their classes live in checks/loadbalancer/).
+INVALID_ANNOTATION = "OKD-LB-002"
+NODE_MISSING_FROM_BACKENDS = "OKD-LB-008"
+
 
 def spec(svc: Obj | None) -> Obj:
     return (svc or {}).get("spec") or {}
@@ -403,3 +407,11 @@ def missing_nodes(facts: Facts, backend_set: Obj | None) -> list[tuple[Obj, str]
         else:
             out.append((node, "not added by the cloud controller manager: see the Service's sync events"))
     return out
+
+
+def preserves_source(facts: Facts) -> bool:
+    """NLB + externalTrafficPolicy Local + a backend set with isPreserveSource: clients' own
+    addresses reach the NodePort, only the health checks come from the NLB subnet."""
+    ref = facts.load_balancer
+    return bool(ref and ref.flavor == "nlb" and is_local(facts.service)
+                and any(bs.get("isPreserveSource") for bs in ref.backend_sets.values()))

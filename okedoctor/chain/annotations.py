@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checks.loadbalancer._lb import PRESERVE_SOURCE, RULE_MODE, annotations, is_local, spec, wanted_flavor
+from okedoctor.chain.lb import PRESERVE_SOURCE, RULE_MODE, annotations, is_local, spec, wanted_flavor
 
 NLB_SL_MODE = "oci-network-load-balancer.oraclecloud.com/security-list-management-mode"
 NLB_INTERVAL = "oci-network-load-balancer.oraclecloud.com/health-check-interval"

@@ -7,6 +7,7 @@ cause by code, that cause is sure to be in the report.
 
 from __future__ import annotations
 
+from okedoctor.chain.secrets import mismatches
 from okedoctor.facts import Facts, Obj, iter_containers
 from okedoctor.kube import (
     condition,
@@ -106,8 +107,6 @@ def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
 
 def env_file_mismatches(facts: Facts, pod: Obj) -> list[dict]:
     """Secrets whose shape does not fit how the pod uses them (see OKD-POD-016)."""
-    from checks.pod.secret_env_file_shape import mismatches
-
     return mismatches(facts, pod)
 
 
