@@ -5,7 +5,7 @@ editable install or a source tree. A new built-in check adds its module name to 
 its hop's `__init__.py`.
 """
 
-from checks import cluster, internet, loadbalancer, node, nodeport, pod
+from okedoctor_checks import cluster, internet, loadbalancer, node, nodeport, pod
 
 BUILTIN: tuple[str, ...] = tuple(
     f"{pkg.__name__}.{module}"

@@ -61,9 +61,9 @@ def checks_in_module(module: ModuleType) -> list[type[Check]]:
 
 
 def _builtin_modules() -> list[str]:
-    import checks  # the built-ins ship as a second top-level package of the wheel
+    import okedoctor_checks  # the built-ins ship as a second top-level package of the wheel
 
-    return list(checks.BUILTIN)
+    return list(okedoctor_checks.BUILTIN)
 
 
 def load_registry(

@@ -20,8 +20,9 @@ from tests.conftest import ROOT, SCENARIOS_DIR
 
 
 def _module(path: Path) -> str:
+    """The import name of a source file (checks/ installs as okedoctor_checks)."""
     rel = path.relative_to(ROOT).with_suffix("")
-    parts = list(rel.parts)
+    parts = ["okedoctor_checks" if p == "checks" and i == 0 else p for i, p in enumerate(rel.parts)]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -47,14 +48,14 @@ def _graph() -> dict[str, set[str]]:
 
 
 def test_no_check_imports_another_check_module():
-    offenders = [f"{m} imports {i}" for m, deps in _graph().items() if m.startswith("checks.")
-                 for i in deps if i.startswith("checks.")]
+    offenders = [f"{m} imports {i}" for m, deps in _graph().items() if m.startswith("okedoctor_checks.")
+                 for i in deps if i.startswith("okedoctor_checks.")]
     assert offenders == []
 
 
 def test_the_chain_view_and_the_core_never_import_a_check():
     offenders = [f"{m} imports {i}" for m, deps in _graph().items() if m.startswith("okedoctor.")
-                 for i in deps if i.startswith("checks.")]
+                 for i in deps if i.startswith("okedoctor_checks.")]
     assert offenders == []
 
 
@@ -99,3 +100,14 @@ def test_retarget_shares_indices_and_nothing_per_target():
     assert all(svc == name for name, (svc, _) in seen.items())
     lbs = [lb_id for _, lb_id in seen.values() if lb_id]
     assert len(lbs) == len(set(lbs)) >= 2
+
+
+def test_the_wheel_lists_every_package_of_the_source_tree():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {_module(init) for top in ("okedoctor", "checks") for init in ROOT.joinpath(top).rglob("__init__.py")
+               if "__pycache__" not in init.parts}
+    assert sorted(on_disk - listed) == [] and sorted(listed - on_disk) == []
+    # no top-level package named like something else's
+    assert not {p for p in listed if p.split(".")[0] not in ("okedoctor", "okedoctor_checks")}

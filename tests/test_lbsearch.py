@@ -159,7 +159,7 @@ def test_a_ccm_lb_of_another_service_is_never_taken_for_a_stale_hand_made_one():
 
 
 def test_the_context_finding_says_which_lb_was_diagnosed_and_how_it_was_found():
-    from checks.cluster.kube_context import KubeContext
+    from okedoctor_checks.cluster.kube_context import KubeContext
 
     f = facts([svc("app", 30417)], [nlb("ocid1.nlb.zz", 30417), nlb("ocid1.nlb.aa", 30417)])
     (finding,) = KubeContext().run(f)

@@ -6,9 +6,9 @@ import importlib
 import sys
 import textwrap
 
+import okedoctor_checks
 import pytest
 
-import checks
 from okedoctor.check import DOC_SECTIONS
 from okedoctor.registry import CHECKS_PATH_ENV, load_registry
 from tests.conftest import ROOT
@@ -18,7 +18,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 def test_every_builtin_module_loads_and_every_check_is_well_formed(builtin_registry):
     assert builtin_registry.load_errors == []
-    for module in checks.BUILTIN:
+    for module in okedoctor_checks.BUILTIN:
         importlib.import_module(module)
     for check in builtin_registry.checks:
         assert check.problems() == [], check

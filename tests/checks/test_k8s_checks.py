@@ -5,19 +5,19 @@ from __future__ import annotations
 import copy
 
 import pytest
+from okedoctor_checks.cluster.access_denied import AccessDenied
+from okedoctor_checks.node.etp_local_endpoint_nodes import EtpLocalEndpointNodes
+from okedoctor_checks.node.node_excluded_from_lb import NodeExcludedFromLB
+from okedoctor_checks.pod.endpoints_not_ready import EndpointsNotReady
+from okedoctor_checks.pod.env_key_ref_missing import EnvKeyRefMissing
+from okedoctor_checks.pod.pod_unschedulable import PodUnschedulable
+from okedoctor_checks.pod.port_target_port_swapped import PortTargetPortSwapped
+from okedoctor_checks.pod.readiness_probe_port_mismatch import ReadinessProbePortMismatch
+from okedoctor_checks.pod.rollout_no_room_for_surge import RolloutNoRoomForSurge
+from okedoctor_checks.pod.secret_env_file_shape import SecretEnvFileShape
+from okedoctor_checks.pod.service_selects_no_pod import ServiceSelectsNoPod
+from okedoctor_checks.pod.target_port_not_exposed import TargetPortNotExposed
 
-from checks.cluster.access_denied import AccessDenied
-from checks.node.etp_local_endpoint_nodes import EtpLocalEndpointNodes
-from checks.node.node_excluded_from_lb import NodeExcludedFromLB
-from checks.pod.endpoints_not_ready import EndpointsNotReady
-from checks.pod.env_key_ref_missing import EnvKeyRefMissing
-from checks.pod.pod_unschedulable import PodUnschedulable
-from checks.pod.port_target_port_swapped import PortTargetPortSwapped
-from checks.pod.readiness_probe_port_mismatch import ReadinessProbePortMismatch
-from checks.pod.rollout_no_room_for_surge import RolloutNoRoomForSurge
-from checks.pod.secret_env_file_shape import SecretEnvFileShape
-from checks.pod.service_selects_no_pod import ServiceSelectsNoPod
-from checks.pod.target_port_not_exposed import TargetPortNotExposed
 from okedoctor.chain.scheduling import parse_reasons
 from okedoctor.check import CheckSkipped
 from okedoctor.facts import Facts
@@ -232,7 +232,7 @@ def test_raw_forbidden_message_becomes_a_cluster_rule():
 
 
 def test_localhost_checks_skip_when_not_observed():
-    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+    from okedoctor_checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
 
     s = snap()
     s.live = {}
@@ -261,7 +261,7 @@ def test_endpoints_not_ready_names_the_crash_as_cause():
 
 
 def test_quota_failed_create_is_named():
-    from checks.pod.workload_has_no_pods import WorkloadHasNoPods
+    from okedoctor_checks.pod.workload_has_no_pods import WorkloadHasNoPods
 
     s = snap()
     s.kubernetes = [o for o in s.kubernetes if o["kind"] != "Pod"]
@@ -293,8 +293,8 @@ def test_undeclared_target_port_that_answers_is_not_reported():
 def test_quoted_logs_and_bodies_never_carry_credentials():
     import json
 
-    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
-    from checks.pod.pod_crashloop import PodCrashLoop
+    from okedoctor_checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+    from okedoctor_checks.pod.pod_crashloop import PodCrashLoop
 
     s = snap()
     for pod in objs(s, "Pod"):
@@ -322,7 +322,7 @@ LEAKY_BODY = 'Traceback: connect(dsn="host=db user=app password=BODYPW1 dbname=x
 def test_probe_bodies_quoted_at_the_pod_hop_are_redacted():
     import json
 
-    from checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
+    from okedoctor_checks.pod.app_5xx_on_localhost import App5xxOnLocalhost
 
     s = snap()
     for live in s.live["containers"].values():
@@ -336,7 +336,7 @@ def test_probe_bodies_quoted_at_the_pod_hop_are_redacted():
 def test_internet_bodies_quoted_by_the_5xx_check_are_redacted():
     import json
 
-    from checks.internet.listener_returns_server_error import ListenerReturnsServerError
+    from okedoctor_checks.internet.listener_returns_server_error import ListenerReturnsServerError
 
     s = snap()
     [address] = list(s.live["internet"])
@@ -359,7 +359,7 @@ def test_rollout_room_numbers_only_when_other_pods_were_collected():
 
 
 def test_distroless_images_make_the_probe_checks_say_why_they_skipped():
-    from checks.pod.nothing_listens_on_target_port import NothingListensOnTargetPort
+    from okedoctor_checks.pod.nothing_listens_on_target_port import NothingListensOnTargetPort
 
     s = snap()
     for live in s.live["containers"].values():
@@ -370,7 +370,7 @@ def test_distroless_images_make_the_probe_checks_say_why_they_skipped():
 
 
 def test_evicted_pods_are_not_crash_loops():
-    from checks.pod.pod_crashloop import PodCrashLoop
+    from okedoctor_checks.pod.pod_crashloop import PodCrashLoop
 
     s = snap()
     pod = copy.deepcopy(objs(s, "Pod")[0])
