@@ -18,6 +18,7 @@ from okedoctor import __version__
 from okedoctor.errors import OkedoctorError, UsageError
 from okedoctor.model import ExitCode
 from okedoctor.options import AUTH_TYPES, LiveOptions, parse_target
+from okedoctor.render import renderer, report_formats
 
 # name -> (module:attribute, one-line help). Listed here so `--help` needs no import.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -130,8 +131,6 @@ def write_out(render: Callable[[], None]) -> None:
 
 
 def emit(report, fmt: str) -> int:
-    from okedoctor.render import renderer
-
     write_out(lambda: renderer(fmt)(report, sys.stdout))
     return report.verdict.exit_code
 
@@ -140,7 +139,7 @@ def emit(report, fmt: str) -> int:
 @click.argument("target", required=False)
 @click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
 @click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(report_formats()), default="text", show_default=True)
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @click.option("--checks-dir", multiple=True, metavar="DIR", help="Also load check files from DIR (repeatable).")
 @live_options
@@ -173,29 +172,15 @@ def checks() -> None:
     """List the registered checks or explain one."""
 
 
-@checks.command("list")
-@click.option("--checks-dir", multiple=True, metavar="DIR")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text")
-def checks_list(checks_dir, output):
-    """Every check: code, hop, severity and a one-line summary (markdown: docs/checks.md)."""
-    registry = load_checks(checks_dir)
-    rows = [
-        {"code": c.code, "name": c.name, "hop": c.hop.value, "severity": c.severity.value,
-         "summary": c.summary(), "origin": registry.origin.get(c.code, "")}
-        for c in registry.sorted()
-    ]
-    if output == "json":
-        import json
+def listing_text(rows: list[dict]) -> list[str]:
+    width = max((len(r["name"]) for r in rows), default=4)
+    return [f"{r['code']:<13} {r['hop']:<13} {r['severity']:<8} {r['name']:<{width}}  {r['summary']}" for r in rows]
 
-        click.echo(json.dumps(rows, indent=2))
-    elif output == "markdown":
-        click.echo(checks_markdown(rows))
-    else:
-        width = max((len(r["name"]) for r in rows), default=4)
-        for r in rows:
-            click.echo(f"{r['code']:<13} {r['hop']:<13} {r['severity']:<8} {r['name']:<{width}}  {r['summary']}")
-    for where, err in registry.load_errors:
-        click.echo(f"warning: could not load checks from {where}: {err}", err=True)
+
+def listing_json(rows: list[dict]) -> list[str]:
+    import json
+
+    return [json.dumps(rows, indent=2)]
 
 
 def checks_markdown(rows: list[dict]) -> str:
@@ -208,6 +193,32 @@ def checks_markdown(rows: list[dict]) -> str:
             out += [f"| `{r['code']}` | {r['name']} | {r['severity']} | {r['summary']} |" for r in here]
             out.append("")
     return "\n".join(out)
+
+
+# The formats of `checks list -o`: name -> the lines it prints for the rows. A table of checks,
+# not a diagnosis, so not the report formats of okedoctor.render.FORMATS.
+LISTINGS: dict[str, Callable[[list[dict]], list[str]]] = {
+    "text": listing_text,
+    "json": listing_json,
+    "markdown": lambda rows: [checks_markdown(rows)],
+}
+
+
+@checks.command("list")
+@click.option("--checks-dir", multiple=True, metavar="DIR")
+@click.option("-o", "--output", type=click.Choice(list(LISTINGS)), default="text")
+def checks_list(checks_dir, output):
+    """Every check: code, hop, severity and a one-line summary (markdown: docs/checks.md)."""
+    registry = load_checks(checks_dir)
+    rows = [
+        {"code": c.code, "name": c.name, "hop": c.hop.value, "severity": c.severity.value,
+         "summary": c.summary(), "origin": registry.origin.get(c.code, "")}
+        for c in registry.sorted()
+    ]
+    for line in LISTINGS[output](rows):
+        click.echo(line)
+    for where, err in registry.load_errors:
+        click.echo(f"warning: could not load checks from {where}: {err}", err=True)
 
 
 @checks.command("explain")

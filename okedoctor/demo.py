@@ -18,6 +18,7 @@ import click
 
 from okedoctor.cli import finite_seconds
 from okedoctor.errors import UsageError
+from okedoctor.render import report_formats
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 PREFERRED = "stale-healthcheck-port"
@@ -64,7 +65,7 @@ def _environment(env: dict[str, str]):
 
 @click.command()
 @click.argument("scenario", required=False)
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(report_formats()), default="text", show_default=True)
 @click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
 @click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,

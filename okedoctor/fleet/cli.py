@@ -9,6 +9,7 @@ import click
 
 from okedoctor.cli import live_options, load_checks, make_live_options, write_out
 from okedoctor.errors import UsageError
+from okedoctor.render import fleet_formats, fleet_renderer
 
 
 def progress(message: str):
@@ -28,7 +29,7 @@ def progress(message: str):
 @click.option("--include-nodeport", is_flag=True, help="Also diagnose Services of type NodePort.")
 @click.option("--from", "from_file", metavar="FILE",
               help="Report on a snapshot file (no network); without -n it covers every namespace in the file.")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(fleet_formats()), default="text", show_default=True)
 @click.option("--state", "state_file", metavar="FILE",
               help="Remember findings here and report what is new, resolved or persisting.")
 @click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
@@ -41,7 +42,6 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
            prometheus_file, webhook, checks_dir, **kw):
     """Diagnose every Service of type LoadBalancer in one collection pass (cron / CronJob)."""
     from okedoctor.fleet import state as fleet_state
-    from okedoctor.fleet.render import RENDERERS
     from okedoctor.fleet.run import (
         diagnose_fleet,
         exposed_services,
@@ -89,7 +89,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
             f"; {scope_unknown}" if scope_unknown else "")
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
-    write_out(lambda: RENDERERS[output](fleet, sys.stdout, only_changes=only_changes))
+    write_out(lambda: fleet_renderer(output)(fleet, sys.stdout, only_changes=only_changes))
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics
 

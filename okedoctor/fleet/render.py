@@ -116,5 +116,3 @@ def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False
                 lines += report_markdown.lines(r, heading="##")
     out.write("\n".join(lines) + "\n")
 
-
-RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,20 +1,58 @@
-"""Renderers: one module per output format, chosen through one lookup table."""
+"""Renderers: one module per output format, all named in one registry, `FORMATS`.
+
+Every `-o/--output` choice reads `FORMATS` (through `report_formats()` / `fleet_formats()`), so
+a new format is one entry here plus its functions. Entries name their functions as
+"module:function" and are imported only when used: listing the formats (click's choices,
+`--help`) loads no renderer and no rich.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import IO
+from dataclasses import dataclass
+from typing import IO, Any
 
 from okedoctor.model import Report
 
-FORMATS = ("text", "json", "markdown")
+
+@dataclass(frozen=True)
+class Format:
+    report: str | None  # "module:function" rendering one Service's Report: fn(report, out)
+    fleet: str | None  # "module:function" rendering `okedoctor report`'s FleetReport: fn(fleet, out, only_changes=)
+
+
+FORMATS: dict[str, Format] = {
+    "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text"),
+    "json": Format("okedoctor.render.json:render", "okedoctor.fleet.render:render_json"),
+    "markdown": Format("okedoctor.render.markdown:render", "okedoctor.fleet.render:render_markdown"),
+}
+
+
+def report_formats() -> tuple[str, ...]:
+    """The `-o` choices of the commands that render one Service's report (diagnose, demo)."""
+    return tuple(name for name, f in FORMATS.items() if f.report)
+
+
+def fleet_formats() -> tuple[str, ...]:
+    """The `-o` choices of `okedoctor report`."""
+    return tuple(name for name, f in FORMATS.items() if f.fleet)
+
+
+def _load(path: str) -> Callable[..., Any]:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def renderer(fmt: str) -> Callable[[Report, IO[str]], None]:
-    if fmt == "json":
-        from okedoctor.render.json import render
-    elif fmt == "markdown":
-        from okedoctor.render.markdown import render
-    else:
-        from okedoctor.render.text import render
-    return render
+    path = FORMATS[fmt].report if fmt in FORMATS else None
+    if not path:
+        raise KeyError(f"no report format {fmt!r}; one of {', '.join(report_formats())}")
+    return _load(path)
+
+
+def fleet_renderer(fmt: str) -> Callable[..., None]:
+    path = FORMATS[fmt].fleet if fmt in FORMATS else None
+    if not path:
+        raise KeyError(f"no fleet report format {fmt!r}; one of {', '.join(fleet_formats())}")
+    return _load(path)

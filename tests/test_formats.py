@@ -1,0 +1,48 @@
+"""One registry of output formats (okedoctor.render.FORMATS) feeds every `-o` choice."""
+
+from __future__ import annotations
+
+import inspect
+
+import click
+import pytest
+
+from okedoctor.render import FORMATS, fleet_formats, fleet_renderer, renderer, report_formats
+
+
+def output_choices(command: click.Command) -> list[str]:
+    (option,) = [p for p in command.params if p.name == "output"]
+    return list(option.type.choices)
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_registered_format_names_functions_that_exist(name):
+    for fn in (renderer(name), fleet_renderer(name)):
+        assert callable(fn) and list(inspect.signature(fn).parameters)[:2] in (["report", "out"], ["fleet", "out"])
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+def test_every_output_option_reads_its_registry():
+    from okedoctor.cli import LISTINGS, cli
+
+    expected = {("diagnose",): report_formats(), ("demo",): report_formats(), ("report",): fleet_formats(),
+                ("checks", "list"): tuple(LISTINGS)}
+    found = {path: tuple(output_choices(cmd)) for path, cmd in all_commands(cli)
+             if any(p.name == "output" for p in cmd.params)}
+    assert found == expected
+    assert report_formats() == fleet_formats() == tuple(LISTINGS) == ("text", "json", "markdown")
+
+
+def test_an_unknown_format_is_refused_not_rendered_as_text():
+    with pytest.raises(KeyError, match="yaml"):
+        renderer("yaml")
+    with pytest.raises(KeyError, match="yaml"):
+        fleet_renderer("yaml")
