@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from okedoctor.cli import finite_seconds
+from okedoctor.cliopts import emit, load_checks, output_option, timeout_option
 from okedoctor.errors import UsageError
 from okedoctor.render import report_formats
 
@@ -65,11 +65,10 @@ def _environment(env: dict[str, str]):
 
 @click.command()
 @click.argument("scenario", required=False)
-@click.option("-o", "--output", type=click.Choice(report_formats()), default="text", show_default=True)
+@output_option(report_formats())
 @click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
 @click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
-              show_default=True, callback=finite_seconds)
+@timeout_option()
 def demo(scenario, output, list_only, no_exec, timeout):
     """Diagnose a shipped scenario live against the embedded simulated OKE (no cluster needed)."""
     from okedoctor.snapshot import load_snapshot
@@ -89,7 +88,6 @@ def demo(scenario, output, list_only, no_exec, timeout):
 
 
 def run_demo(name: str, snap, *, output: str, no_exec: bool, timeout: float) -> int:
-    from okedoctor.cli import emit, load_checks
     from okedoctor.diagnose import diagnose_snapshot
     from okedoctor.live import collect
     from okedoctor.model import Target

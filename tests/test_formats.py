@@ -31,7 +31,8 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
 
 
 def test_every_output_option_reads_its_registry():
-    from okedoctor.cli import LISTINGS, cli
+    from okedoctor.cli import cli
+    from okedoctor.commands.checks import LISTINGS
 
     expected = {("diagnose",): report_formats(), ("demo",): report_formats(), ("report",): fleet_formats(),
                 ("checks", "list"): tuple(LISTINGS)}

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from okedoctor.cli import live_options, load_checks, make_live_options, write_out
+from okedoctor.cliopts import checks_dir_option, live_options, load_checks, make_live_options, output_option, write_out
 from okedoctor.errors import UsageError
 from okedoctor.render import fleet_formats, fleet_renderer
 
@@ -29,14 +29,14 @@ def progress(message: str):
 @click.option("--include-nodeport", is_flag=True, help="Also diagnose Services of type NodePort.")
 @click.option("--from", "from_file", metavar="FILE",
               help="Report on a snapshot file (no network); without -n it covers every namespace in the file.")
-@click.option("-o", "--output", type=click.Choice(fleet_formats()), default="text", show_default=True)
+@output_option(fleet_formats())
 @click.option("--state", "state_file", metavar="FILE",
               help="Remember findings here and report what is new, resolved or persisting.")
 @click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
 @click.option("--prometheus-file", metavar="PATH", help="Write node_exporter textfile metrics here (atomically).")
 @click.option("--webhook", metavar="URL", envvar="OKEDOCTOR_WEBHOOK_URL",
               help="POST a Slack-compatible message with the changes (also $OKEDOCTOR_WEBHOOK_URL).")
-@click.option("--checks-dir", multiple=True, metavar="DIR")
+@checks_dir_option()
 @live_options
 def report(namespace, all_namespaces, include_nodeport, from_file, output, state_file, only_changes,
            prometheus_file, webhook, checks_dir, **kw):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from okedoctor.cli import live_options, make_live_options
+from okedoctor.cliopts import live_options, make_live_options
 from okedoctor.errors import UsageError
 from okedoctor.options import parse_target
 

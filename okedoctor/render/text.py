@@ -24,7 +24,7 @@ _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "
 
 class _Console(Console):
     def on_broken_pipe(self) -> None:
-        """`okedoctor diagnose | head`: hand the broken pipe to the caller (cli.write_out).
+        """`okedoctor diagnose | head`: hand the broken pipe to the caller (cliopts.write_out).
 
         rich's default exits 1, which to cron and alerting means "warnings only"; the caller
         ends the output and keeps the diagnosis' exit code, as for every other format.

@@ -1,0 +1,44 @@
+"""`okedoctor diagnose svc/NAME`: walk the chain for one Service, live or from a snapshot file."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from okedoctor.cliopts import checks_dir_option, emit, live_options, load_checks, make_live_options, output_option
+from okedoctor.errors import UsageError
+from okedoctor.options import parse_target
+from okedoctor.render import report_formats
+
+
+@click.command()
+@click.argument("target", required=False)
+@click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
+@click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
+@output_option(report_formats())
+@click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
+@checks_dir_option(help="Also load check files from DIR (repeatable).")
+@live_options
+def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
+    """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME)."""
+    from okedoctor.diagnose import diagnose_snapshot, resolve_target
+
+    registry = load_checks(checks_dir)
+    if from_file:
+        from okedoctor.snapshot import load_snapshot
+
+        snap = load_snapshot(from_file)
+        tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
+        report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid)
+    else:
+        if not target:
+            raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
+        from okedoctor.live import collect
+
+        opts = make_live_options(kw, namespace, lb_ocid)
+        result = collect(parse_target(target, namespace, default_namespace="default"), opts)
+        report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
+                                   stats=result.stats)
+        report.context = {**result.snapshot.context, **report.context}
+    sys.exit(emit(report, output))
