@@ -2,12 +2,19 @@
 
 - The command layer's arrows point one way: `okedoctor.cli` registers the sub-commands and only
   the entry points import it; the sub-commands take their shared options from `okedoctor.cliopts`.
+- Every third-party package imported is declared in pyproject.toml: what okedoctor/ and checks/
+  import in [project].dependencies (a wheel install gets nothing else), what only the tests and
+  bench/ import in the `test` extra. A package that merely arrives with another (cryptography
+  with oci, urllib3 with kubernetes) can leave when that one changes its own requirements.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.metadata
+import re
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +27,11 @@ DISPATCHER = "okedoctor.cli"
 # The modules allowed to import the dispatcher: `python -m okedoctor`. The console scripts name
 # okedoctor.cli:main in pyproject.toml (checked below).
 ENTRY_POINTS = {"okedoctor.__main__"}
+
+
+# Our own top-level packages, and a module tests/fixtures/checks_bad imports to fail on purpose.
+OWN = {"okedoctor", "okedoctor_checks", "tests", "bench"}
+MISSING_ON_PURPOSE = {"module_that_does_not_exist"}
 
 
 def module_name(path: Path) -> str:
@@ -83,3 +95,65 @@ def test_the_shared_options_import_no_command():
     found = [m for m, _ in imports(ROOT / "okedoctor" / "cliopts.py")
              if any(m == c or m.startswith(c + ".") for c in commands)]
     assert found == []
+
+
+def top_level_imports(*tops: str) -> dict[str, list[str]]:
+    """Absolute imports that are neither stdlib nor ours: top-level name -> where; plus the
+    `pytest.importorskip("name")` of the tests, an import in all but syntax."""
+    found: dict[str, list[str]] = {}
+    for path in source_files(*tops):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "importorskip" and node.args and isinstance(node.args[0], ast.Constant)):
+                names = [node.args[0].value]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in OWN | MISSING_ON_PURPOSE | {"__future__"}:
+                    found.setdefault(top, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared(requirements: list[str]) -> set[str]:
+    return {normalize(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req).group(0)) for req in requirements}
+
+
+def undeclared(imported: dict[str, list[str]], allowed: set[str]) -> list[str]:
+    dists = importlib.metadata.packages_distributions()
+    out = []
+    for name, where in sorted(imported.items()):
+        candidates = dists.get(name)
+        if not candidates:
+            out.append(f"{name} (imported at {where[0]}) is not installed, so no distribution provides it")
+        elif not allowed & {normalize(d) for d in candidates}:
+            out.append(f"{name}: declare {' or '.join(sorted(set(candidates)))} (imported at {', '.join(where[:3])})")
+    return out
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_the_runtime_imports_are_declared_dependencies():
+    imported = top_level_imports("okedoctor", "checks")
+    assert {"click", "kubernetes", "oci", "cryptography"} <= set(imported)  # the walk sees them
+    missing = undeclared(imported, declared(project()["dependencies"]))
+    assert missing == [], "\n".join(missing)
+
+
+def test_the_test_imports_are_declared_in_the_test_extra():
+    meta = project()
+    allowed = declared(meta["dependencies"]) | declared(meta["optional-dependencies"]["test"])
+    imported = top_level_imports("tests", "bench")
+    assert {"pytest", "jsonschema", "kubernetes_validate"} <= set(imported)
+    missing = undeclared(imported, allowed)
+    assert missing == [], "\n".join(missing)
