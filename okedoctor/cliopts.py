@@ -4,7 +4,8 @@
 The command modules (`okedoctor.commands.*`, `okedoctor.live.cli`, `okedoctor.fleet.cli`,
 `okedoctor.demo`) import from here; `okedoctor.cli` only registers them, and nothing imports it
 but the entry points (tests/test_imports.py). Importing this module stays cheap: no kubernetes,
-no oci, no renderer (`okedoctor --help` and `okedoctor checks list` load it).
+no oci, no renderer (`okedoctor --help` and `okedoctor checks list` load it). The live options
+parse into `okedoctor.options.LiveOptions`, which the collector takes and which knows no click.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import inspect
 import click
 import pytest
 
-from okedoctor.render import FORMATS, fleet_formats, fleet_renderer, renderer, report_formats
+from okedoctor.render import FORMATS, Format, fleet_formats, fleet_renderer, renderer, report_formats
 
 
 def output_choices(command: click.Command) -> list[str]:
@@ -17,8 +17,17 @@ def output_choices(command: click.Command) -> list[str]:
 
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_every_registered_format_names_functions_that_exist(name):
-    for fn in (renderer(name), fleet_renderer(name)):
-        assert callable(fn) and list(inspect.signature(fn).parameters)[:2] in (["report", "out"], ["fleet", "out"])
+    assert list(inspect.signature(renderer(name)).parameters) == ["report", "out"]
+    assert list(inspect.signature(fleet_renderer(name)).parameters) == ["fleet", "out", "only_changes"]
+
+
+def test_a_format_for_the_fleet_report_only_is_one_entry(monkeypatch):
+    """`report -o html` (interfaces.md) renders a fleet and no single report: not a diagnose choice."""
+    monkeypatch.setitem(FORMATS, "html", Format(None, "okedoctor.fleet.render:render_markdown"))
+    assert "html" in fleet_formats() and "html" not in report_formats()
+    assert fleet_renderer("html") is fleet_renderer("markdown")
+    with pytest.raises(KeyError, match="no report format 'html'"):
+        renderer("html")
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
