@@ -18,7 +18,12 @@ class OciService:
     version: str
     module: str
     client: str
-    iam_family: str
+    iam_family: str  # what the collector's policy statements name
+    iam_aggregate: str | None = None  # the aggregate family a policy may name instead
+
+    @property
+    def iam_families(self) -> tuple[str, ...]:
+        return (self.iam_family,) + ((self.iam_aggregate,) if self.iam_aggregate else ())
 
 
 SERVICES: dict[str, OciService] = {s.key: s for s in (
@@ -27,7 +32,7 @@ SERVICES: dict[str, OciService] = {s.key: s for s in (
     OciService("lb", "20170115", "oci.load_balancer", "LoadBalancerClient", "load-balancers"),
     OciService("vcn", "20160918", "oci.core", "VirtualNetworkClient", "virtual-network-family"),
     OciService("compute", "20160918", "oci.core", "ComputeClient", "instance-family"),
-    OciService("ce", "20180222", "oci.container_engine", "ContainerEngineClient", "clusters"),
+    OciService("ce", "20180222", "oci.container_engine", "ContainerEngineClient", "clusters", "cluster-family"),
 )}
 
 
