@@ -160,7 +160,7 @@ class LbFlavor:
         """The display name the cloud controller manager gives the Service's LB (before any prefix)."""
         return f"{namespace}/{name}/{uid}" if self.key == "nlb" else uid
 
-    def ccm_name_matches(self, display_name: str, namespace: str, name: str, uid: str) -> bool:
+    def ccm_name_matches(self, display_name: str, namespace: str, name: str, uid: str | None) -> bool:
         """The CCM's name: NLB exactly `<ns>/<name>/<uid>`; LB `<uid>`, maybe prefixed (LOAD_BALANCER_PREFIX)."""
         if not uid or not display_name:
             return False
