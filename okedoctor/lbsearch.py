@@ -27,7 +27,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from okedoctor.oci_catalog import FLAVORS
+from okedoctor.oci_catalog import FLAVORS, LB, NLB
 
 Obj = dict[str, Any]
 
@@ -175,7 +175,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
     explained: dict[tuple[str, str], list[BackendMatch]] = {}
     stale: list[tuple[str, Obj, dict[str, set[int]]]] = []
     cluster_lbs: list[str] = []
-    bodies = [("nlb", b) for b in nlbs] + [("lb", b) for b in lbs]
+    bodies = [(NLB.key, b) for b in nlbs] + [(LB.key, b) for b in lbs]
     for flavor, body in sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])):
         per_set = node_backend_ports(body, ips, instances)
         if not per_set:
