@@ -50,6 +50,7 @@ class OciResource:
     keyed: bool = False
     indexed: bool = False  # its bodies are looked up by id (Facts.oci_resource)
     collected: bool = True  # read by the live collector (otherwise only served by the simulator)
+    always: bool = True  # a collection that used OCI writes it, empty when nothing was found
 
     @property
     def kind(self) -> type:
@@ -85,7 +86,7 @@ CATALOG: tuple[OciResource, ...] = (
     OciResource("backendHealth", "lb", "/backendSets/{backendSetName}/backends/{backendName}/health", keyed=True),
     OciResource("networkSecurityGroupRules", "vcn",
                 "/networkSecurityGroups/{networkSecurityGroupId}/securityRules", keyed=True),
-    OciResource("clusters", "ce", "/clusters/{clusterId}"),
+    OciResource("clusters", "ce", "/clusters/{clusterId}", always=False),  # only when GetCluster answered
     OciResource("vcns", "vcn", "/vcns/{vcnId}", collected=False),
     OciResource("nodePools", "ce", "/nodePools/{nodePoolId}", collected=False),
 )
@@ -108,8 +109,8 @@ NSG_RULES = "networkSecurityGroupRules"
 # What a snapshot's `oci:` may hold, and the shape each section must have.
 SECTION_KINDS: dict[str, type] = {r.section: r.kind for r in CATALOG}
 INDEXED_SECTIONS: tuple[str, ...] = tuple(r.section for r in CATALOG if r.indexed)
-# The sections a live collection writes, each present (empty when nothing was found).
-COLLECTED_SECTIONS: tuple[str, ...] = tuple(r.section for r in CATALOG if r.collected and r.section != CLUSTERS)
+# The sections a live collection that used OCI always writes.
+COLLECTED_SECTIONS: tuple[str, ...] = tuple(r.section for r in CATALOG if r.collected and r.always)
 
 
 def collections_by_version() -> dict[str, tuple[str, ...]]:
