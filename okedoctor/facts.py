@@ -16,6 +16,7 @@ from typing import Any
 
 from okedoctor.lbsearch import BackendSearch, describe, search_by_backends
 from okedoctor.model import SkipKind, Target
+from okedoctor.oci_catalog import INDEXED_SECTIONS
 from okedoctor.snapshot import Snapshot
 
 # What Facts.__init__ sets: the data a retarget shares. Cached properties are not in it.
@@ -338,8 +339,7 @@ class Facts:
     @shared_index
     def _oci_by_id(self) -> dict[str, Obj]:
         out: dict[str, Obj] = {}
-        for section in ("networkLoadBalancers", "loadBalancers", "subnets", "securityLists",
-                        "networkSecurityGroups", "instances", "vnics", "routeTables"):
+        for section in INDEXED_SECTIONS:
             for body in self._oci_list(section):
                 if body.get("id"):
                     out[body["id"]] = body

@@ -27,6 +27,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from okedoctor.oci_catalog import FLAVORS, LB, NLB
+
 Obj = dict[str, Any]
 
 NODEPORT_MIN, NODEPORT_MAX = 30000, 32767
@@ -116,9 +118,7 @@ def _named_for(flavor: str, body: Obj, services: list[Obj]) -> Obj | None:
     name = body.get("displayName") or ""
     for svc in services:
         meta = svc.get("metadata") or {}
-        uid = meta.get("uid")
-        if uid and (name == f"{meta.get('namespace', '')}/{meta.get('name', '')}/{uid}" if flavor == "nlb"
-                    else name.endswith(uid)):
+        if FLAVORS[flavor].ccm_name_matches(name, meta.get("namespace", ""), meta.get("name", ""), meta.get("uid")):
             return svc
     return None
 
@@ -175,7 +175,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
     explained: dict[tuple[str, str], list[BackendMatch]] = {}
     stale: list[tuple[str, Obj, dict[str, set[int]]]] = []
     cluster_lbs: list[str] = []
-    bodies = [("nlb", b) for b in nlbs] + [("lb", b) for b in lbs]
+    bodies = [(NLB.key, b) for b in nlbs] + [(LB.key, b) for b in lbs]
     for flavor, body in sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])):
         per_set = node_backend_ports(body, ips, instances)
         if not per_set:
@@ -275,5 +275,4 @@ def _merge(matches: list[BackendMatch]) -> list[BackendMatch]:
 
 
 def describe(flavor: str, body: Obj) -> str:
-    kind = "NLB" if flavor == "nlb" else "LB"
-    return f"{kind} {body.get('displayName') or '?'} ({body.get('id', '')})"
+    return f"{FLAVORS[flavor].short_name} {body.get('displayName') or '?'} ({body.get('id', '')})"

@@ -14,23 +14,11 @@ from typing import Any
 import yaml
 
 from okedoctor.errors import UsageError
+from okedoctor.oci_catalog import SECTION_KINDS
 
 API_VERSION = "okedoctor/v1"
 KINDS = ("Snapshot", "Scenario")
-OCI_SECTIONS = {
-    "networkLoadBalancers": list,
-    "loadBalancers": list,
-    "backendSetHealth": dict,
-    "backendHealth": dict,
-    "subnets": list,
-    "securityLists": list,
-    "networkSecurityGroups": list,
-    "networkSecurityGroupRules": dict,
-    "instances": list,
-    "vnicAttachments": list,
-    "vnics": list,
-    "routeTables": list,
-}
+OCI_SECTIONS = SECTION_KINDS  # the catalogue says what each `oci:` section holds
 
 
 @dataclass

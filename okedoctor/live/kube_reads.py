@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from okedoctor.errors import CollectionError
-from okedoctor.live.engine import Engine
+from okedoctor.live.engine import KUBE_API, Engine
 from okedoctor.live.kube import KubeTarget
+
+if TYPE_CHECKING:
+    from okedoctor.live.probe import ExecResult
 
 LOG_TAIL_LINES = 200
 LOG_LIMIT_BYTES = 16 * 1024
@@ -35,34 +39,98 @@ class Unreachable(Exception):  # noqa: N818
     pass
 
 
+class KubeWire(Protocol):
+    """The read seam: GETs and execs against an API server (the real one, or a snapshot in memory)."""
+
+    def get(self, path: str, query: list[tuple[str, Any]], accept: str,
+            timeout: tuple[float, float]) -> tuple[int, bytes, str | None]:
+        """(status, body, reason) of GET `path` (parameters already filled in)."""
+        ...
+
+    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
+        """Run the command `query` names; raises Forbidden or Unreachable."""
+        ...
+
+
 @dataclass
-class KubeReads:
-    """GETs through the kubernetes client's ApiClient (its auth, TLS and proxy handling).
+class ApiClientWire:
+    """The kubernetes client's ApiClient: its auth, TLS and proxy handling.
 
     The generated API classes are not used: importing CoreV1Api alone costs over a second,
     and we want the raw JSON anyway.
     """
 
     api_client: Any
+
+    def get(self, path: str, query: list[tuple[str, Any]], accept: str,
+            timeout: tuple[float, float]) -> tuple[int, bytes, str | None]:
+        client = self.api_client
+        try:
+            method, url, headers, _, _ = client.param_serialize(
+                method="GET", resource_path=path, path_params={}, query_params=query,
+                header_params={"Accept": accept}, auth_settings=["BearerToken"])
+            resp = client.call_api(method, url, headers, _request_timeout=timeout)
+            data = resp.read()
+        except Exception as exc:  # urllib3 transport errors: refused, reset, TLS, timeout
+            raise Unreachable(_one_line(exc)) from None
+        return resp.status, data, resp.reason
+
+    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
+        """Over the exec WebSocket."""
+        from kubernetes.stream import ws_client
+
+        from okedoctor.live.probe import ExecResult, parse_status_channel
+
+        client = self.api_client
+        _, url, headers, _, _ = client.param_serialize(
+            method="GET", resource_path=path, path_params={}, query_params=query, header_params={},
+            auth_settings=["BearerToken"])
+        _bound_websockets(ws_client)
+        _WS_TIMEOUT.value = max(1.0, min(timeout + 1, remaining))
+        try:
+            ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
+                                    capture_all=False)
+        except Exception as exc:
+            text = str(exc)
+            head = text.split("-+-+-")[0]
+            if "403" in head:
+                raise Forbidden(head.strip()) from None
+            if "executable file not found" in text or "not found in $PATH" in text:
+                return ExecResult("", text, {"status": "Failure", "message": text})
+            raise Unreachable(_one_line(head)) from None
+        try:
+            ws.run_forever(timeout=timeout)
+            out, err = ws.read_channel(1), ws.read_channel(2)
+            status = parse_status_channel(ws.read_channel(3))
+        finally:
+            ws.close()
+        return ExecResult(out, err, status)
+
+
+def fill_path(path: str, params: dict[str, str] | None) -> str:
+    """The path with its {parameters} filled in, each quoted as the kubernetes client does."""
+    for key, value in (params or {}).items():
+        path = path.replace("{" + key + "}", urllib.parse.quote(str(value), safe=""))
+    return path
+
+
+@dataclass
+class KubeReads:
+    """The Kubernetes reads of a diagnosis, each counted at its depth, through a `KubeWire`."""
+
+    wire: KubeWire
     engine: Engine
     target: KubeTarget
 
     # ---- the request wrapper ------------------------------------------------------------
     def get(self, depth: int, path: str, params: dict[str, str] | None = None,
             query: list[tuple[str, Any]] | None = None, raw: bool = False) -> Any:
-        self.engine.hit("kubernetes", depth)
-        client = self.api_client
-        try:
-            method, url, headers, _, _ = client.param_serialize(
-                method="GET", resource_path=path, path_params=params or {}, query_params=query or [],
-                header_params={"Accept": "text/plain" if raw else "application/json"},
-                auth_settings=["BearerToken"])
-            resp = client.call_api(method, url, headers, _request_timeout=self.engine.request_timeout())
-            data = resp.read()
-        except Exception as exc:  # urllib3 transport errors: refused, reset, TLS, timeout
-            raise Unreachable(_one_line(exc)) from None
-        if not 200 <= resp.status <= 299:
-            raise self._classify(resp.status, data, resp.reason)
+        self.engine.hit(KUBE_API, depth)
+        status, data, reason = self.wire.get(fill_path(path, params), query or [],
+                                             "text/plain" if raw else "application/json",
+                                             self.engine.request_timeout())
+        if not 200 <= status <= 299:
+            raise self._classify(status, data, reason)
         if raw:
             return data.decode("utf-8", "replace")
         return json.loads(data)
@@ -146,40 +214,13 @@ class KubeReads:
         return self.get(depth, "/api/v1/namespaces/{namespace}/pods/{name}/log", {"namespace": ns, "name": pod},
                         query, raw=True)
 
-    def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int):
-        """Run argv in the container over the exec WebSocket; returns ExecResult."""
-        from kubernetes.stream import ws_client
-
-        from okedoctor.live.probe import ExecResult, parse_status_channel
-
-        self.engine.hit("kubernetes", depth)
-        client = self.api_client
+    def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int) -> ExecResult:
+        """Run argv in the container; returns ExecResult."""
+        self.engine.hit(KUBE_API, depth)
         query = [("command", a) for a in argv] + [
             ("container", container), ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")]
-        _, url, headers, _, _ = client.param_serialize(
-            method="GET", resource_path="/api/v1/namespaces/{namespace}/pods/{name}/exec",
-            path_params={"namespace": ns, "name": pod}, query_params=query, header_params={},
-            auth_settings=["BearerToken"])
-        _bound_websockets(ws_client)
-        _WS_TIMEOUT.value = max(1.0, min(timeout + 1, self.engine.remaining()))
-        try:
-            ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
-                                    capture_all=False)
-        except Exception as exc:
-            text = str(exc)
-            head = text.split("-+-+-")[0]
-            if "403" in head:
-                raise Forbidden(head.strip()) from None
-            if "executable file not found" in text or "not found in $PATH" in text:
-                return ExecResult("", text, {"status": "Failure", "message": text})
-            raise Unreachable(_one_line(head)) from None
-        try:
-            ws.run_forever(timeout=timeout)
-            out, err = ws.read_channel(1), ws.read_channel(2)
-            status = parse_status_channel(ws.read_channel(3))
-        finally:
-            ws.close()
-        return ExecResult(out, err, status)
+        path = fill_path("/api/v1/namespaces/{namespace}/pods/{name}/exec", {"namespace": ns, "name": pod})
+        return self.wire.exec(path, query, timeout, self.engine.remaining())
 
 
 _WS_TIMEOUT = threading.local()

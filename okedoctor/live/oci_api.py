@@ -19,25 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okedoctor.errors import UsageError
+from okedoctor.oci_catalog import SERVICES as OCI_SERVICES
 from okedoctor.options import AUTH_TYPES
 
-# service -> (module, client class)
-SERVICES = {
-    "nlb": ("oci.network_load_balancer", "NetworkLoadBalancerClient"),
-    "lb": ("oci.load_balancer", "LoadBalancerClient"),
-    "vcn": ("oci.core", "VirtualNetworkClient"),
-    "compute": ("oci.core", "ComputeClient"),
-    "ce": ("oci.container_engine", "ContainerEngineClient"),
-}
-
-# The IAM resource family each service's reads need (see docs/oci-iam.md).
-IAM_FAMILY = {
-    "nlb": "network-load-balancers",
-    "lb": "load-balancers",
-    "vcn": "virtual-network-family",
-    "compute": "instance-family",
-    "ce": "clusters",
-}
+# service -> (module, client class), and the IAM resource family its reads need (docs/oci-iam.md)
+SERVICES = {k: (s.module, s.client) for k, s in OCI_SERVICES.items()}
+IAM_FAMILY = {k: s.iam_family for k, s in OCI_SERVICES.items()}
 
 
 class OciDenied(Exception):  # noqa: N818 - a result kind, carried up to the collector

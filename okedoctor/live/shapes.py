@@ -9,6 +9,7 @@ from typing import Any
 
 from okedoctor.live.internet import is_public
 from okedoctor.model import Target
+from okedoctor.oci_catalog import FLAVORS
 from okedoctor.snapshot import Snapshot
 
 
@@ -21,27 +22,9 @@ def first_truthy(values) -> Any:
     return next((v for v in values if v), None)
 
 
-def section_of(flavor: str) -> str:
-    return "networkLoadBalancers" if flavor == "nlb" else "loadBalancers"
-
-
-def list_path(flavor: str) -> str:
-    return "/networkLoadBalancers" if flavor == "nlb" else "/loadBalancers"
-
-
-def get_path(flavor: str, ocid: str) -> tuple[str, dict[str, str]]:
-    if flavor == "nlb":
-        return "/networkLoadBalancers/{networkLoadBalancerId}", {"networkLoadBalancerId": ocid}
-    return "/loadBalancers/{loadBalancerId}", {"loadBalancerId": ocid}
-
-
 def ccm_name_matches(flavor: str, display_name: str, namespace: str, name: str, uid: str) -> bool:
     """The cloud controller manager's name: NLB `<ns>/<name>/<uid>`, LB `<uid>` maybe prefixed."""
-    if not uid or not display_name:
-        return False
-    if flavor == "nlb":
-        return display_name == f"{namespace}/{name}/{uid}"
-    return display_name == uid or display_name.endswith("-" + uid) or display_name.endswith(uid)
+    return FLAVORS[flavor].ccm_name_matches(display_name, namespace, name, uid)
 
 
 def needs_logs(status: dict) -> bool:

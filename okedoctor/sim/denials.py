@@ -14,19 +14,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from okedoctor.facts import KUBERNETES, LIVE_CONTAINERS, LIVE_PROBE, OCI
+from okedoctor.live.engine import KUBE_API, OCI_API
+from okedoctor.oci_catalog import CATALOG, SERVICES
 from okedoctor.sim.httpbase import Fault
 
 _RULE = re.compile(r"apiGroups: \[([^\]]*)\], resources: \[([^\]]+)\]")
 # What a fact names when its reason holds no RBAC rule (an older or hand-written file).
-_FACT_RESOURCES = {"live.probe": ("", "pods/exec"), "live.containers": ("", "pods/log")}
-# IAM family -> the OCI paths it authorizes (the API version prefix says which service).
-IAM_PATHS = {
-    "network-load-balancers": r"^/20200501/",
-    "load-balancers": r"^/20170115/",
-    "virtual-network-family": r"^/20160918/(subnets|securityLists|networkSecurityGroups|vnics|routeTables|vcns)\b",
-    "instance-family": r"^/20160918/(instances|vnicAttachments)\b",
-    "cluster-family": r"^/20180222/",
-}
+_FACT_RESOURCES = {LIVE_PROBE: ("", "pods/exec"), LIVE_CONTAINERS: ("", "pods/log")}
+
+
+def _iam_paths() -> dict[str, str]:
+    """IAM family -> the OCI paths it authorizes: the service's API version, or, where two services
+    share one (VCN and Compute), the collections the catalogue gives the service."""
+    out: dict[str, str] = {}
+    for svc in SERVICES.values():
+        shared = sum(1 for other in SERVICES.values() if other.version == svc.version) > 1
+        names = dict.fromkeys(r.collection for r in CATALOG if r.service == svc.key and not r.keyed)
+        path = rf"^/{svc.version}/({'|'.join(names)})\b" if shared else rf"^/{svc.version}/"
+        out.update(dict.fromkeys(svc.iam_families, path))
+    return out
+
+
+IAM_PATHS = _iam_paths()
 
 
 def denial_faults(collection: dict[str, Any]) -> list[Fault]:
@@ -36,12 +46,12 @@ def denial_faults(collection: dict[str, Any]) -> list[Fault]:
         if not isinstance(gap, dict) or gap.get("kind") != "denied":
             continue
         reason = str(gap.get("reason") or "")
-        if str(fact).startswith("oci"):
-            faults += [Fault("oci", re.compile(path), 404, denied=str(fact))
+        if str(fact).startswith(OCI):
+            faults += [Fault(OCI_API, re.compile(path), 404, denied=str(fact))
                        for family, path in IAM_PATHS.items() if re.search(rf"(?<![\w-]){family}(?![\w-])", reason)]
             continue
         for group, resource in _rules(str(fact), reason):
-            faults.append(Fault("kubernetes", re.compile(kube_path(group, resource)), 403, denied=str(fact)))
+            faults.append(Fault(KUBE_API, re.compile(kube_path(group, resource)), 403, denied=str(fact)))
     return faults
 
 
@@ -53,8 +63,8 @@ def _rules(fact: str, reason: str) -> list[tuple[str | None, str]]:
         out += [(group, r.strip()) for r in resources.split(",") if r.strip()]
     if not out and fact in _FACT_RESOURCES:
         out.append(_FACT_RESOURCES[fact])
-    elif not out and fact.startswith("kubernetes."):
-        out.append((None, fact.removeprefix("kubernetes.")))
+    elif not out and fact.startswith(f"{KUBERNETES}."):
+        out.append((None, fact.removeprefix(f"{KUBERNETES}.")))
     return out
 
 

@@ -22,17 +22,20 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from okedoctor.oci_catalog import (
+    BACKEND_HEALTH,
+    BACKEND_SET_HEALTH,
+    FLAVOR_BY_SECTION,
+    NETWORK_SECURITY_GROUPS,
+    NLB,
+    NSG_RULES,
+    collections_by_version,
+)
 from okedoctor.sim.httpbase import SimHandler
 
-# Which collections each API version serves, and whether a list is a bare JSON array.
-COLLECTIONS = {
-    "20200501": ("networkLoadBalancers",),
-    "20170115": ("loadBalancers",),
-    "20160918": ("subnets", "securityLists", "networkSecurityGroups", "routeTables", "vnics", "instances",
-                 "vnicAttachments", "vcns"),
-    "20180222": ("clusters", "nodePools"),
-}
-NLB_VERSION = "20200501"
+# Which collections each API version serves (the catalogue's); NLB lists answer {"items": [...]}.
+COLLECTIONS = collections_by_version()
+NLB_VERSION = NLB.service.version
 LIST_FILTERS = ("compartmentId", "displayName", "lifecycleState", "vcnId", "instanceId", "vnicId",
                 "availabilityDomain", "clusterId")
 ERRORS = {400: ("InvalidParameter", "The request is invalid."),
@@ -160,10 +163,10 @@ class OciHandler(SimHandler):
         obj = self.find(collection, rest[0])
         if len(rest) == 1:
             self.send(obj)
-        elif collection in ("networkLoadBalancers", "loadBalancers"):
+        elif collection in FLAVOR_BY_SECTION:
             self.lb_part(version, obj, rest[1:], query)
-        elif collection == "networkSecurityGroups" and rest[1:] == ["securityRules"]:
-            rules = (self.app.oci.get("networkSecurityGroupRules") or {}).get(obj["id"])
+        elif collection == NETWORK_SECURITY_GROUPS and rest[1:] == ["securityRules"]:
+            rules = (self.app.oci.get(NSG_RULES) or {}).get(obj["id"])
             if rules is None:
                 raise NotFound(f"okedoctor sim: the snapshot holds no security rules for {obj['id']} "
                                "(not observed)")
@@ -193,7 +196,7 @@ class OciHandler(SimHandler):
         if not tail:
             self.send(bset)
         elif tail == ["health"]:
-            self.send(self.health("backendSetHealth", f"{lb['id']}/{bset['name']}"))
+            self.send(self.health(BACKEND_SET_HEALTH, f"{lb['id']}/{bset['name']}"))
         elif tail == ["healthChecker"]:
             self.send(bset.get("healthChecker") or {})
         elif tail == ["backends"]:
@@ -202,7 +205,7 @@ class OciHandler(SimHandler):
             self.send(_named(bset.get("backends") or [], tail[1]))
         elif len(tail) == 3 and tail[0] == "backends" and tail[2] == "health":
             backend = _named(bset.get("backends") or [], tail[1])
-            self.send(self.health("backendHealth", f"{lb['id']}/{bset['name']}/{backend['name']}"))
+            self.send(self.health(BACKEND_HEALTH, f"{lb['id']}/{bset['name']}/{backend['name']}"))
         else:
             raise self.not_served()
 

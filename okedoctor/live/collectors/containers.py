@@ -1,0 +1,156 @@
+"""What runs in the pods: container logs and the in-pod HTTP probe (exec), with their follow-ups."""
+
+from __future__ import annotations
+
+import time
+
+from okedoctor.facts import LIVE_CONTAINERS, LIVE_PROBE
+from okedoctor.kube import listening_ports
+from okedoctor.live.collectors.state import RunState
+from okedoctor.live.kube import rbac_reason
+from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
+from okedoctor.live.probe import ProbeTarget, argv_for, parse_probe, probe_targets
+from okedoctor.live.redact import redact
+from okedoctor.live.shapes import needs_logs
+from okedoctor.probe_scripts import TOOL_ORDER
+
+MAX_PROBED_PODS = 20
+MAX_LOG_PORTS = 3  # ports named by a log, probed after the target port was refused
+
+
+class ContainerCollector:
+    def __init__(self, state: RunState, reads: KubeReads):
+        self.s, self.k, self.engine = state, reads, state.engine
+
+    def _key(self, pod: str, container: str) -> str:
+        return f"{self.s.target.namespace}/{pod}/{container}"
+
+    def start(self, svc: dict, pods: list[dict]) -> None:
+        """Logs of the containers that need them, and the probe of the running ones (depth 3+)."""
+        for pod in pods:
+            for c in (pod.get("spec") or {}).get("containers") or []:
+                self.s.containers[self._key(pod["metadata"]["name"], c["name"])] = {}
+            self._logs(pod)
+        if self.s.opts.no_exec:
+            self.s.note(LIVE_PROBE, "disabled", "--no-exec: the in-pod probe was not run")
+            return
+        for pod in pods[:MAX_PROBED_PODS]:
+            self.engine.submit(LIVE_PROBE, self._probe_pod, svc, pod)
+
+    # ---- logs ---------------------------------------------------------------------------
+    def _logs(self, pod: dict) -> None:
+        name = pod["metadata"]["name"]
+        statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            st = statuses.get(c["name"])
+            if not st or not needs_logs(st):
+                continue
+            key = self._key(name, c["name"])
+            self.engine.once(("log", key, False), LIVE_CONTAINERS, self._log, key, name, c["name"], False)
+            if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
+                self.engine.once(("log", key, True), LIVE_CONTAINERS, self._log, key, name, c["name"], True)
+
+    def _log(self, key: str, pod: str, container: str, previous: bool, depth: int = 3) -> None:
+        ns = self.s.target.namespace
+        try:
+            text = self.k.log(ns, pod, container, previous, depth=depth)
+        except Forbidden:
+            self.s.note(LIVE_CONTAINERS, "denied", rbac_reason("pods/log", ns, "container logs"))
+            return
+        except (Gone, BadRequest):
+            return  # no previous instance, or still waiting to start: nothing to read
+        except Unreachable as exc:
+            self.s.note(LIVE_CONTAINERS, "unavailable", f"reading logs failed: {exc}")
+            return
+        with self.s.lock:
+            self.s.container(key)["previousLogs" if previous else "logs"] = redact(text)
+
+    # ---- the probe ----------------------------------------------------------------------
+    def _probe_pod(self, svc: dict, pod: dict) -> None:
+        """Probe each Service port's target in the pod; the first probe of a container finds its tool."""
+        if (pod.get("status") or {}).get("phase") != "Running":
+            return
+        statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        found: dict[str, tuple[str, int] | None] = {}
+        for pt in probe_targets(pod, svc):
+            st = statuses.get(pt.container)
+            if not st or not (st.get("state") or {}).get("running"):
+                continue
+            if pt.container not in found:
+                found[pt.container] = self._probe_first(pod, pt)
+            elif found[pt.container]:
+                tool, depth = found[pt.container]
+                self.engine.submit(LIVE_PROBE, self._probe_with, pod, pt, tool, depth + 1)
+
+    def _probe_first(self, pod: dict, pt: ProbeTarget) -> tuple[str, int] | None:
+        """Try the tools in TOOL_ORDER until one exists; record its answer; return (tool, depth)."""
+        key = self._key(pod["metadata"]["name"], pt.container)
+        missing: list[str] = []
+        for depth, tool in enumerate(TOOL_ORDER, start=3):
+            try:
+                res, answer = self._exec_probe(pod, pt, tool, depth)
+            except (Forbidden, Unreachable):
+                return None
+            if res.missing_tool:
+                missing.append(tool)
+                continue
+            with self.s.lock:
+                entry = self.s.container(key)
+                entry["tools"], entry["toolsMissing"] = [tool], missing
+                entry.setdefault("localhost", {})[str(pt.port)] = answer
+            self._follow_up(pod, pt, tool, depth, answer)
+            return tool, depth
+        with self.s.lock:
+            entry = self.s.container(key)
+            entry["tools"], entry["toolsMissing"] = [], missing
+        return None
+
+    def _probe_with(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, follow: bool = True) -> None:
+        key = self._key(pod["metadata"]["name"], pt.container)
+        try:
+            _, answer = self._exec_probe(pod, pt, tool, depth)
+        except (Forbidden, Unreachable):
+            return
+        with self.s.lock:
+            self.s.container(key).setdefault("localhost", {})[str(pt.port)] = answer
+        if follow:
+            self._follow_up(pod, pt, tool, depth, answer)
+
+    def _follow_up(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, answer: dict) -> None:
+        """The app failed to answer (5xx, refused, timeout, reset): read the container's log, which the
+        checks quote; when the port was refused, probe the ports the log says the app listens on."""
+        if answer.get("error") not in ("refused", "timeout", "reset") and int(answer.get("status") or 0) < 500:
+            return
+        name = pod["metadata"]["name"]
+        key = self._key(name, pt.container)
+        fut = self.engine.once(("log", key, False), LIVE_CONTAINERS, self._log, key, name, pt.container, False,
+                               depth + 1)
+        if answer.get("error") != "refused":
+            return
+        self.engine.result(fut)
+        with self.s.lock:
+            entry = self.s.containers.get(key) or {}
+            probed = set(entry.get("localhost") or {})
+            ports = [p for p in listening_ports(entry.get("logs")) if str(p) not in probed][:MAX_LOG_PORTS]
+        for port in ports:
+            self.engine.submit(LIVE_PROBE, self._probe_with, pod, ProbeTarget(pt.container, port, "/"), tool,
+                               depth + 2, False)
+
+    def _exec_probe(self, pod: dict, pt: ProbeTarget, tool: str, depth: int):
+        """One exec of one tool: (ExecResult, parsed answer); denials and failures are noted."""
+        ns = self.s.target.namespace
+        key = self._key(pod["metadata"]["name"], pt.container)
+        timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
+        started = time.perf_counter()
+        try:
+            res = self.k.exec(ns, pod["metadata"]["name"], pt.container,
+                              argv_for(tool, pt.port, pt.path, timeout), timeout + 1, depth)
+        except Forbidden:
+            self.s.note(LIVE_PROBE, "denied", rbac_reason("pods/exec", ns, "pods/exec"))
+            raise
+        except Unreachable as exc:
+            self.s.note(LIVE_PROBE, "unavailable", f"exec into {key} failed: {exc}")
+            raise
+        answer = parse_probe(tool, res)
+        answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
+        return res, answer

@@ -1,0 +1,146 @@
+"""The Kubernetes reads of one Service: the Service, what selects it, its pods and their config."""
+
+from __future__ import annotations
+
+import functools
+
+from okedoctor.errors import CollectionError, UsageError
+from okedoctor.facts import KUBERNETES
+from okedoctor.live.collectors.state import RunState
+from okedoctor.live.kube import rbac_reason, strip_configmap_values, strip_secret_values
+from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
+from okedoctor.live.shapes import referenced_config, unscheduled, with_kind
+
+# Without these the chain cannot be walked at all; the other reads only add detail.
+CORE_RESOURCES = ("endpoints", "endpointslices", "nodes")
+
+
+class KubeCollector:
+    def __init__(self, state: RunState, reads: KubeReads):
+        self.s, self.k, self.engine = state, reads, state.engine
+
+    def start(self) -> None:
+        """Everything that needs only the target's name (depth 1)."""
+        s, k, e = self.s, self.k, self.engine
+        ns, name = s.target.namespace, s.target.service
+
+        def shared(key, resource, fn, *args, **kwargs):
+            # Namespace-wide reads: one request however many Services of the run need it.
+            return e.once(key, KUBERNETES, functools.partial(self.optional, resource, fn, *args, **kwargs))
+
+        s.futs.update(
+            endpoints=e.submit(KUBERNETES, self.optional, "endpoints", k.endpoints, ns, name),
+            slices=e.submit(KUBERNETES, self.optional, "endpointslices", k.endpoint_slices, ns, name),
+            nodes=shared(("nodes",), "nodes", k.nodes),
+            events=shared(("events", ns), "events", k.events, ns),
+            replicasets=shared(("replicasets", ns), "replicasets", k.replicasets, ns),
+            deployments=shared(("deployments", ns), "deployments", k.deployments, ns),
+            pvcs=shared(("pvcs", ns), "persistentvolumeclaims", k.pvcs, ns),
+            storageclasses=shared(("storageclasses",), "storageclasses", k.storage_classes),
+            namespace=shared(("namespace", ns), "namespaces", k.namespace, ns),
+        )
+        if ns != "default":
+            # The kubelet posts node events in the default namespace.
+            s.futs["nodeEvents"] = shared(("node-events",), "events", k.events, "default",
+                                          field_selector="involvedObject.kind=Node")
+
+    def service(self) -> dict | None:
+        """The Service, or a one-line error that names the context and cluster we asked."""
+        s = self.s
+        fut = self.engine.submit(KUBERNETES, self.k.service, s.target.namespace, s.target.service)
+        try:
+            svc = self.engine.result(fut)
+        except TimeoutError:
+            raise CollectionError(f"the API server {s.kt.server} did not answer within {s.opts.timeout:g}s "
+                                  f"(context {s.kt.context!r}); check the network path or raise --timeout") from None
+        except Unreachable as exc:
+            raise CollectionError(
+                f"cannot reach the Kubernetes API server {s.kt.server} (context {s.kt.context!r}): {exc}; "
+                "check the VPN/bastion, the API endpoint's NSG, or the context") from None
+        except Forbidden:
+            s.note(KUBERNETES, "denied", rbac_reason("services", s.target.namespace, f"Service {s.target.namespace}/"
+                                                     f"{s.target.service}"))
+            return None
+        except Gone:
+            others = s.kt.other_contexts
+            hint = f"; other contexts in the kubeconfig: {', '.join(others)} (pass --context)" if others else ""
+            raise UsageError(
+                f"service {s.target.namespace}/{s.target.service} not found in context {s.kt.context!r} "
+                f"(cluster {s.kt.cluster}, server {s.kt.server}){hint}") from None
+        s.put("service", svc)
+        return svc
+
+    def optional(self, resource: str, fn, *args, **kwargs):
+        """A read whose failure leaves a named gap instead of stopping the run."""
+        fact = KUBERNETES if resource in CORE_RESOURCES else f"{KUBERNETES}.{resource}"
+        try:
+            return fn(*args, **kwargs)
+        except Forbidden:
+            self.s.note(fact, "denied", rbac_reason(resource, self.s.target.namespace, resource))
+        except Gone:
+            return None
+        except Unreachable as exc:
+            self.s.note(fact, "unavailable", f"reading {resource} failed: {exc}")
+        return None
+
+    def pods(self, svc: dict) -> list[dict] | None:
+        """The Service's pods (depth 2), and the reads they lead to; None when they cannot be listed."""
+        s = self.s
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if not selector:
+            s.put("pods", [])
+            return None
+        sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        try:
+            pods = self.k.pods(s.target.namespace, sel, depth=2)
+        except Forbidden:
+            s.note(KUBERNETES, "denied", rbac_reason("pods", s.target.namespace, "pods"))
+            return None
+        except Unreachable as exc:
+            s.note(KUBERNETES, "unavailable", f"listing pods failed: {exc}")
+            return None
+        s.put("pods", pods)
+        if not pods:  # the near-miss search compares the selector with the namespace's other pods
+            self.engine.submit(KUBERNETES, self._other_pods, "namespacePods", [(s.target.namespace, None)])
+        if any(unscheduled(p) for p in pods):  # what fills the nodes: every pod scheduled on them
+            self.engine.submit(KUBERNETES, self._node_pods)
+        self._config_refs(pods)
+        return pods
+
+    def _other_pods(self, key: str, lists: list[tuple[str | None, str | None]]) -> None:
+        """Pods beyond the selected ones, read only to compare or to sum, each list once per run
+        (namespace, or node when the namespace is None). A refusal leaves them out (the checks then
+        say the other pods were not collected) rather than skipping checks."""
+        def read(ns: str | None, node: str | None) -> list[dict]:
+            try:
+                return self.k.pods(ns, None, 3) if ns is not None else self.k.node_pods(node or "", 3)
+            except (Forbidden, Gone, BadRequest, Unreachable):
+                return []
+
+        futs = [self.engine.once(("other-pods", ns, node), KUBERNETES, read, ns, node) for ns, node in lists]
+        self.s.put(key, [p for fut in futs for p in self.engine.result(fut)])
+
+    def _node_pods(self) -> None:
+        nodes = self.engine.result(self.s.futs["nodes"]) or []
+        self._other_pods("nodePods", [(None, n["metadata"]["name"]) for n in nodes])
+
+    def _config_refs(self, pods: list[dict]) -> None:
+        secrets, configmaps = set(), set()
+        for pod in pods:
+            sec, cms = referenced_config(pod)
+            secrets |= sec
+            configmaps |= cms
+        ns = self.s.target.namespace
+        for name in sorted(secrets):
+            self.engine.submit(KUBERNETES, self._config_obj, "secrets", name,
+                               lambda n=name: strip_secret_values(self.k.secret(ns, n, depth=3)))
+        for name in sorted(configmaps):
+            self.engine.submit(KUBERNETES, self._config_obj, "configmaps", name,
+                               lambda n=name: strip_configmap_values(self.k.configmap(ns, n, depth=3)))
+
+    def _config_obj(self, resource: str, name: str, read) -> None:
+        obj = self.optional(resource, read)
+        if obj is not None:
+            with_kind(obj, "v1", "Secret" if resource == "secrets" else "ConfigMap")
+            with self.s.lock:
+                self.s.kube.setdefault(resource, []).append(obj)

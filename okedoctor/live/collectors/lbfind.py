@@ -1,0 +1,197 @@
+"""Which load balancer fronts the Service.
+
+In order: --lb-ocid; the CCM's display name in the compartment it makes LBs in; every LB/NLB of
+the searched compartments by loose name or ingress IP; last, by backends (this cluster's nodes
+on this Service's, or a stale, NodePort).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from okedoctor.facts import KUBERNETES, OCI
+from okedoctor.lbsearch import needs_worker_subnets, node_ports, search_by_backends
+from okedoctor.live.collectors.kube import KubeCollector
+from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, OciReads
+from okedoctor.live.collectors.state import RunState
+from okedoctor.live.shapes import first_truthy, with_kind
+from okedoctor.oci_catalog import FLAVORS, LB, NLB, VNIC_ATTACHMENTS, flavor_for_annotation, flavor_of_ocid
+
+LB_TYPE_ANNOTATION = "oci.oraclecloud.com/load-balancer-type"
+REGION_LABEL = "topology.kubernetes.io/region"
+EXPOSED = ("NodePort", "LoadBalancer")  # only these can have a load balancer to look for
+
+
+class LbFinder:
+    def __init__(self, state: RunState, reads: OciReads, kube: KubeCollector):
+        self.s, self.r, self.kube, self.engine = state, reads, kube, state.engine
+
+    # ---- the cluster's compartments -----------------------------------------------------
+    def cluster_future(self):
+        """ContainerEngine GetCluster, from the cluster OCID of the kubeconfig: the cluster's own compartment."""
+        cluster = self.s.kt.cluster or ""
+        if not cluster.startswith("ocid1.cluster") or self.s.opts.lb_ocid:
+            return None  # --lb-ocid names the LB: no compartment to search
+        return self.engine.once(("cluster", cluster), OCI, self.r.cluster, cluster)
+
+    def compartments(self, svc: dict, nodes: list[dict], cluster_fut) -> None:
+        """The compartments to list LBs/NLBs in, each with where it came from (context.lbSearch)."""
+        s = self.s
+        sources: dict[str, list[str]] = {}
+
+        def add(compartment: str | None, source: str) -> None:
+            if compartment and source not in sources.setdefault(compartment, []):
+                sources[compartment].append(source)
+
+        annotated = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
+        add(annotated, "service-annotation")
+        cluster_note = None
+        if cluster_fut is not None:
+            try:
+                got = self.engine.result(cluster_fut)
+            except TimeoutError:
+                got = "GetCluster did not answer before the deadline"
+            if isinstance(got, dict):
+                add(got.get("compartmentId"), "cluster")
+                if got.get("compartmentId") and s.cluster_body is None:
+                    s.cluster_body = got
+            else:
+                cluster_note = got
+        for node in nodes:
+            add((node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION), "node-annotation")
+        for extra in s.opts.compartment_ids:
+            add(extra, "--compartment-id")
+        cluster_compartment = s.cluster_body.get("compartmentId") if s.cluster_body else None
+        # The CCM lists in one compartment: the Service's annotation, else the cluster's.
+        s.compartment = annotated or cluster_compartment or first_truthy(sources)
+        s.lb_search = {"compartments": [{"id": c, "from": src} for c, src in sources.items()]}
+        if cluster_note:
+            s.lb_search["clusterCompartment"] = cluster_note
+
+    # ---- the lookup ---------------------------------------------------------------------
+    def find(self, svc: dict) -> dict | None:
+        s = self.s
+        meta = svc["metadata"]
+        flavor = flavor_for_annotation((meta.get("annotations") or {}).get(LB_TYPE_ANNOTATION))
+        if s.opts.lb_ocid:
+            flavor = flavor_of_ocid(s.opts.lb_ocid)
+            return self.r.fan_out(flavor, self.r.section(flavor.section, s.opts.lb_ocid, 2), 3)
+        svc_type = (svc.get("spec") or {}).get("type")
+        if svc_type not in EXPOSED:
+            return None  # no load balancer can send to it
+        base = 2
+        if not s.compartment:  # no annotation: the cluster's compartment is the workers' instances'
+            ids = [n for n in s.node_instances if n]
+            instance = self.r.instance(ids[0]) if ids else None
+            s.compartment = (instance or {}).get("compartmentId")
+            if s.compartment:
+                s.lb_search = {"compartments": [{"id": s.compartment, "from": ["worker-instances"]}]}
+            base = 3
+        if not s.compartment:
+            s.note(OCI, "unavailable", "cannot tell the load balancer's compartment: neither the cluster "
+                   f"(GetCluster), the Service nor the nodes name it ({COMPARTMENT_ANNOTATION}); pass "
+                   "--compartment-id or --lb-ocid")
+            return None
+        uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
+        depth = base
+        if svc_type == "LoadBalancer":  # the cloud controller manager's LB, by its name, where it makes it
+            listed = self.r.read(base, flavor.key, flavor.list_path, None,
+                                 {"compartmentId": s.compartment,
+                                  "displayName": flavor.ccm_display_name(ns, name, uid)}, listing=True)
+            match = [b for b in listed if flavor.ccm_name_matches(b.get("displayName", ""), ns, name, uid)]
+            if match:
+                self._searched("display-name")
+                return self.r.fan_out(flavor, match[0], base + 1, refetch=flavor is NLB)
+            depth = base + 1
+        return self._search(svc, ns, name, uid, depth)
+
+    def _searched(self, found_by: str | None) -> None:
+        with self.s.lock:
+            if self.s.lb_search is not None:
+                self.s.lb_search["foundBy"] = found_by
+
+    def _lists(self, depth: int) -> dict[str, list[dict]]:
+        """Every LB and NLB of the searched compartments, listed once per run (shared by a fleet report:
+        each list holds every LB with all its backends, tens of MB for 300 NLBs)."""
+        comps = [c["id"] for c in (self.s.lb_search or {}).get("compartments") or []] or [self.s.compartment]
+        futs = {(f, c): self.engine.once(("lb-list", f.key, c), OCI, self.r.guard, self.r.read, depth, f.key,
+                                         f.list_path, None, {"compartmentId": c}, True)
+                for c in comps for f in FLAVORS.values()}
+        got: dict[str, list[dict]] = {f: [] for f in FLAVORS}
+        for (f, _), fut in futs.items():
+            seen = {b.get("id") for b in got[f.key]}
+            got[f.key] += [b for b in self.engine.result(fut) or [] if b.get("id") not in seen]
+        return got
+
+    def _services(self, svc: dict, services_fut) -> list[dict]:
+        services = self.s.cluster_services
+        if services_fut is not None:
+            try:
+                services = self.engine.result(services_fut)
+            except TimeoutError:
+                services = None
+        return [svc] if services is None else services  # without them a stale NodePort looks like another's
+
+    def _search(self, svc: dict, ns: str, name: str, uid: str, depth: int) -> dict | None:
+        """No LB by the CCM's name: list both kinds in every compartment; match the name loosely or the
+        ingress IP, else by backends (this cluster's nodes on this Service's, or a stale, NodePort)."""
+        # The cluster's Services tell a stale NodePort from another Service's (NodePorts are cluster-wide).
+        services_fut = None
+        if self.s.cluster_services is None:
+            services_fut = self.engine.once(("services", None), KUBERNETES, functools.partial(
+                self.kube.optional, "services", self.kube.k.services, None, depth))
+        lists = self._lists(depth)
+        nlbs, lbs = lists[NLB.key], lists[LB.key]
+        ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
+        ips.discard(None)
+        for f in FLAVORS.values():
+            for body in lists[f.key]:
+                addrs = {a.get("ipAddress") for a in body.get("ipAddresses") or []}
+                by_name = f.ccm_name_matches(body.get("displayName", ""), ns, name, uid)
+                if by_name or (ips & addrs):
+                    self._searched("display-name" if by_name else "ingress-ip")
+                    return self.r.fan_out(f, body, depth + 1, refetch=f is NLB)
+        others = [with_kind(o, "v1", "Service") for o in self._services(svc, services_fut)
+                  if node_ports(o) and (o["metadata"].get("namespace"), o["metadata"]["name"]) != (ns, name)]
+        found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs)
+        if not found.matches and needs_worker_subnets(svc, self.s.nodes, nlbs, lbs):
+            # Backends on this Service's NodePort that are no node: were they nodes (replaced by an
+            # upgrade)? The workers' subnets say; they are read for the diagnosis anyway.
+            found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs, self._worker_cidrs(depth))
+        chosen = found.matches[0] if found.matches else None
+        self._keep_cluster_lbs(lists, found.cluster_lbs, chosen)
+        if found.cluster_lbs:
+            self.s.put("otherServices", others)
+        self._searched("backends" if chosen else None)
+        if chosen is None:
+            return None
+        flavor = FLAVORS[chosen.flavor]
+        return self.r.fan_out(flavor, chosen.body, depth + 1, refetch=flavor is NLB)
+
+    def _keep_cluster_lbs(self, lists: dict[str, list[dict]], cluster_lbs: Any, chosen) -> None:
+        """What the search decided from, so that --from the snapshot decides the same: every LB/NLB
+        sending to this cluster's nodes (list bodies: no read per LB)."""
+        for f in FLAVORS.values():
+            for body in lists[f.key]:
+                if body.get("id") in cluster_lbs and (chosen is None or body.get("id") != chosen.id):
+                    self.s.add(f.section, body)
+
+    def _worker_cidrs(self, depth: int) -> list[str]:
+        """The CIDRs of the workers' subnets, from the worker reads (waited for, not repeated)."""
+        s = self.s
+        for node in s.nodes:
+            fut = self.engine.once(("worker", node["metadata"]["name"]), OCI, self.r.guard, self.r.worker, node)
+            try:
+                self.engine.result(fut)
+            except TimeoutError:
+                return []
+        with s.lock:
+            mine = set(s.node_instances)
+            sids = list(dict.fromkeys(a["subnetId"] for a in s.oci[VNIC_ATTACHMENTS]
+                                      if a.get("instanceId") in mine and a.get("subnetId")))
+        cidrs: list[str] = []
+        for sid in sids:
+            subnet = self.r.guard(self.r.shared_subnet, sid, depth)
+            cidrs += [c for c in ((subnet or {}).get("ipv4CidrBlocks") or [(subnet or {}).get("cidrBlock")]) if c]
+        return cidrs

@@ -1,0 +1,197 @@
+"""The OCI reads around a load balancer and the workers: health, subnets, security lists, NSGs, VNICs.
+
+Every read goes through `OciWire` (`OciReader` against OCI, or a snapshot in memory) and fills
+the `oci:` section the catalogue names for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from okedoctor.facts import OCI
+from okedoctor.live import oci_api
+from okedoctor.live.collectors.state import RunState
+from okedoctor.oci_catalog import (
+    BACKEND_HEALTH,
+    BACKEND_SET_HEALTH,
+    CLUSTERS,
+    INSTANCES,
+    NETWORK_SECURITY_GROUPS,
+    NSG_RULES,
+    RESOURCES,
+    ROUTE_TABLES,
+    SECURITY_LISTS,
+    SUBNETS,
+    VNIC_ATTACHMENTS,
+    VNICS,
+    LbFlavor,
+)
+
+COMPARTMENT_ANNOTATION = "oci.oraclecloud.com/compartment-id"
+
+
+class OciWire(Protocol):
+    """The read seam of the OCI REST APIs: one GET, and a list followed across its pages."""
+
+    def get(self, service: str, path: str, path_params: dict[str, str] | None = None,
+            query: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]: ...
+
+    def list_all(self, service: str, path: str, path_params: dict[str, str] | None = None,
+                 query: dict[str, Any] | None = None) -> list[Any]: ...
+
+
+class OciReads:
+    def __init__(self, state: RunState, wire: OciWire):
+        self.s, self.wire, self.engine = state, wire, state.engine
+
+    # ---- requests and their failures ----------------------------------------------------
+    def read(self, depth: int, service: str, path: str, params: dict | None = None, query: dict | None = None,
+             listing: bool = False):
+        self.engine.reach(depth)  # the wire counts each attempt, retries included
+        if listing:
+            return self.wire.list_all(service, path, params, query)
+        return self.wire.get(service, path, params, query)[0]
+
+    def section(self, section: str, ocid: str, depth: int):
+        """GET one resource of a catalogue section."""
+        res = RESOURCES[section]
+        return self.read(depth, res.service, *res.get(ocid))
+
+    def guard(self, fn, *args):
+        """OCI errors become a denied/unavailable note on the `oci` fact; the collection goes on."""
+        s = self.s
+        try:
+            return fn(*args)
+        except oci_api.OciDenied as exc:
+            cluster = s.kt.cluster if s.kt.cluster.startswith("ocid1.cluster") else None
+            stmt = s.oci_setup.statement(exc.service, s.compartment, cluster)
+            s.note(OCI, "denied", f"OCI answered {exc.status} {exc.code or ''} reading "
+                   f"{oci_api.IAM_FAMILY[exc.service]}: needs the IAM policy statement `{stmt}`")
+        except oci_api.OciUnavailable as exc:
+            s.note(OCI, "unavailable", str(exc))
+        except oci_api.OciNotFound:
+            pass
+        except TimeoutError:
+            pass  # the deadline: wait_all reports the fact as cut
+        return None
+
+    def guard_aux(self, fn, *args):
+        """Reads no check depends on (route tables): kept when readable, silently absent otherwise.
+
+        OCI answers "not allowed" and "not there" alike (404), and a gap here must neither skip
+        the OCI checks nor raise an access-denied finding for a read nothing needed.
+        """
+        try:
+            return fn(*args)
+        except (oci_api.OciDenied, oci_api.OciUnavailable, oci_api.OciNotFound, TimeoutError):
+            return None
+
+    # ---- the cluster --------------------------------------------------------------------
+    def cluster(self, cluster: str) -> dict | str:
+        """The Cluster body, or why it could not be read (a missing cluster compartment is not fatal)."""
+        try:
+            return self.section(CLUSTERS, cluster, 1)
+        except oci_api.OciDenied as exc:
+            return (f"GetCluster answered {exc.status} {exc.code or ''}: needs the IAM policy statement "
+                    f"`{self.s.oci_setup.statement(RESOURCES[CLUSTERS].service, None, cluster)}`")
+        except (oci_api.OciUnavailable, oci_api.OciNotFound) as exc:
+            return f"GetCluster failed: {exc}"
+
+    # ---- a load balancer ----------------------------------------------------------------
+    def fan_out(self, flavor: LbFlavor, body: dict, depth: int, refetch: bool = False) -> dict:
+        """The LB's body, backend-set health, subnets and NSGs."""
+        e = self.engine
+        self.s.lb_depth = depth
+        lb_id = body["id"]
+        if refetch:  # a list gives summaries: store the full body, fetched beside the fan-out
+            e.submit(OCI, self.guard, lambda: self.s.add(flavor.section, self.section(flavor.section, lb_id, depth)))
+        else:
+            self.s.add(flavor.section, body)
+        for bs_name, bs in (body.get("backendSets") or {}).items():
+            e.submit(OCI, self.guard, self._backend_set, flavor, lb_id, bs_name, bs, depth)
+        subnet_ids = [body["subnetId"]] if body.get("subnetId") else list(body.get("subnetIds") or [])
+        for sid in subnet_ids:
+            e.submit(OCI, self.guard, self.subnet, sid, depth, True)
+        for nsg in body.get("networkSecurityGroupIds") or []:
+            self._nsg(nsg, depth)
+        return body
+
+    def _backend_set(self, flavor: LbFlavor, lb_id: str, bs_name: str, bs: dict, depth: int) -> None:
+        path, params = flavor.sub_path(BACKEND_SET_HEALTH, lb_id, backendSetName=bs_name)
+        health = self.read(depth, flavor.key, path, params)
+        self.s.put_keyed(BACKEND_SET_HEALTH, f"{lb_id}/{bs_name}", health)
+        if (health or {}).get("status") == "OK":
+            return
+        for backend in bs.get("backends") or []:
+            self.engine.submit(OCI, self.guard, self._backend, flavor, lb_id, bs_name, backend["name"], depth + 1)
+
+    def _backend(self, flavor: LbFlavor, lb_id: str, bs_name: str, backend: str, depth: int) -> None:
+        path, params = flavor.sub_path(BACKEND_HEALTH, lb_id, backendSetName=bs_name, backendName=backend)
+        self.s.put_keyed(BACKEND_HEALTH, f"{lb_id}/{bs_name}/{backend}", self.read(depth, flavor.key, path, params))
+
+    # ---- the network --------------------------------------------------------------------
+    def shared_subnet(self, sid: str, depth: int) -> dict | None:
+        """A subnet, read once per run whoever asks first (the LB, a worker, the backend search)."""
+        return self.engine.shared(("subnet", sid), self.section, SUBNETS, sid, depth)
+
+    def subnet(self, sid: str, depth: int, with_routes: bool) -> None:
+        subnet = self.shared_subnet(sid, depth)
+        if not subnet:
+            return
+        self.s.add(SUBNETS, subnet)
+        for sl in subnet.get("securityListIds") or []:
+            self.engine.once(("seclist", sl), OCI, self.guard, self._fetch_into, SECURITY_LISTS, sl, depth + 1)
+        if with_routes and subnet.get("routeTableId"):
+            rt = subnet["routeTableId"]
+            self.engine.once(("rt", rt), OCI, self.guard_aux, self._fetch_into, ROUTE_TABLES, rt, depth + 1)
+
+    def _fetch_into(self, section: str, ocid: str, depth: int) -> None:
+        self.s.add(section, self.section(section, ocid, depth))
+
+    def _nsg(self, nsg: str, depth: int) -> None:
+        self.engine.once(("nsg", nsg), OCI, self.guard, self._fetch_into, NETWORK_SECURITY_GROUPS, nsg, depth)
+        self.engine.once(("nsgrules", nsg), OCI, self.guard, self._nsg_rules, nsg, depth)
+
+    def _nsg_rules(self, nsg: str, depth: int) -> None:
+        res = RESOURCES[NSG_RULES]
+        path, params = res.get(nsg)
+        self.s.put_keyed(NSG_RULES, nsg, self.read(depth, res.service, path, params, None, listing=True))
+
+    # ---- the workers --------------------------------------------------------------------
+    def worker(self, node: dict) -> None:
+        """The worker's instance, VNICs, subnet and NSGs, from its providerID."""
+        instance_id = (node.get("spec") or {}).get("providerID", "")
+        if not instance_id.startswith("ocid1.instance"):
+            return
+        compartment = (node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
+        depth = 2
+        if compartment:
+            self.engine.submit(OCI, self.guard, self.instance, instance_id)
+        else:  # the instance names the compartment the attachments are listed in
+            instance = self.instance(instance_id)
+            compartment = (instance or {}).get("compartmentId")
+            depth = 3
+            if not compartment:
+                return
+        res = RESOURCES[VNIC_ATTACHMENTS]
+        attachments = self.read(depth, res.service, res.list_path, None,
+                                {"compartmentId": compartment, "instanceId": instance_id}, listing=True)
+        self.s.add(VNIC_ATTACHMENTS, attachments)
+        for att in attachments:
+            if att.get("lifecycleState") not in (None, "ATTACHED"):
+                continue
+            if att.get("subnetId"):
+                self.engine.submit(OCI, self.guard, self.subnet, att["subnetId"], depth + 1, False)
+            self.engine.submit(OCI, self.guard, self._vnic, att["vnicId"], depth + 1)
+
+    def instance(self, instance_id: str) -> dict | None:
+        """The worker's instance; read once, whether the LB lookup or the worker asks first."""
+        instance = self.engine.shared(("instance", instance_id), self.section, INSTANCES, instance_id, 2)
+        self.s.add(INSTANCES, instance)
+        return instance
+
+    def _vnic(self, vnic_id: str, depth: int) -> None:
+        vnic = self.section(VNICS, vnic_id, depth)
+        self.s.add(VNICS, vnic)
+        for nsg in (vnic or {}).get("nsgIds") or []:
+            self._nsg(nsg, depth + 1)
