@@ -51,9 +51,12 @@ def okedoctor(env_dir, *args):
 
 def test_installed_package_is_not_the_source_tree(installed):
     out = subprocess.check_output(
-        [installed / "bin" / "python", "-c", "import okedoctor, checks; print(okedoctor.__file__, checks.__file__)"],
+        [installed / "bin" / "python", "-c", "import okedoctor, okedoctor_checks, importlib.util; "
+         "print(okedoctor.__file__, okedoctor_checks.__file__, importlib.util.find_spec('checks'))"],
         text=True, cwd=installed)
     assert str(ROOT) not in out and "site-packages" in out
+    # the built-ins ship under the project's name, not as a top-level `checks` of site-packages
+    assert out.split()[-1] == "None"
 
 
 def test_installed_diagnose_from_shipped_scenario_validates(installed):
