@@ -16,7 +16,7 @@ from typing import Any
 
 from okedoctor.lbsearch import BackendSearch, describe, search_by_backends
 from okedoctor.model import SkipKind, Target
-from okedoctor.oci_catalog import INDEXED_SECTIONS
+from okedoctor.oci_catalog import FLAVORS, INDEXED_SECTIONS
 from okedoctor.snapshot import Snapshot
 
 # What Facts.__init__ sets: the data a retarget shares. Cached properties are not in it.
@@ -350,33 +350,25 @@ class Facts:
 
     @cached_property
     def load_balancer(self) -> LoadBalancerRef | None:
-        """The LB/NLB of the target Service: by the CCM's display name, then ingress IP, then --lb-ocid."""
-        nlbs = self._oci_list("networkLoadBalancers")
-        lbs = self._oci_list("loadBalancers")
+        """The LB/NLB of the target Service: --lb-ocid, the CCM's display name, the ingress IP, its backends."""
+        bodies = [(flavor.key, body) for flavor in FLAVORS.values() for body in self._oci_list(flavor.section)]
         if self.lb_ocid:
-            for flavor, bodies in (("nlb", nlbs), ("lb", lbs)):
-                for body in bodies:
-                    if body.get("id") == self.lb_ocid:
-                        return LoadBalancerRef(flavor, body, "lb-ocid")
+            for key, body in bodies:
+                if body.get("id") == self.lb_ocid:
+                    return LoadBalancerRef(key, body, "lb-ocid")
         svc = self.service
         if not svc:
             return None
         meta = svc["metadata"]
-        uid = meta.get("uid", "")
-        nlb_name = f"{meta.get('namespace', '')}/{meta['name']}/{uid}"
-        for body in nlbs:
-            if uid and body.get("displayName") == nlb_name:
-                return LoadBalancerRef("nlb", body, "display-name")
-        for body in lbs:
-            # The CCM may prefix the UID (LOAD_BALANCER_PREFIX), so match the end.
-            if uid and (body.get("displayName") or "").endswith(uid):
-                return LoadBalancerRef("lb", body, "display-name")
+        for key, body in bodies:
+            if FLAVORS[key].ccm_name_matches(body.get("displayName") or "", meta.get("namespace", ""), meta["name"],
+                                             meta.get("uid")):
+                return LoadBalancerRef(key, body, "display-name")
         ingress = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ingress.discard(None)
-        for flavor, bodies in (("nlb", nlbs), ("lb", lbs)):
-            for body in bodies:
-                if ingress & {a.get("ipAddress") for a in body.get("ipAddresses") or []}:
-                    return LoadBalancerRef(flavor, body, "ingress-ip")
+        for key, body in bodies:
+            if ingress & {a.get("ipAddress") for a in body.get("ipAddresses") or []}:
+                return LoadBalancerRef(key, body, "ingress-ip")
         matches = self._backend_search.matches
         return LoadBalancerRef(matches[0].flavor, matches[0].body, "backends", matches[0].note) if matches else None
 

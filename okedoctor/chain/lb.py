@@ -10,6 +10,7 @@ from typing import Any
 
 from okedoctor.facts import Facts, LoadBalancerRef
 from okedoctor.netrules import Peer, RuleSet
+from okedoctor.oci_catalog import FLAVORS, flavor_for_annotation
 
 Obj = dict[str, Any]
 
@@ -43,7 +44,7 @@ def is_local(svc: Obj | None) -> bool:
 
 def wanted_flavor(svc: Obj) -> str:
     """"nlb" or "lb", as the CCM reads the type annotation (case-insensitive)."""
-    return "nlb" if (annotations(svc).get(LB_TYPE) or "").lower() == "nlb" else "lb"
+    return flavor_for_annotation(annotations(svc).get(LB_TYPE)).key
 
 
 def expected_health_port(svc: Obj) -> int:
@@ -62,15 +63,15 @@ def source_ranges(svc: Obj) -> list[str]:
 
 
 def cli(ref: LoadBalancerRef) -> str:
-    return "oci nlb" if ref.flavor == "nlb" else "oci lb"
+    return FLAVORS[ref.flavor].cli_group
 
 
 def lb_id_flag(ref: LoadBalancerRef) -> str:
-    return "--network-load-balancer-id" if ref.flavor == "nlb" else "--load-balancer-id"
+    return FLAVORS[ref.flavor].id_flag
 
 
 def kind_name(ref: LoadBalancerRef) -> str:
-    return "NLB" if ref.flavor == "nlb" else "load balancer"
+    return FLAVORS[ref.flavor].kind_name
 
 
 # ---- Service ports <-> listeners and backend sets ---------------------------------------------
