@@ -8,6 +8,7 @@ APIs return them, so a check reads the same field names a user sees in `kubectl 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,6 +142,26 @@ def shared_index(fn):
 
     get.__doc__ = fn.__doc__
     return property(get)
+
+
+def per_target(fn):
+    """A chain-view derivation of one target (`fn(facts)`), computed once per Facts and Service.
+
+    Many checks read the same derivations (the LB's port pairs, the ports nodes serve, the
+    backend assessment); each is worked out once per target instead of once per check. The
+    cache lives in the Facts object, which `retarget` starts afresh for every Service. Callers
+    must not mutate what it returns.
+    """
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def get(facts):
+        cache = facts.__dict__.setdefault("_per_target", {})
+        if name not in cache:
+            cache[name] = fn(facts)
+        return cache[name]
+
+    return get
 
 
 class Facts:

@@ -111,3 +111,13 @@ def test_the_wheel_lists_every_package_of_the_source_tree():
     assert sorted(on_disk - listed) == [] and sorted(listed - on_disk) == []
     # no top-level package named like something else's
     assert not {p for p in listed if p.split(".")[0] not in ("okedoctor", "okedoctor_checks")}
+
+
+def test_chain_derivations_are_worked_out_once_per_target():
+    from okedoctor.chain.lb import port_pairs
+
+    facts = Facts(load_snapshot(SCENARIOS_DIR / "hand-made-nlb-by-backends.yaml"))
+    app = facts.retarget(Target("default", "app"))
+    admin = facts.retarget(Target("default", "admin"))
+    assert port_pairs(app) is port_pairs(app)  # every check of one target shares it
+    assert [p.node_port for p in port_pairs(app)] != [p.node_port for p in port_pairs(admin)]

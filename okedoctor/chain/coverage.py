@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI, Facts
+from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI, Facts, per_target
 from okedoctor.model import Hop, HopState, HopView
 
 NOT_EXPOSED_TYPES = ("ClusterIP", "ExternalName")
 
 
+@per_target
 def public_addresses(facts: Facts) -> list[str]:
     """`ip:port` for each public IP of the LB (else each ingress IP) and each listener/Service port."""
     ref = facts.load_balancer

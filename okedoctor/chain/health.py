@@ -19,7 +19,7 @@ from okedoctor.chain.lb import (
     port_pairs,
     served_ports,
 )
-from okedoctor.facts import Facts
+from okedoctor.facts import Facts, per_target
 from okedoctor.kube import ready_endpoint_nodes
 
 # The checks whose findings others follow from (their classes live in checks/loadbalancer/).
@@ -59,6 +59,7 @@ class Assessment:
         return bool(self.unexpected)
 
 
+@per_target
 def assess(facts: Facts) -> list[Assessment]:
     """The backend sets that do not read OK, each backend tied to its node."""
     ref = facts.load_balancer
@@ -123,6 +124,7 @@ def replacement_health_port(facts: Facts, pair: PortPair) -> int | None:
     return expected_health_port(facts.service) if facts.service else None
 
 
+@per_target
 def backend_health_summary(facts: Facts) -> dict[str, str]:
     """Backend-set name -> the LB's own health status, for the evidence."""
     ref = facts.load_balancer

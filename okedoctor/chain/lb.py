@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from okedoctor.facts import Facts, LoadBalancerRef
+from okedoctor.facts import Facts, LoadBalancerRef, per_target
 from okedoctor.netrules import Peer, RuleSet
 from okedoctor.oci_catalog import FLAVORS, flavor_for_annotation
 
@@ -118,6 +118,7 @@ def listener_for(ref: LoadBalancerRef, port: Obj) -> Obj | None:
     return None
 
 
+@per_target
 def port_pairs(facts: Facts) -> list[PortPair]:
     ref = facts.load_balancer
     svc = facts.service
@@ -143,6 +144,7 @@ def backend_name(backend: Obj) -> str:
 
 # ---- what the nodes serve ----------------------------------------------------------------------
 
+@per_target
 def served_ports(facts: Facts) -> dict[int, str]:
     """Ports something answers on every node: NodePorts, healthCheckNodePorts, kube-proxy's 10256,
     and host ports of pods. Values say who serves them, for the evidence."""
@@ -167,6 +169,7 @@ def served_ports(facts: Facts) -> dict[int, str]:
 
 # ---- nodes and backends -------------------------------------------------------------------------
 
+@per_target
 def node_ips(facts: Facts) -> dict[str, Obj]:
     return {ip: n for n in facts.nodes if (ip := facts.node_internal_ip(n))}
 
@@ -198,6 +201,7 @@ def exclusion_reason(node: Obj, svc: Obj, ref: LoadBalancerRef | None) -> str | 
     return None
 
 
+@per_target
 def backend_workers(facts: Facts) -> list[Obj]:
     """The worker nodes the LB sends to: those whose InternalIP is a backend, else every node."""
     ref = facts.load_balancer
@@ -270,6 +274,7 @@ def node_peer(facts: Facts, node: Obj) -> Peer | None:
     return Peer(ip, frozenset((vnic or {}).get("nsgIds") or ()))
 
 
+@per_target
 def traffic_ports(facts: Facts) -> list[tuple[str, int]]:
     """(what, port) pairs the LB must reach on every worker: each live NodePort and the port
     its health checker probes."""

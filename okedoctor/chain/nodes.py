@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from okedoctor.facts import Facts, Obj
+from okedoctor.facts import Facts, Obj, per_target
 from okedoctor.kube import name_of, pod_ready
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -50,6 +50,7 @@ def ready_service_pods_on(facts: Facts, node: Obj) -> list[Obj]:
     return [p for p in service_pods_on(facts, node) if pod_ready(p)]
 
 
+@per_target
 def backend_ips(facts: Facts) -> set[str] | None:
     """IPs of every backend of the Service's LB/NLB, or None when the LB was not read."""
     if facts.unavailable("oci") or not facts.load_balancer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from okedoctor.facts import Facts, Obj
+from okedoctor.facts import Facts, Obj, per_target
 from okedoctor.kube import container_ports, containers, name_of, resolve_target_port, service_ports
 
 
@@ -18,6 +18,7 @@ class PortProblem:
     example: str  # the pod (or Deployment template) it was read from
 
 
+@per_target
 def templates(facts: Facts) -> list[tuple[str, Obj]]:
     """(label, pod-or-template) to read containers from: the selected pods, else the Deployments' templates."""
     seen: set[str] = set()
@@ -33,6 +34,7 @@ def templates(facts: Facts) -> list[tuple[str, Obj]]:
     return out
 
 
+@per_target
 def port_problems(facts: Facts) -> list[PortProblem]:
     svc = facts.service
     if not svc:

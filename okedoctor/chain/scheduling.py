@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from okedoctor.chain import causes as _causes
-from okedoctor.facts import Facts, Obj
+from okedoctor.facts import Facts, Obj, per_target
 from okedoctor.kube import (
     Resources,
     event_message,
@@ -77,6 +77,7 @@ class NodeRoom:
                 **({} if self.ready else {"ready": False})}
 
 
+@per_target
 def node_room(facts: Facts) -> list[NodeRoom]:
     """Per node: allocatable, the sum of requests of the pods in the snapshot scheduled there, what is free."""
     used: dict[str, Resources] = {}
@@ -113,6 +114,7 @@ def _revision(obj: Obj) -> int:
     return int(((obj.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision") or 0)
 
 
+@per_target
 def blocked_rollouts(facts: Facts) -> list[Blocked]:
     """Deployments whose newest ReplicaSet has a pod the scheduler cannot place for lack of cpu/memory."""
     out = []
