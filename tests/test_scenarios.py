@@ -43,3 +43,15 @@ def test_scenario_matches_expectation(path, builtin_registry):
     hops = report.to_dict()["hops"]
     for hop, state in (expect.get("hops") or {}).items():
         assert hops[hop] == state, f"hop {hop} is {hops[hop]}, expected {state}: {report.to_dict()['hopReasons']}"
+
+
+@pytest.mark.parametrize("path", scenario_paths(), ids=lambda p: p.stem)
+def test_a_fix_speaks_of_a_cause_only_when_it_names_one(path, builtin_registry):
+    snap = load_snapshot(path)
+    report = diagnose_snapshot(snap, resolve_target(snap, None, None, str(path)), builtin_registry)
+    for f in report.findings:
+        summary = f.fix.summary
+        if f.caused_by and f.symptom:
+            assert f.caused_by in summary, f"{f.code}'s fix does not name its cause {f.caused_by}: {summary}"
+        if not f.caused_by:
+            assert "tied to" not in summary, f"{f.code} speaks of a cause it is not tied to: {summary}"

@@ -51,14 +51,17 @@ class ListenerReturnsServerError(Check):
                              and health and all(s == "CRITICAL" for s in health.values()))
             who = ("the L7 load balancer itself (no healthy backend)" if lb_answer
                    else "the application behind the load balancer")
+            tied = BACKENDS_UNHEALTHY if lb_answer and any(a.loud for a in assess(facts)) else None
             # A scenario or an older snapshot may hold the body as the app sent it.
             body = redact(str(seen.get("body") or ""))
             yield self.finding(
                 f"{address} answers HTTP {status} from the internet: the answer comes from {who}, not the network",
                 evidence={"address": address, "status": status, "bodyPrefix": body[:200],
                           "backendSetHealth": health},
-                fix=Fix(summary="Fix the cause this is tied to; alone, read the app's logs and its localhost answer.",
+                fix=Fix(summary=(f"Fix {tied} (the load balancer's unhealthy backends) first; the LB answers "
+                                 "for itself while no backend passes its health check.") if tied else
+                        "Read the app's logs and what it answers on localhost inside its pod.",
                         commands=(f"curl -sv --max-time 10 http://{address}/",)),
                 subject=f"address/{address}",
-                caused_by=BACKENDS_UNHEALTHY if lb_answer and any(a.loud for a in assess(facts)) else None,
+                caused_by=tied,
             )

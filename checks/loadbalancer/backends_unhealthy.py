@@ -86,7 +86,8 @@ class BackendsUnhealthy(Check):
                 evidence=evidence | {"meaning": meaning + hint},
                 severity=Severity.ERROR if every else Severity.WARNING,
                 fix=Fix(
-                    summary="Fix the cause this is tied to; alone, see what the node answers on the health port.",
+                    summary=("See what a node answers on the health-check port "
+                             "(the evidence says what each result means)."),
                     commands=(f"curl -s -o /dev/null -w '%{{http_code}}\\n' http://127.0.0.1:{hc.get('port')}"
                               f"{hc.get('urlPath') or '/'}  # on a worker node",),
                 ),

@@ -59,7 +59,7 @@ class EndpointsNotReady(Check):
             f"Service {ns}/{name} has no ready endpoint (endpoints {what}): every connection is refused",
             subject=f"service/{ns}/{name}",
             evidence=evidence,
-            fix=Fix("Fix the cause named in explainedBy, then check the endpoints fill." if cause else
+            fix=Fix(f"Fix {cause} first (its own entry has the commands), then check the endpoints fill." if cause else
                     "No pod-level cause is visible: compare the pods' Ready conditions with the EndpointSlices.",
                     (f"kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name} -o wide",
                      f"kubectl -n {ns} get pods -o wide --show-labels")),
