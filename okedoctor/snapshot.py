@@ -15,6 +15,7 @@ import yaml
 
 from okedoctor.errors import UsageError
 from okedoctor.oci_catalog import SECTION_KINDS
+from okedoctor.overlay import expand, is_overlay
 
 API_VERSION = "okedoctor/v1"
 KINDS = ("Snapshot", "Scenario")
@@ -64,13 +65,22 @@ _KNOWN_KEYS = {
 def load_snapshot(path: str | Path) -> Snapshot:
     """Load a snapshot or scenario file; raise UsageError with a one-line reason when it is bad."""
     p = Path(path)
+    return parse_snapshot(_read(p), source=str(p), base_dir=p.parent)
+
+
+def _read(p: Path) -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"snapshot file not found: {p} (check the path given to --from)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read snapshot file {p}: {exc}") from None
-    return parse_snapshot(text, source=str(p))
+
+
+def parse_document(path: str | Path) -> Any:
+    """A file's parsed YAML/JSON document as written (an overlay not expanded)."""
+    p = Path(path)
+    return _parse(_read(p), str(p))
 
 
 # libyaml's loader is ~10x faster than the pure-Python one; a fleet snapshot is tens of MB.
@@ -78,10 +88,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:
+def parse_snapshot(text: str, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
+    return snapshot_from_dict(_parse(text, source), source, base_dir)
+
+
+def _parse(text: str, source: str) -> Any:
     if text.lstrip().startswith("{"):
         try:  # JSON is YAML, but the json module reads it a hundred times faster
-            return snapshot_from_dict(json.loads(text), source)
+            return json.loads(text)
         except ValueError:
             pass  # fall through: YAML reports the error with line and column
     try:
@@ -91,10 +105,14 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise UsageError(f"{source}: malformed YAML{where}: {problem}") from None
-    return snapshot_from_dict(doc, source)
+    return doc
 
 
-def snapshot_from_dict(doc: Any, source: str = "<snapshot>") -> Snapshot:
+def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
+    """A Snapshot from a parsed document; a scenario overlay (`base: ...`) is expanded first
+    (okedoctor/overlay.py), relative base paths from `base_dir`."""
+    if is_overlay(doc):
+        doc = expand(doc, source, base_dir)
     if not isinstance(doc, dict):
         raise UsageError(f"{source}: not a snapshot: expected a mapping with apiVersion: {API_VERSION}")
     api_version = doc.get("apiVersion")

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from okedoctor.snapshot import Snapshot, snapshot_from_dict
 
 Obj = dict[str, Any]
@@ -44,8 +42,9 @@ class Expected:
 
 
 def _template() -> Obj:
-    text = resources.files("okedoctor").joinpath("scenarios/healthy-nlb.yaml").read_text()
-    return yaml.safe_load(text)
+    from okedoctor.overlay import load_document
+
+    return load_document(resources.files("okedoctor").joinpath("scenarios/healthy-nlb.yaml"))
 
 
 def _uid(*parts: object) -> str:

@@ -8,10 +8,11 @@ import yaml
 
 from okedoctor.diagnose import diagnose_snapshot
 from okedoctor.model import Target
+from okedoctor.overlay import load_document
 from okedoctor.snapshot import parse_snapshot
 from tests.conftest import SCENARIOS_DIR
 
-HEALTHY = yaml.safe_load((SCENARIOS_DIR / "healthy-nlb.yaml").read_text())
+HEALTHY = load_document(SCENARIOS_DIR / "healthy-nlb.yaml")
 IGW = "ocid1.internetgateway.oc1.ap-tokyo-1.aaaaaaaademoigw"
 
 
@@ -53,7 +54,7 @@ def test_refused_address_is_a_symptom(builtin_registry):
 
 
 def test_l7_lb_502_with_critical_backends_is_the_lbs_own_answer(builtin_registry):
-    doc = yaml.safe_load((SCENARIOS_DIR / "healthy-lb-local.yaml").read_text())
+    doc = load_document(SCENARIOS_DIR / "healthy-lb-local.yaml")
     lb = doc["oci"]["loadBalancers"][0]
     key = f"{lb['id']}/TCP-80"
     doc["oci"]["backendSetHealth"][key]["status"] = "CRITICAL"

@@ -8,12 +8,13 @@ import yaml
 
 from okedoctor.diagnose import diagnose_snapshot
 from okedoctor.model import Target
+from okedoctor.overlay import load_document
 from okedoctor.snapshot import parse_snapshot
 from tests.conftest import SCENARIOS_DIR
 
 
 def load(name):
-    return yaml.safe_load((SCENARIOS_DIR / f"{name}.yaml").read_text())
+    return load_document(SCENARIOS_DIR / f"{name}.yaml")
 
 
 def run(doc, registry):

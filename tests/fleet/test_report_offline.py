@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from okedoctor.cli import main
+from okedoctor.overlay import load_document
 from tests.conftest import ROOT, SCENARIOS_DIR
 
 SCHEMA_DIR = ROOT / "okedoctor" / "schema"
@@ -46,7 +47,7 @@ class BrokenLabel(Check):
 
 def fleet_file(tmp_path: Path, broken: set[str], n: int = 4) -> Path:
     """The healthy scenario with n copies of its Service, some labelled broken."""
-    doc = yaml.safe_load((SCENARIOS_DIR / "healthy-nlb.yaml").read_text())
+    doc = load_document(SCENARIOS_DIR / "healthy-nlb.yaml")
     svc = next(o for o in doc["kubernetes"] if o["kind"] == "Service")
     for i in range(n):
         clone = copy.deepcopy(svc)
