@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
     "snapshot": ("okedoctor.live.cli:snapshot", "Write the facts of one diagnosis to a snapshot file (redacted)."),
     "demo": ("okedoctor.demo:demo", "Diagnose a shipped scenario live against the embedded simulated OKE."),
+    "scenario": ("okedoctor.scenario_cli:scenario", "Print the full snapshot file of a shipped scenario or overlay."),
 }
 
 

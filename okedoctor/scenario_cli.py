@@ -1,0 +1,37 @@
+"""`okedoctor scenario expand NAME|FILE`: print the full snapshot file an overlay stands for."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group()
+def scenario():
+    """Shipped scenarios and scenario overlays (docs/snapshot-format.md)."""
+
+
+@scenario.command()
+@click.argument("name_or_file", metavar="NAME|FILE")
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def expand(name_or_file, output):
+    """Print the full snapshot file of a shipped scenario (by NAME) or of a FILE.
+
+    A scenario written as an overlay (`base: NAME` plus its changes) is expanded onto its base
+    cluster; what is printed is an ordinary okedoctor/v1 file that `diagnose --from` and
+    `sim serve` read as they read the overlay.
+    """
+    import yaml
+
+    from okedoctor.overlay import load_document, scenario_path
+    from okedoctor.snapshot import snapshot_from_dict
+
+    path = scenario_path(name_or_file)
+    doc = load_document(path)
+    snapshot_from_dict(doc, str(path))  # refuse, with the loader's one-line reason, what --from would refuse
+    if output == "json":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        click.echo(yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120), nl=False)
