@@ -74,6 +74,14 @@ def test_installed_diagnose_from_shipped_scenario_validates(installed):
     assert "Internet ✔ ──▶ LB ✔ ──▶ NodePort ✔ ──▶ Node ✔ ──▶ Pod ✔" in text.stdout
 
 
+def test_installed_scenario_overlay_expands_from_the_shipped_base(installed):
+    proc = okedoctor(installed, "scenario", "expand", "stale-healthcheck-port", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert "base" not in doc and doc["metadata"]["name"] == "stale-healthcheck-port"
+    assert {o["kind"] for o in doc["kubernetes"]} >= {"Namespace", "Service", "Pod", "Node"}
+
+
 def test_installed_checks_list_matches_the_source_tree(installed):
     proc = okedoctor(installed, "checks", "list", "-o", "json")
     assert proc.returncode == 0, proc.stderr
