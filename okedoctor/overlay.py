@@ -29,6 +29,7 @@ from typing import Any
 
 from okedoctor.errors import UsageError
 
+API_VERSION = "okedoctor/v1"
 BASES_DIR = Path(__file__).resolve().parent / "scenarios" / "bases"
 KUBE_OPS = ("patch", "replace", "add", "delete")
 # Parsed bases by (path, mtime, size): a test run expands ~60 scenarios on a handful of bases.
@@ -61,6 +62,8 @@ def expand(doc: dict[str, Any], source: str = "<snapshot>", base_dir: Path | Non
     """
     if not is_overlay(doc):
         return doc
+    if doc.get("apiVersion") != API_VERSION:  # an overlay says what it is, as any snapshot file
+        raise UsageError(f"{source}: unknown apiVersion {doc.get('apiVersion')!r}; this okedoctor reads {API_VERSION}")
     base_path = resolve_base(doc["base"], source, base_dir)
     if str(base_path) in _seen:
         raise UsageError(f"{source}: base {doc['base']!r} includes itself")
@@ -115,7 +118,10 @@ def load_base(path: Path, source: str, seen: tuple[str, ...] = ()) -> dict[str, 
     if cached is None:
         from okedoctor.snapshot import parse_document
 
-        doc = parse_document(path)
+        try:
+            doc = parse_document(path)
+        except UsageError as exc:
+            raise UsageError(f"{source}: base {exc}") from None
         if not isinstance(doc, dict):
             raise UsageError(f"{source}: base {path} is not a snapshot mapping")
         cached = expand(doc, str(path), path.parent, seen)

@@ -171,6 +171,16 @@ def test_a_malformed_overlay_is_one_line_and_exit_64(tmp_path, body, message):
         assert "Traceback" not in proc.stderr
 
 
+def test_an_overlay_names_its_format_and_a_broken_base_names_the_overlay(tmp_path):
+    path = write(tmp_path, "kind: Scenario\nbase: nlb-cluster\n")
+    with pytest.raises(UsageError, match="unknown apiVersion None; this okedoctor reads okedoctor/v1"):
+        load_snapshot(path)
+    write(tmp_path, "apiVersion: okedoctor/v1\nkind: [\n", "broken.yaml")
+    path = write(tmp_path, "apiVersion: okedoctor/v1\nkind: Scenario\nbase: ./broken.yaml\n")
+    with pytest.raises(UsageError, match=r"o.yaml: base .*broken.yaml: malformed YAML at line 3"):
+        load_snapshot(path)
+
+
 def test_a_base_that_includes_itself_is_refused(tmp_path):
     path = write(tmp_path, "apiVersion: okedoctor/v1\nkind: Snapshot\nbase: ./o.yaml\n")
     with pytest.raises(UsageError, match="includes itself"):
