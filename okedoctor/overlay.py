@@ -27,6 +27,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from okedoctor.docfile import read_document
 from okedoctor.errors import UsageError
 
 API_VERSION = "okedoctor/v1"
@@ -116,10 +117,8 @@ def load_base(path: Path, source: str, seen: tuple[str, ...] = ()) -> dict[str, 
     key = (str(path), st.st_mtime_ns, st.st_size)
     cached = _BASE_CACHE.get(key)
     if cached is None:
-        from okedoctor.snapshot import parse_document
-
         try:
-            doc = parse_document(path)
+            doc = read_document(path)
         except UsageError as exc:
             raise UsageError(f"{source}: base {exc}") from None
         if not isinstance(doc, dict):
@@ -239,7 +238,5 @@ def scenario_path(name_or_file: str) -> Path:
 
 def load_document(path: str | Path) -> dict[str, Any]:
     """The full snapshot document a file stands for: the file itself, or its overlay expanded."""
-    from okedoctor.snapshot import parse_document
-
     p = Path(path)
-    return expand(parse_document(p), str(p), p.parent)
+    return expand(read_document(p), str(p), p.parent)

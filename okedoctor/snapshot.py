@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from okedoctor.docfile import parse_text, read_text
 from okedoctor.errors import UsageError
 from okedoctor.oci_catalog import SECTION_KINDS
 from okedoctor.overlay import expand, is_overlay
@@ -65,47 +66,14 @@ _KNOWN_KEYS = {
 def load_snapshot(path: str | Path) -> Snapshot:
     """Load a snapshot or scenario file; raise UsageError with a one-line reason when it is bad."""
     p = Path(path)
-    return parse_snapshot(_read(p), source=str(p), base_dir=p.parent)
+    return parse_snapshot(read_text(p), source=str(p), base_dir=p.parent)
 
 
-def _read(p: Path) -> str:
-    try:
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"snapshot file not found: {p} (check the path given to --from)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read snapshot file {p}: {exc}") from None
-
-
-def parse_document(path: str | Path) -> Any:
-    """A file's parsed YAML/JSON document as written (an overlay not expanded)."""
-    p = Path(path)
-    return _parse(_read(p), str(p))
-
-
-# libyaml's loader is ~10x faster than the pure-Python one; a fleet snapshot is tens of MB.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def parse_snapshot(text: str, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
-    return snapshot_from_dict(_parse(text, source), source, base_dir)
-
-
-def _parse(text: str, source: str) -> Any:
-    if text.lstrip().startswith("{"):
-        try:  # JSON is YAML, but the json module reads it a hundred times faster
-            return json.loads(text)
-        except ValueError:
-            pass  # fall through: YAML reports the error with line and column
-    try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UsageError(f"{source}: malformed YAML{where}: {problem}") from None
-    return doc
+    return snapshot_from_dict(parse_text(text, source), source, base_dir)
 
 
 def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
