@@ -42,9 +42,10 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
 def test_every_output_option_reads_its_registry():
     from okedoctor.cli import cli
     from okedoctor.commands.checks import LISTINGS
+    from okedoctor.scenario_cli import DOCUMENT_FORMATS
 
     expected = {("diagnose",): report_formats(), ("demo",): report_formats(), ("report",): fleet_formats(),
-                ("checks", "list"): tuple(LISTINGS)}
+                ("checks", "list"): tuple(LISTINGS), ("scenario", "expand"): tuple(DOCUMENT_FORMATS)}
     found = {path: tuple(output_choices(cmd)) for path, cmd in all_commands(cli)
              if any(p.name == "output" for p in cmd.params)}
     assert found == expected
