@@ -94,3 +94,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if in_ci():
         pytest.exit(f"{message}. CI=true requires the isolation.", returncode=pytest.ExitCode.INTERNAL_ERROR)
     print(f"WARNING: {message}. Running without it.", file=sys.stderr)
+
+
+def run_main(argv, capsys):
+    """`okedoctor ARGV` in this process: (exit code, stdout, stderr)."""
+    from okedoctor.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err

@@ -9,18 +9,13 @@ import textwrap
 
 import pytest
 
-from okedoctor.cli import main
 from tests.conftest import ROOT, SCENARIOS_DIR
+from tests.conftest import run_main as run
 
 HEALTHY = str(SCENARIOS_DIR / "healthy-nlb.yaml")
 FIXTURE_CHECKS = str(ROOT / "tests" / "fixtures" / "checks_ok")
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def write_check(tmp_path, body, severity="ERROR"):

@@ -16,20 +16,15 @@ import textwrap
 import pytest
 import yaml
 
-from okedoctor.cli import main
 from okedoctor.errors import UsageError
 from okedoctor.overlay import BASES_DIR, load_document, merge_patch
 from okedoctor.snapshot import load_snapshot, parse_snapshot
 from tests.conftest import ROOT, SCENARIOS_DIR, scenario_paths
+from tests.conftest import run_main as run
 
 NLB = "ocid1.networkloadbalancer.oc1.ap-tokyo-1.aaaaaaaaappnlb"
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def write(tmp_path, text, name="o.yaml"):

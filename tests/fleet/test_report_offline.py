@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
-from okedoctor.cli import main
 from okedoctor.overlay import load_document
 from tests.conftest import ROOT, SCENARIOS_DIR
+from tests.conftest import run_main as run
 
 SCHEMA_DIR = ROOT / "okedoctor" / "schema"
 LABEL_CHECK = '''
@@ -69,11 +69,6 @@ def checks_dir(tmp_path):
     return str(d)
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_json_report_validates_and_gives_worst_verdict(tmp_path, checks_dir, capsys):
