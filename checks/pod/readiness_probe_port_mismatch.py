@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.ports import port_problems, templates
+from okedoctor.chain.ports import live_ports, port_problems, templates
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import containers, probe_target, resolve_target_port, service_ports
@@ -23,8 +23,12 @@ class ReadinessProbePortMismatch(Check):
         Readiness is what puts a pod into the Service's endpoints. A probe on another port (a
         management or metrics port) can pass while the port the Service uses is dead, so traffic
         is sent to pods that cannot answer; or, the other way, a healthy app is kept out because
-        its side port fails. A dedicated management port is sometimes intended: then this is a
-        risk, not an outage.
+        its side port fails. A dedicated health port is often intended (ingress-nginx 10254,
+        Istio and Envoy gateways 15021, Contour's Envoy 8002, Traefik's ping entry point, Spring
+        Boot's management port): a port the container declares is reported as information, a
+        warning only when the probe's port is served by nothing the pod declares or answers on,
+        or when the in-pod probe shows it misleads (the probe's port answers while the serving
+        port fails).
 
     How to fix
         Point the readiness probe at the serving port (the patch below), or accept the risk when
@@ -54,6 +58,7 @@ class ReadinessProbePortMismatch(Check):
                 if port is None or not serves or port in targets:
                     continue
                 target = sorted(serves)[0]
+                severity, verdict = _impact(facts, label, c, port, target)
                 dep = next(iter(facts.deployments), None)
                 ref = f"deployment/{dep['metadata']['name']}" if dep else label
                 idx = [x.get("name") for x in containers(pod)].index(c.get("name"))
@@ -62,7 +67,8 @@ class ReadinessProbePortMismatch(Check):
                     f"{sname} sends to port {target}",
                     subject=f"{ref.replace('/', f'/{ns}/', 1)}",
                     evidence={"container": c.get("name"), "readinessProbe": desc, "serviceTargetPorts": sorted(targets),
-                              "readFrom": label},
+                              "readFrom": label, "assessment": verdict},
+                    severity=severity,
                     fix=Fix(f"Probe the port the Service uses ({target}), or accept the risk if {port} is a "
                             "management port that reflects the app's health.",
                             (f"kubectl -n {ns} patch {ref} --type=json -p '[{{\"op\": \"replace\", \"path\": "
@@ -70,3 +76,27 @@ class ReadinessProbePortMismatch(Check):
                              f"\"value\": {target}}}]'",) if kind in ("httpGet", "tcpSocket", "grpc") else (),
                             f"readinessProbe:\n  {kind}:\n    port: {target}\n"),
                 )
+
+
+# Health ports well-known controllers probe by design (for the evidence, not to decide).
+KNOWN_HEALTH_PORTS = {10254: "ingress-nginx", 15021: "Istio / Envoy gateway", 8002: "Contour's Envoy",
+                      9000: "Traefik's ping entry point"}
+
+
+def _impact(facts: Facts, label: str, container: dict, port: int, target: int) -> tuple[Severity, str]:
+    """Information when a separate health port looks intended; a warning when it is unserved or misleads."""
+    declared = {p.get("containerPort") for p in container.get("ports") or []}
+    seen = live_ports(facts, label)
+    probe_seen = seen.get(f"{container.get('name')}:{port}") or {}
+    serving_seen = seen.get(f"{container.get('name')}:{target}") or {}
+    probe_ok = isinstance(probe_seen.get("status"), int) and probe_seen["status"] < 500
+    serving_bad = bool(serving_seen.get("error")) or (serving_seen.get("status") or 0) >= 500
+    if probe_ok and serving_bad:
+        return Severity.WARNING, (f"misleads: port {port} answers {probe_seen['status']} while the serving port "
+                                  f"{target} gives {serving_seen.get('error') or serving_seen.get('status')}")
+    if port not in declared and not probe_ok:
+        return Severity.WARNING, (f"port {port} is not a port the container declares, and nothing was seen "
+                                  "answering on it")
+    who = KNOWN_HEALTH_PORTS.get(port)
+    return Severity.INFO, (f"a declared health port{f' ({who})' if who else ''}: by design unless it stops "
+                           "reflecting the serving port's health")

@@ -381,3 +381,41 @@ def test_evicted_pods_are_not_crash_loops():
         ready=False, restartCount=2, state={"terminated": {"exitCode": 137, "reason": "Error"}})
     s.kubernetes.append(pod)
     assert run(PodCrashLoop, s) == []
+
+
+def _mgmt_port_report(registry, edit):
+    from okedoctor.diagnose import diagnose_snapshot, resolve_target
+
+    snap = load_snapshot(SCENARIOS_DIR / "readiness-probe-management-port.yaml")
+    edit(snap)
+    report = diagnose_snapshot(snap, resolve_target(snap, None, None, "x"), registry)
+    return next(f for f in report.findings if f.code == "OKD-POD-005"), report
+
+
+def test_a_declared_health_port_is_information_not_a_warning(builtin_registry):
+    finding, report = _mgmt_port_report(builtin_registry, lambda snap: None)
+    assert finding.severity.value == "info" and report.verdict.value == "ok"
+
+
+def test_a_health_port_that_misleads_is_a_warning(builtin_registry):
+    def serving_port_refuses(snap):
+        for live in snap.live["containers"].values():
+            live["localhost"]["8080"] = {"error": "refused", "path": "/"}
+
+    finding, _ = _mgmt_port_report(builtin_registry, serving_port_refuses)
+    assert finding.severity.value == "warning" and "misleads" in finding.evidence["assessment"]
+
+
+def test_a_probe_on_a_port_nothing_serves_is_a_warning(builtin_registry):
+    def probe_elsewhere(snap):
+        for obj in snap.kubernetes:
+            for c in ((obj.get("spec") or {}).get("template", {}).get("spec", {}).get("containers") or
+                      (obj.get("spec") or {}).get("containers") or []) if obj["kind"] in ("Pod", "Deployment",
+                                                                                        "ReplicaSet") else []:
+                if c.get("readinessProbe"):
+                    c["readinessProbe"]["httpGet"]["port"] = 9999
+        for live in snap.live["containers"].values():
+            live["localhost"].pop("8081", None)
+
+    finding, _ = _mgmt_port_report(builtin_registry, probe_elsewhere)
+    assert finding.severity.value == "warning" and "9999" in finding.evidence["assessment"]
