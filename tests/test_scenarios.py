@@ -3,8 +3,8 @@
 The rules, so that a scenario proves its check and the healthy ones prove there are no false
 alarms:
 - the verdict is the expected one;
-- every expected finding (hop, code, optional rootCause, `mentions` strings found in the
-  finding's evidence, title or fix) is reported;
+- every expected finding (hop, code, optional rootCause, severity and causedBy, `mentions`
+  strings found in the finding's evidence, title or fix) is reported;
 - no warning or error root cause is reported that the block does not expect.
 """
 
@@ -34,6 +34,10 @@ def test_scenario_matches_expectation(path, builtin_registry):
         assert matches, f"expected {want['code']} at {want['hop']}; got {summary}"
         if "rootCause" in want:
             assert any(f["rootCause"] == want["rootCause"] for f in matches), f"rootCause of {want['code']}"
+        if "severity" in want:
+            assert any(f["severity"] == want["severity"] for f in matches), f"severity of {want['code']}: {summary}"
+        if "causedBy" in want:
+            assert any(f.get("causedBy") == want["causedBy"] for f in matches), f"causedBy of {want['code']}: {summary}"
         for text in want.get("mentions") or []:
             assert any(text in json.dumps(f) for f in matches), f"{want['code']} does not mention {text!r}"
     expected_codes = {w["code"] for w in expect.get("findings") or []}

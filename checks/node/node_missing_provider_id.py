@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.chain.lb import emptied_by_missing_provider_id
 from okedoctor.chain.nodes import lacks_provider_id, service_pods_on, taint
 from okedoctor.check import Check
-from okedoctor.facts import Facts
+from okedoctor.facts import OCI, Facts
 from okedoctor.kube import name_of
 from okedoctor.model import Finding, Fix, Hop, Severity
 
@@ -40,15 +41,25 @@ class NodeMissingProviderID(Check):
     severity = Severity.WARNING
 
     def run(self, facts: Facts) -> Iterator[Finding]:
+        # Read only when OCI facts were: without them the backend sets are not known.
+        emptied = [] if facts.unavailable(OCI) else emptied_by_missing_provider_id(facts)
         for node in facts.nodes:
             if not lacks_provider_id(node):
                 continue
             name = name_of(node)
+            title = f"Node {name} has no providerID: the cloud controller cannot add it to load balancers"
+            if emptied:
+                title += (f"; no node that should be a backend has one, so backend set(s) {', '.join(emptied)} "
+                          "of the load balancer hold no backend at all")
+            evidence = {"providerID": None, "uninitializedTaint": taint(node, UNINITIALIZED) is not None,
+                        "servicePods": [p["metadata"]["name"] for p in service_pods_on(facts, node)]}
+            if emptied:
+                evidence["emptyBackendSets"] = emptied
             yield self.finding(
-                f"Node {name} has no providerID: the cloud controller cannot add it to load balancers",
+                title,
                 subject=f"node/{name}",
-                evidence={"providerID": None, "uninitializedTaint": taint(node, UNINITIALIZED) is not None,
-                          "servicePods": [p["metadata"]["name"] for p in service_pods_on(facts, node)]},
+                severity=Severity.ERROR if emptied else Severity.WARNING,
+                evidence=evidence,
                 fix=Fix("Find why the cloud controller did not initialise the node (its logs), or replace the node.",
                         ("kubectl -n kube-system logs -l component=oci-cloud-controller-manager --tail=200 | grep "
                          f"'{name}'",

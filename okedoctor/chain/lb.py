@@ -421,3 +421,19 @@ def preserves_source(facts: Facts) -> bool:
     ref = facts.load_balancer
     return bool(ref and ref.flavor == "nlb" and is_local(facts.service)
                 and any(bs.get("isPreserveSource") for bs in ref.backend_sets.values()))
+
+
+def emptied_by_missing_provider_id(facts: Facts) -> list[str]:
+    """The backend sets of a CCM-made LB that hold no backend because no qualifying node has a
+    spec.providerID: the cloud controller manager skipped every node it should have added.
+
+    Then the missing providerIDs are the root cause of an empty backend set (and of the dead
+    address), not one node's lost capacity."""
+    out = []
+    for pair in port_pairs(facts):
+        if pair.backend_set is None or backends(pair.backend_set) or not pair.backend_set_name:
+            continue
+        missing = missing_nodes(facts, pair.backend_set)
+        if missing and all(not (n.get("spec") or {}).get("providerID") for n, _ in missing):
+            out.append(pair.backend_set_name)
+    return out
