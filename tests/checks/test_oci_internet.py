@@ -62,3 +62,52 @@ def test_l7_lb_502_with_critical_backends_is_the_lbs_own_answer(builtin_registry
     report = run(doc, builtin_registry)
     (finding,) = [f for f in report.findings if f.code == "OKD-INET-004"]
     assert "L7 load balancer itself" in finding.title
+
+
+def _http_lb(status, localhost=None):
+    """healthy-lb-local with an HTTP listener, the given internet status and in-pod answers."""
+    doc = load_document(SCENARIOS_DIR / "lb-504-nodeport-blocked.yaml")
+    doc["live"]["internet"] = {"203.0.113.30:80": {"status": status, "body": "x"}}
+    for c in doc["live"]["containers"].values():
+        if localhost is None:
+            c.pop("localhost", None)
+            c["tools"] = []
+        else:
+            c["localhost"] = {"8080": dict(localhost)}
+    return doc
+
+
+def _inet_004(report):
+    (finding,) = [f for f in report.findings if f.code == "OKD-INET-004"]
+    return finding
+
+
+def test_l7_504_while_the_app_answers_quickly_is_the_path(builtin_registry):
+    finding = _inet_004(run(_http_lb(504, {"status": 200, "body": "ok", "elapsedMs": 4}), builtin_registry))
+    assert finding.evidence["answeredBy"] == "loadBalancer"
+    assert "not the application" in finding.title and "application behind" not in finding.title
+
+
+def test_l7_504_while_the_app_answers_slowly_points_at_the_timeouts(builtin_registry):
+    finding = _inet_004(run(_http_lb(504, {"status": 200, "body": "ok", "elapsedMs": 65000}), builtin_registry))
+    assert finding.evidence["answeredBy"] == "loadBalancer"
+    assert "slowly" in " ".join(finding.evidence["decidedBy"])
+
+
+def test_l7_504_with_no_in_pod_answer_is_not_blamed_on_the_app(builtin_registry):
+    finding = _inet_004(run(_http_lb(504), builtin_registry))
+    assert finding.evidence["answeredBy"] == "undecided"
+    assert "application behind" not in finding.title
+
+
+def test_a_500_is_the_apps_even_behind_an_l7_lb(builtin_registry):
+    finding = _inet_004(run(_http_lb(500, {"status": 200, "body": "ok"}), builtin_registry))
+    assert finding.evidence["answeredBy"] == "application"
+
+
+def test_an_nlb_never_writes_the_502_itself(builtin_registry):
+    doc = copy.deepcopy(HEALTHY)
+    doc["live"]["internet"] = {"203.0.113.10:80": {"status": 502, "body": "bad gateway"}}
+    finding = _inet_004(run(doc, builtin_registry))
+    assert finding.evidence["answeredBy"] == "application"
+    assert "network load balancer" in finding.evidence["decidedBy"][0]
