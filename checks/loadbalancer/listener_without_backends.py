@@ -37,7 +37,8 @@ class ListenerWithoutBackends(Check):
     How to fix
         Add the worker nodes back as backends on the Service's NodePort (the printed command
         uses every node's InternalIP and the live NodePort), or, for a cloud-controller-made
-        LB, fix why the nodes do not qualify.
+        LB, fix why the nodes do not qualify (OKD-LB-008): the controller would remove
+        backends added by hand.
     """
 
     code = "OKD-LB-005"
@@ -63,14 +64,23 @@ class ListenerWithoutBackends(Check):
                     commands.append(f"{cli(ref)} backend create {lb_id_flag(ref)} {ref.id} "
                                     f"--backend-set-name {set_name} --ip-address {ip} --port {node_port}")
             caused_by = NODE_MISSING_FROM_BACKENDS if missing_nodes(facts, backend_set) else None
+            if caused_by:
+                # The cloud controller manager owns this backend set: backends added by hand would be
+                # removed at its next sync, so the fix is why it leaves the nodes out.
+                fix = Fix(summary=(f"Fix {caused_by} first: the cloud controller manager builds backend set {set_name} "
+                                   "from the nodes that qualify, and removes backends added by hand."),
+                          commands=("kubectl get nodes -o custom-columns=NAME:.metadata.name,"
+                                    "PROVIDER_ID:.spec.providerID",))
+            else:
+                fix = Fix(summary=(f"Give the {kind_name(ref)}'s backend set {set_name} the worker nodes on NodePort "
+                                   f"{node_port}." if commands else
+                                   "Create the backend set or point the listener at an existing one."),
+                          commands=tuple(commands))
             yield self.finding(
                 f"Listener {name} (port {listener.get('port')}) sends to backend set {set_name}, which {problem}",
                 evidence={"lb": ref.id, "listener": name, "backendSet": set_name,
                           "backendSets": sorted(ref.backend_sets), "liveNodePort": node_port},
-                fix=Fix(summary=(f"Give the {kind_name(ref)}'s backend set {set_name} the worker nodes on NodePort "
-                                 f"{node_port}." if commands else
-                                 "Create the backend set or point the listener at an existing one."),
-                        commands=tuple(commands)),
+                fix=fix,
                 subject=f"{ref.id}/{name}",
                 caused_by=caused_by,
             )
