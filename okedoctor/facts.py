@@ -512,3 +512,12 @@ def iter_containers(pod: Obj) -> Iterable[tuple[Obj, Obj | None]]:
     statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
     for c in (pod.get("spec") or {}).get("containers") or []:
         yield c, statuses.get(c.get("name"))
+
+
+def iter_init_containers(pod: Obj) -> Iterable[tuple[Obj, Obj | None]]:
+    """(init container spec, its status) for each init container that must finish before the app starts
+    (native sidecars, restartPolicy Always, keep running and are left out)."""
+    statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("initContainerStatuses") or []}
+    for c in (pod.get("spec") or {}).get("initContainers") or []:
+        if c.get("restartPolicy") != "Always":
+            yield c, statuses.get(c.get("name"))

@@ -33,6 +33,14 @@ def needs_logs(status: dict) -> bool:
     return (not status.get("ready")) or status.get("restartCount", 0) > 0 or "waiting" in state
 
 
+def init_needs_logs(status: dict) -> bool:
+    """An init container's logs are read unless it finished with exit code 0 (or has not started)."""
+    state = status.get("state") or {}
+    done = (state.get("terminated") or {}).get("exitCode") == 0
+    return not done and (status.get("restartCount", 0) > 0 or "terminated" in state or "running" in state
+                         or bool((status.get("lastState") or {}).get("terminated")))
+
+
 def unscheduled(pod: dict) -> bool:
     """A pod the scheduler has not placed (yet): Pending, no node."""
     return (pod.get("status") or {}).get("phase") == "Pending" and not (pod.get("spec") or {}).get("nodeName")

@@ -11,7 +11,7 @@ from okedoctor.live.kube import rbac_reason
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
 from okedoctor.live.probe import ProbeTarget, argv_for, parse_probe, probe_targets
 from okedoctor.live.redact import redact
-from okedoctor.live.shapes import needs_logs
+from okedoctor.live.shapes import init_needs_logs, needs_logs
 from okedoctor.probe_scripts import TOOL_ORDER
 
 MAX_PROBED_PODS = 20
@@ -31,6 +31,7 @@ class ContainerCollector:
             for c in (pod.get("spec") or {}).get("containers") or []:
                 self.s.containers[self._key(pod["metadata"]["name"], c["name"])] = {}
             self._logs(pod)
+            self._init_logs(pod)
         if self.s.opts.no_exec:
             self.s.note(LIVE_PROBE, "disabled", "--no-exec: the in-pod probe was not run")
             return
@@ -46,6 +47,21 @@ class ContainerCollector:
             if not st or not needs_logs(st):
                 continue
             key = self._key(name, c["name"])
+            self.engine.once(("log", key, False), LIVE_CONTAINERS, self._log, key, name, c["name"], False)
+            if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
+                self.engine.once(("log", key, True), LIVE_CONTAINERS, self._log, key, name, c["name"], True)
+
+    def _init_logs(self, pod: dict) -> None:
+        """Logs (current and previous) of the init containers that failed or are still running; the
+        pod's app containers wait for them. Init containers are never exec-probed."""
+        name = pod["metadata"]["name"]
+        statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("initContainerStatuses") or []}
+        for c in (pod.get("spec") or {}).get("initContainers") or []:
+            st = statuses.get(c["name"])
+            if c.get("restartPolicy") == "Always" or not st or not init_needs_logs(st):
+                continue
+            key = self._key(name, c["name"])
+            self.s.containers[key] = {}
             self.engine.once(("log", key, False), LIVE_CONTAINERS, self._log, key, name, c["name"], False)
             if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
                 self.engine.once(("log", key, True), LIVE_CONTAINERS, self._log, key, name, c["name"], True)
