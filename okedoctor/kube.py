@@ -314,6 +314,8 @@ _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("refused", re.compile(r"(?:connection refused|ECONNREFUSED)[^\n]{0,40}?" + _HOSTPORT, re.I)),
     ("dns", re.compile(r"(?:lookup ([\w.-]+)(?: on [\d.:]+)?: no such host|getaddrinfo (?:ENOTFOUND|EAI_AGAIN) "
                        r"([\w.-]+)|could not translate host name \"([\w.-]+)\")", re.I)),
+    ("chown", re.compile(r"chown: (?:changing ownership of|cannot (?:change|access)[^'\"]*?)\s*['\"]([^'\"]+)['\"]"
+                         r"[^\n]*?operation not permitted", re.I)),
     ("permission", re.compile(r"(?:permission denied|EACCES|operation not permitted)", re.I)),
     ("file-missing", re.compile(r"(?:no such file or directory|ENOENT|FileNotFoundError)[^\n]*?(/[\w./-]+)|"
                                 r"(?:open|read|load|stat)\w*\s+['\"]?(/[\w./-]+)['\"]?:?\s*no such file", re.I)),
@@ -358,6 +360,10 @@ def _hint(kind: str, m: re.Match[str], line: str) -> LogHint:
                  f"permission denied{what}: the container's user (securityContext runAsUser/fsGroup) "
                  "cannot read or write it")
         return LogHint(kind, plain, line, {"path": path.group(1) if path else None})
+    if kind == "chown":
+        return LogHint(kind, f"chown of {groups[0]} is refused (Operation not permitted): root in the container "
+                       "cannot change owners on this volume, typically an NFS/File Storage export that squashes "
+                       "root to an anonymous user (root squash)", line, {"path": groups[0]})
     if kind == "file-missing":
         path = groups[0] if groups else None
         return LogHint(kind, f"the app cannot find the file {path}: a volume, subPath or config file is "

@@ -8,7 +8,7 @@ cause by code, that cause is sure to be in the report.
 from __future__ import annotations
 
 from okedoctor.chain.secrets import mismatches
-from okedoctor.facts import Facts, Obj, iter_containers
+from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
 from okedoctor.kube import (
     condition,
     endpoint_addresses,
@@ -34,6 +34,7 @@ ROLLOUT = "OKD-POD-018"
 RWX_BLOCK = "OKD-POD-019"
 READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
+INIT_FAILING = "OKD-POD-024"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
@@ -118,10 +119,44 @@ def unmet_gates(pod: Obj) -> list[str]:
     return [g for g in gates if (condition(pod, g) or {}).get("status") != "True"]
 
 
+# ---- init containers --------------------------------------------------------------------------
+
+def init_failed(status: Obj | None) -> bool:
+    """An init container that exited non-zero and has not since finished (Init:Error, Init:CrashLoopBackOff)."""
+    if not status:
+        return False
+    state = status.get("state") or {}
+    if "terminated" in state:
+        return int(state["terminated"].get("exitCode") or 0) != 0
+    if waiting_reason(status) == "CrashLoopBackOff":
+        return True
+    return int(last_terminated(status).get("exitCode") or 0) != 0
+
+
+def init_stuck(pod: Obj, status: Obj | None) -> bool:
+    """An init container still running while the pod waits on it (Init:0/1) and the pod is not initialised."""
+    return bool(status and "running" in (status.get("state") or {})) and \
+        (condition(pod, "Initialized") or {}).get("status") == "False"
+
+
+def blocking_init(pod: Obj) -> tuple[Obj, Obj, str] | None:
+    """The init container holding the pod back: (spec, status, "failed" | "running"), or None (see OKD-POD-024)."""
+    for c, status in iter_init_containers(pod):
+        if init_failed(status):
+            return c, status or {}, "failed"
+        if init_stuck(pod, status):
+            return c, status or {}, "running"
+        if not status or int(((status.get("state") or {}).get("terminated") or {}).get("exitCode", -1)) != 0:
+            return None  # waiting to start (image pull...) or not reported: another check's concern
+    return None
+
+
 def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
     """The code of the pod-hop check that explains why this pod is not ready, if one does."""
     if env_file_mismatches(facts, pod):
         return ENV_FILE
+    if not pod_ready(pod) and blocking_init(pod):
+        return INIT_FAILING
     for _, status in iter_containers(pod):
         if is_image_pull(status):
             return IMAGE_PULL
