@@ -92,3 +92,13 @@ def test_healthy_nlb_reads_what_the_plan_says_and_diagnoses_as_the_file(tmp_path
 def test_other_plans_diagnose_as_the_file(name, tmp_path, builtin_registry):
     want, got, _, _ = run(name, tmp_path, builtin_registry)
     assert got == want
+
+
+def test_failing_init_container_logs_are_read_and_never_exec_probed(tmp_path, builtin_registry):
+    want, got, reads, _ = run("init-chown-root-squash", tmp_path, builtin_registry)
+    assert got == want
+    init_logs = [(path, dict(json.loads(q))) for api, path, q in reads.seen
+                 if api == "kubernetes" and path.endswith("/log") and "fix-permissions" in q]
+    assert {(p.split("/")[-2], q.get("previous") in (True, "true")) for p, q in init_logs} == {
+        (pod, prev) for pod in ("app-7d9f8b6c5d-k2x8p", "app-7d9f8b6c5d-q7w4n") for prev in (False, True)}
+    assert not [r for r in reads.seen if r[0] == "exec"]  # pods waiting on an init container: nothing to exec
