@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from okedoctor.chain import causes as _causes
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import LogHint, log_hints, pod_ready, tail, workload_ref
+from okedoctor.kube import LogHint, log_hints, tail, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 FSS_PROVISIONERS = ("fss.csi.oraclecloud.com",)
@@ -52,10 +52,6 @@ class InitContainerFailing(Check):
         severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
         groups: dict[tuple[str, str], list[tuple[Obj, Obj, Obj, str]]] = {}
         for pod in facts.pods:
-            phase = (pod.get("status") or {}).get("phase")
-            if phase in ("Failed", "Succeeded") or pod["metadata"].get("deletionTimestamp") \
-                    or pod_ready(pod):
-                continue
             found = _causes.blocking_init(pod)
             if found:
                 c, status, how = found

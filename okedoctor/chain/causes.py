@@ -140,7 +140,11 @@ def init_stuck(pod: Obj, status: Obj | None) -> bool:
 
 
 def blocking_init(pod: Obj) -> tuple[Obj, Obj, str] | None:
-    """The init container holding the pod back: (spec, status, "failed" | "running"), or None (see OKD-POD-024)."""
+    """The init container holding the pod back: (spec, status, "failed" | "running"), or None (see OKD-POD-024).
+    A pod that is ready, finished (Failed, Succeeded) or being deleted is held back by nothing."""
+    phase = (pod.get("status") or {}).get("phase")
+    if pod_ready(pod) or phase in ("Failed", "Succeeded") or pod["metadata"].get("deletionTimestamp"):
+        return None
     for c, status in iter_init_containers(pod):
         if init_failed(status):
             return c, status or {}, "failed"
@@ -155,7 +159,7 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
     """The code of the pod-hop check that explains why this pod is not ready, if one does."""
     if env_file_mismatches(facts, pod):
         return ENV_FILE
-    if not pod_ready(pod) and blocking_init(pod):
+    if blocking_init(pod):
         return INIT_FAILING
     for _, status in iter_containers(pod):
         if is_image_pull(status):

@@ -96,3 +96,11 @@ def test_native_sidecar_init_container_is_left_out():
     for pod in pods(s):
         pod["spec"]["initContainers"][0]["restartPolicy"] = "Always"
     assert run(s) == []
+
+
+def test_a_pod_being_deleted_is_neither_reported_nor_named_as_cause():
+    s = snap()
+    for pod in pods(s):
+        pod["metadata"]["deletionTimestamp"] = "2026-11-20T03:12:00Z"
+    assert run(s) == []
+    assert all(not_ready_cause(Facts(s), p) != INIT_FAILING for p in pods(s))
