@@ -137,7 +137,10 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
     scs = [sc for sc in kube.get("storageclasses") or []
            if sc["metadata"]["name"] in classes
            or (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
-    out += pvcs + scs
+    volumes = {(c.get("spec") or {}).get("volumeName") for c in pvcs}
+    pvs = sorted((v for v in kube.get("persistentvolumes") or [] if v["metadata"]["name"] in volumes),
+                 key=lambda o: o["metadata"]["name"])
+    out += pvcs + pvs + scs
     out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
     out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
     wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}
