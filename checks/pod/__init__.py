@@ -24,4 +24,5 @@ MODULES: tuple[str, ...] = (
     "workload_has_no_pods",
     "service_selects_several_workloads",
     "container_restarting",
+    "volume_node_affinity_conflict",
 )

@@ -34,11 +34,15 @@ ROLLOUT = "OKD-POD-018"
 RWX_BLOCK = "OKD-POD-019"
 READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
+VOLUME_ZONE = "OKD-POD-024"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
 BLOCK_PROVISIONERS = ("blockvolume.csi.oraclecloud.com", "oracle.com/oci")
+# The node labels a zonal volume's node affinity names its availability domain with (OKE nodes carry the first).
+ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone",
+             "topology.blockvolume.csi.oraclecloud.com/availability-domain")
 
 
 def is_image_pull(status: Obj | None) -> bool:
@@ -98,6 +102,50 @@ def rwx_on_block(facts: Facts, pvc: Obj) -> Obj | None:
     return None
 
 
+def bound_volume(facts: Facts, pvc: Obj) -> Obj | None:
+    """The PersistentVolume a claim is bound to, when collected."""
+    name = (pvc.get("spec") or {}).get("volumeName")
+    return facts.get("PersistentVolume", "", name) if name else None
+
+
+def ad_key(zone: str) -> str:
+    """An availability domain compared across spellings: `Uocm:AP-TOKYO-1-AD-1` and `ap-tokyo-1-ad-1` match."""
+    return zone.rsplit(":", 1)[-1].upper()
+
+
+def volume_zones(pv: Obj) -> list[str]:
+    """The availability domains a volume's required node affinity allows (empty: not zonal)."""
+    terms = ((((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+             .get("nodeSelectorTerms") or [])
+    return sorted({v for t in terms for e in t.get("matchExpressions") or []
+                   if e.get("key") in ZONE_KEYS and e.get("operator") == "In" for v in e.get("values") or []})
+
+
+def node_zone(node: Obj) -> str:
+    labels = node["metadata"].get("labels") or {}
+    return next((labels[k] for k in ZONE_KEYS if labels.get(k)), "")
+
+
+def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
+    """The Pending pod's bound volumes that live in an AD where no schedulable node is (see OKD-POD-024)."""
+    if not is_unschedulable(pod):
+        return []
+    nodes = {n["metadata"]["name"]: node_zone(n) for n in facts.nodes
+             if not (n.get("spec") or {}).get("unschedulable")}
+    node_ads = {ad_key(z) for z in nodes.values() if z}
+    if not node_ads:
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out = []
+    for name in pvc_claims(pod):
+        pvc = facts.pvc(ns, name)
+        pv = bound_volume(facts, pvc) if pvc else None
+        zones = volume_zones(pv) if pv else []
+        if zones and not {ad_key(z) for z in zones} & node_ads:
+            out.append({"claim": pvc, "volume": pv, "zones": zones, "nodes": nodes})
+    return out
+
+
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
     ns = pod["metadata"].get("namespace", "")
     return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and rwx_on_block(facts, pvc)]
@@ -134,6 +182,8 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
     if is_unschedulable(pod):
         if pod_rwx_block_pvcs(facts, pod):
             return RWX_BLOCK
+        if volume_zone_conflicts(facts, pod):
+            return VOLUME_ZONE
         return UNSCHEDULABLE
     node = facts.node((pod.get("spec") or {}).get("nodeName"))
     if node is not None and not is_true(node, "Ready") and not pod_ready(pod):

@@ -92,3 +92,10 @@ def test_healthy_nlb_reads_what_the_plan_says_and_diagnoses_as_the_file(tmp_path
 def test_other_plans_diagnose_as_the_file(name, tmp_path, builtin_registry):
     want, got, _, _ = run(name, tmp_path, builtin_registry)
     assert got == want
+
+
+def test_bound_volumes_are_read_by_name_and_diagnose_as_the_file(tmp_path, builtin_registry):
+    want, got, reads, _ = run("volume-other-ad", tmp_path, builtin_registry)
+    assert got == want
+    assert ("kubernetes", "/api/v1/persistentvolumes/csi-5d2e8f61-0b7a-4c3e-9a15-2f6b8c4d7e90") in reads.paths
+    assert any(f["code"] == "OKD-POD-024" for f in got["findings"])

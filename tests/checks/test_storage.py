@@ -1,0 +1,76 @@
+"""Storage: a pod Pending because its block volume lives in an availability domain with no node."""
+
+from __future__ import annotations
+
+import copy
+
+from okedoctor_checks.pod.pod_unschedulable import PodUnschedulable
+from okedoctor_checks.pod.volume_node_affinity_conflict import VolumeNodeAffinityConflict
+
+from okedoctor.chain.scheduling import parse_reasons
+from okedoctor.facts import Facts
+from okedoctor.kube import event_quote
+from okedoctor.model import Severity
+from okedoctor.snapshot import load_snapshot
+from tests.conftest import SCENARIOS_DIR
+
+OTHER_AD = load_snapshot(SCENARIOS_DIR / "volume-other-ad.yaml")
+CONFLICT = ("0/2 nodes are available: 2 node(s) had volume node affinity conflict. preemption: 0/2 nodes are "
+            "available: 2 Preemption is not helpful for scheduling.")
+
+
+def snap():
+    return copy.deepcopy(OTHER_AD)
+
+
+def objs(s, kind):
+    return [o for o in s.kubernetes if o["kind"] == kind]
+
+
+def run(check, s):
+    return list(check().run(Facts(s)))
+
+
+def test_names_the_volume_ad_the_node_ads_and_quotes_the_event():
+    [f] = run(VolumeNodeAffinityConflict, snap())
+    assert f.code == "OKD-POD-024" and f.severity is Severity.ERROR
+    assert f.subject == "persistentvolumeclaim/default/app-data"
+    assert "AP-TOKYO-1-AD-3" in f.title and "AP-TOKYO-1-AD-1, AP-TOKYO-1-AD-2" in f.title
+    assert f.evidence["nodeAvailabilityDomains"] == {"10.0.10.5": "AP-TOKYO-1-AD-1", "10.0.10.6": "AP-TOKYO-1-AD-2"}
+    ev = f.evidence["event"]
+    assert ev["reason"] == "FailedScheduling" and ev["count"] == 12 and ev["lastSeen"] == "2026-11-20T03:11:30Z"
+    assert ev["object"].startswith("pod/default/app-7d9f8b6c5d-") and "volume node affinity conflict" in ev["message"]
+    assert "WaitForFirstConsumer" in f.fix.patch and "Uocm:AP-TOKYO-1-AD-3" in " ".join(f.fix.commands)
+
+
+def test_a_node_in_the_volume_ad_or_an_unzoned_volume_is_no_conflict():
+    s = snap()
+    objs(s, "Node")[1]["metadata"]["labels"]["topology.kubernetes.io/zone"] = "AP-TOKYO-1-AD-3"
+    assert run(VolumeNodeAffinityConflict, s) == []
+    s = snap()
+    objs(s, "PersistentVolume")[0]["spec"].pop("nodeAffinity")
+    assert run(VolumeNodeAffinityConflict, s) == []
+
+
+def test_a_cordoned_node_in_the_volume_ad_does_not_count():
+    s = snap()
+    node = objs(s, "Node")[1]
+    node["metadata"]["labels"]["topology.kubernetes.io/zone"] = "AP-TOKYO-1-AD-3"
+    node["spec"]["unschedulable"] = True
+    [f] = run(VolumeNodeAffinityConflict, s)
+    assert f.evidence["volumeAvailabilityDomain"] == ["AP-TOKYO-1-AD-3"]
+
+
+def test_the_pending_finding_does_not_call_a_bound_claim_unprovisionable():
+    assert parse_reasons(CONFLICT) == [{"kind": "volume-zone", "nodes": 2}]
+    [f] = run(PodUnschedulable, snap())
+    assert "cannot be provisioned or bound" not in f.title and "availability domain" in f.title
+    assert f.caused_by == "OKD-POD-024"
+
+
+def test_quoted_event_messages_are_redacted():
+    ev = {"involvedObject": {"kind": "Pod", "namespace": "default", "name": "p"}, "reason": "FailedMount",
+          "message": "MountVolume.SetUp failed: password=hunter2 rejected", "count": 3,
+          "lastTimestamp": "2026-11-20T03:00:00Z"}
+    q = event_quote(ev)
+    assert q["object"] == "pod/default/p" and q["count"] == 3 and "hunter2" not in q["message"]
