@@ -25,4 +25,5 @@ MODULES: tuple[str, ...] = (
     "service_selects_several_workloads",
     "container_restarting",
     "volume_node_affinity_conflict",
+    "storage_class_missing",
 )

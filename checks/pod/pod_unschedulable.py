@@ -58,6 +58,8 @@ class PodUnschedulable(Check):
                 cause = _causes.RWX_BLOCK
             elif _causes.volume_zone_conflicts(facts, pod):
                 cause = _causes.VOLUME_ZONE
+            elif _causes.pod_missing_class_pvcs(facts, pod):
+                cause = _causes.CLASS_MISSING
             yield self._finding(facts, ref, pods, Severity.WARNING if serving else Severity.ERROR, cause)
 
     def _finding(self, facts: Facts, ref: str, pods: list[Obj], severity: Severity, cause: str | None) -> Finding:

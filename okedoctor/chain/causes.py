@@ -35,6 +35,7 @@ RWX_BLOCK = "OKD-POD-019"
 READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
 VOLUME_ZONE = "OKD-POD-024"
+CLASS_MISSING = "OKD-POD-025"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
@@ -146,6 +147,21 @@ def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
     return out
 
 
+def missing_class(facts: Facts, pvc: Obj) -> str | None:
+    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-025)."""
+    name = (pvc.get("spec") or {}).get("storageClassName")
+    if not name or (pvc.get("status") or {}).get("phase", "Pending") != "Pending":
+        return None
+    if (pvc.get("spec") or {}).get("volumeName") or facts.storage_class(name) is not None:
+        return None
+    return name
+
+
+def pod_missing_class_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
+    ns = pod["metadata"].get("namespace", "")
+    return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and missing_class(facts, pvc)]
+
+
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
     ns = pod["metadata"].get("namespace", "")
     return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and rwx_on_block(facts, pvc)]
@@ -184,6 +200,8 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
             return RWX_BLOCK
         if volume_zone_conflicts(facts, pod):
             return VOLUME_ZONE
+        if pod_missing_class_pvcs(facts, pod):
+            return CLASS_MISSING
         return UNSCHEDULABLE
     node = facts.node((pod.get("spec") or {}).get("nodeName"))
     if node is not None and not is_true(node, "Ready") and not pod_ready(pod):

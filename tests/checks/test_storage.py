@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from okedoctor_checks.pod.pod_unschedulable import PodUnschedulable
+from okedoctor_checks.pod.storage_class_missing import StorageClassMissing
 from okedoctor_checks.pod.volume_node_affinity_conflict import VolumeNodeAffinityConflict
 
 from okedoctor.chain.scheduling import parse_reasons
@@ -15,12 +16,13 @@ from okedoctor.snapshot import load_snapshot
 from tests.conftest import SCENARIOS_DIR
 
 OTHER_AD = load_snapshot(SCENARIOS_DIR / "volume-other-ad.yaml")
+NO_CLASS = load_snapshot(SCENARIOS_DIR / "storage-class-missing.yaml")
 CONFLICT = ("0/2 nodes are available: 2 node(s) had volume node affinity conflict. preemption: 0/2 nodes are "
             "available: 2 Preemption is not helpful for scheduling.")
 
 
-def snap():
-    return copy.deepcopy(OTHER_AD)
+def snap(base=OTHER_AD):
+    return copy.deepcopy(base)
 
 
 def objs(s, kind):
@@ -74,3 +76,29 @@ def test_quoted_event_messages_are_redacted():
           "lastTimestamp": "2026-11-20T03:00:00Z"}
     q = event_quote(ev)
     assert q["object"] == "pod/default/p" and q["count"] == 3 and "hunter2" not in q["message"]
+
+
+def test_missing_class_names_the_classes_that_exist_and_the_default():
+    s = snap(NO_CLASS)
+    s.kubernetes.append({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                         "metadata": {"name": "oci-fss"}, "provisioner": "fss.csi.oraclecloud.com"})
+    [f] = run(StorageClassMissing, s)
+    assert f.code == "OKD-POD-025" and f.severity is Severity.ERROR
+    assert "StorageClass oci-bv, which does not exist (classes: oci (default), oci-fss)" in f.title
+    assert f.evidence["defaultClass"] == "oci"
+    assert f.evidence["event"]["reason"] == "ProvisioningFailed" and f.evidence["event"]["count"] == 86
+    assert f.evidence["event"]["object"] == "persistentvolumeclaim/default/app-data"
+    assert "storageClassName: oci\n" in f.fix.patch and "provisioner: blockvolume.csi.oraclecloud.com" in f.fix.patch
+    [pending] = run(PodUnschedulable, s)
+    assert pending.caused_by == "OKD-POD-025"
+
+
+def test_an_existing_or_bound_class_is_not_missing():
+    s = snap(NO_CLASS)
+    next(o for o in s.kubernetes if o["kind"] == "StorageClass")["metadata"]["name"] = "oci-bv"
+    assert run(StorageClassMissing, s) == []
+    s = snap(NO_CLASS)
+    pvc = next(o for o in s.kubernetes if o["kind"] == "PersistentVolumeClaim")
+    pvc["spec"]["volumeName"] = "pv-static"
+    pvc["status"]["phase"] = "Bound"
+    assert run(StorageClassMissing, s) == []
