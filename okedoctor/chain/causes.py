@@ -7,11 +7,15 @@ cause by code, that cause is sure to be in the report.
 
 from __future__ import annotations
 
+import re
+
 from okedoctor.chain.secrets import mismatches
 from okedoctor.facts import Facts, Obj, iter_containers
 from okedoctor.kube import (
     condition,
     endpoint_addresses,
+    event_message,
+    events_with_reason,
     is_true,
     last_terminated,
     log_hints,
@@ -162,6 +166,43 @@ def pod_missing_class_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
     return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and missing_class(facts, pvc)]
 
 
+_MOUNT_MISSING = re.compile(
+    r'MountVolume\.SetUp failed for volume "([^"]+)" : (secrets?|configmaps?) "([^"]+)" not found', re.I)
+
+
+def volume_source(pod: Obj, volume: str) -> tuple[str, str, bool] | None:
+    """(kind, name, optional) of a pod's Secret or ConfigMap volume."""
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if v.get("name") != volume:
+            continue
+        if v.get("secret"):
+            return "Secret", v["secret"].get("secretName", ""), bool(v["secret"].get("optional"))
+        if v.get("configMap"):
+            return "ConfigMap", v["configMap"].get("name", ""), bool(v["configMap"].get("optional"))
+    return None
+
+
+def missing_volume_sources(facts: Facts, pod: Obj) -> list[dict]:
+    """Secret/ConfigMap volumes the kubelet cannot mount because the object does not exist (see OKD-POD-008).
+
+    The kubelet's FailedMount event names them; one that exists by now (created since) is left out.
+    """
+    if (pod.get("status") or {}).get("phase") != "Pending" or not (pod.get("spec") or {}).get("nodeName"):
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out: dict[str, dict] = {}
+    for ev in events_with_reason(facts.events_for(pod), "FailedMount"):
+        m = _MOUNT_MISSING.search(event_message(ev))
+        src = volume_source(pod, m.group(1)) if m else None
+        if not m or not src or src[2] or src[1] != m.group(3):
+            continue
+        kind, name, _ = src
+        if (facts.secret(ns, name) if kind == "Secret" else facts.configmap(ns, name)) is not None:
+            continue
+        out[m.group(1)] = {"volume": m.group(1), "kind": kind, "name": name, "event": ev}
+    return list(out.values())
+
+
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
     ns = pod["metadata"].get("namespace", "")
     return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and rwx_on_block(facts, pvc)]
@@ -195,6 +236,8 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
             return OOM
         if is_crashloop(status):
             return CRASHLOOP
+    if missing_volume_sources(facts, pod):
+        return CONFIG_ERROR
     if is_unschedulable(pod):
         if pod_rwx_block_pvcs(facts, pod):
             return RWX_BLOCK

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from okedoctor_checks.pod.container_config_error import ContainerConfigError
+from okedoctor_checks.pod.endpoints_not_ready import EndpointsNotReady
 from okedoctor_checks.pod.pod_unschedulable import PodUnschedulable
 from okedoctor_checks.pod.storage_class_missing import StorageClassMissing
 from okedoctor_checks.pod.volume_node_affinity_conflict import VolumeNodeAffinityConflict
@@ -17,6 +19,7 @@ from tests.conftest import SCENARIOS_DIR
 
 OTHER_AD = load_snapshot(SCENARIOS_DIR / "volume-other-ad.yaml")
 NO_CLASS = load_snapshot(SCENARIOS_DIR / "storage-class-missing.yaml")
+NO_SECRET = load_snapshot(SCENARIOS_DIR / "secret-volume-missing.yaml")
 CONFLICT = ("0/2 nodes are available: 2 node(s) had volume node affinity conflict. preemption: 0/2 nodes are "
             "available: 2 Preemption is not helpful for scheduling.")
 
@@ -102,3 +105,42 @@ def test_an_existing_or_bound_class_is_not_missing():
     pvc["spec"]["volumeName"] = "pv-static"
     pvc["status"]["phase"] = "Bound"
     assert run(StorageClassMissing, s) == []
+
+
+def test_missing_secret_volume_quotes_failed_mount_and_names_the_mount():
+    [f] = run(ContainerConfigError, snap(NO_SECRET))
+    assert "ContainerCreating" in f.title and "Secret default/app-tls (volume certs) does not exist" in f.title
+    assert f.evidence["mountedAt"] == [{"container": "web", "mountPath": "/etc/tls"}]
+    assert f.evidence["event"]["reason"] == "FailedMount" and f.evidence["event"]["count"] == 19
+    assert "kubectl -n default create secret tls app-tls --cert=<tls.crt file> --key=<tls.key file>" in f.fix.commands
+
+
+def test_missing_configmap_volume_in_the_older_plural_wording():
+    s = snap(NO_SECRET)
+    for o in s.kubernetes:
+        if o["kind"] == "Pod":
+            vol = next(v for v in o["spec"]["volumes"] if v["name"] == "certs")
+            vol.pop("secret")
+            vol["configMap"] = {"name": "web-config"}
+        if o["kind"] == "Event" and o["reason"] == "FailedMount":
+            o["message"] = 'MountVolume.SetUp failed for volume "certs" : configmaps "web-config" not found'
+    [f] = run(ContainerConfigError, s)
+    assert "ConfigMap default/web-config (volume certs)" in f.title
+    assert "kubectl -n default create configmap web-config --from-file=<file>" in f.fix.commands
+
+
+def test_optional_or_since_created_volume_source_is_not_blamed():
+    s = snap(NO_SECRET)
+    for o in s.kubernetes:
+        if o["kind"] == "Pod":
+            next(v for v in o["spec"]["volumes"] if v["name"] == "certs")["secret"]["optional"] = True
+    assert run(ContainerConfigError, s) == []
+    s = snap(NO_SECRET)
+    s.kubernetes.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"tls.crt": ""},
+                         "metadata": {"name": "app-tls", "namespace": "default"}})
+    assert run(ContainerConfigError, s) == []
+
+
+def test_endpoints_not_ready_names_the_missing_volume_as_cause():
+    [f] = run(EndpointsNotReady, snap(NO_SECRET))
+    assert f.caused_by == "OKD-POD-008"
