@@ -26,4 +26,5 @@ MODULES: tuple[str, ...] = (
     "container_restarting",
     "volume_node_affinity_conflict",
     "storage_class_missing",
+    "volume_attach_failed",
 )

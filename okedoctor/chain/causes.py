@@ -40,6 +40,7 @@ READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
 VOLUME_ZONE = "OKD-POD-024"
 CLASS_MISSING = "OKD-POD-025"
+ATTACH = "OKD-POD-026"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
@@ -203,6 +204,24 @@ def missing_volume_sources(facts: Facts, pod: Obj) -> list[dict]:
     return list(out.values())
 
 
+def attach_failures(facts: Facts, pod: Obj) -> list[dict]:
+    """The scheduled, not started pod's Bound claims whose volume fails to attach (FailedAttachVolume, OKD-POD-026)."""
+    if (pod.get("status") or {}).get("phase") != "Pending" or not (pod.get("spec") or {}).get("nodeName"):
+        return []
+    events = events_with_reason(facts.events_for(pod), "FailedAttachVolume")
+    if not events:
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out = []
+    for name in pvc_claims(pod):
+        pvc = facts.pvc(ns, name)
+        volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+        hits = [e for e in events if volume and f'volume "{volume}"' in event_message(e)]
+        if hits:
+            out.append({"claim": pvc, "volume": bound_volume(facts, pvc), "volumeName": volume, "events": hits})
+    return out
+
+
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
     ns = pod["metadata"].get("namespace", "")
     return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and rwx_on_block(facts, pvc)]
@@ -238,6 +257,8 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
             return CRASHLOOP
     if missing_volume_sources(facts, pod):
         return CONFIG_ERROR
+    if attach_failures(facts, pod):
+        return ATTACH
     if is_unschedulable(pod):
         if pod_rwx_block_pvcs(facts, pod):
             return RWX_BLOCK

@@ -8,6 +8,7 @@ from okedoctor_checks.pod.container_config_error import ContainerConfigError
 from okedoctor_checks.pod.endpoints_not_ready import EndpointsNotReady
 from okedoctor_checks.pod.pod_unschedulable import PodUnschedulable
 from okedoctor_checks.pod.storage_class_missing import StorageClassMissing
+from okedoctor_checks.pod.volume_attach_failed import VolumeAttachFailed
 from okedoctor_checks.pod.volume_node_affinity_conflict import VolumeNodeAffinityConflict
 
 from okedoctor.chain.scheduling import parse_reasons
@@ -20,6 +21,7 @@ from tests.conftest import SCENARIOS_DIR
 OTHER_AD = load_snapshot(SCENARIOS_DIR / "volume-other-ad.yaml")
 NO_CLASS = load_snapshot(SCENARIOS_DIR / "storage-class-missing.yaml")
 NO_SECRET = load_snapshot(SCENARIOS_DIR / "secret-volume-missing.yaml")
+NO_ATTACH = load_snapshot(SCENARIOS_DIR / "volume-attach-failed.yaml")
 CONFLICT = ("0/2 nodes are available: 2 node(s) had volume node affinity conflict. preemption: 0/2 nodes are "
             "available: 2 Preemption is not helpful for scheduling.")
 
@@ -144,3 +146,41 @@ def test_optional_or_since_created_volume_source_is_not_blamed():
 def test_endpoints_not_ready_names_the_missing_volume_as_cause():
     [f] = run(EndpointsNotReady, snap(NO_SECRET))
     assert f.caused_by == "OKD-POD-008"
+
+
+def attach_events(s):
+    return [o for o in s.kubernetes if o["kind"] == "Event" and o["reason"] == "FailedAttachVolume"]
+
+
+def test_attach_failure_of_a_bound_claim_names_volume_node_and_oci_error():
+    [f] = run(VolumeAttachFailed, snap(NO_ATTACH))
+    assert f.code == "OKD-POD-026" and f.subject == "persistentvolumeclaim/default/app-data"
+    assert "Bound claim default/app-data" in f.title and "NotAuthorizedOrNotFound" in f.title
+    assert "cannot be provisioned" not in f.title
+    assert f.evidence["volumeHandle"] == "ocid1.volume.oc1.ap-tokyo-1.abxhiljrsharedappdata"
+    assert f.evidence["event"]["reason"] == "FailedAttachVolume" and f.evidence["event"]["count"] == 17
+    assert f.fix.commands[0].startswith("oci bv volume get --volume-id " + f.evidence["volumeHandle"])
+    [ep] = run(EndpointsNotReady, snap(NO_ATTACH))
+    assert ep.caused_by == "OKD-POD-026"
+
+
+def test_multi_attach_asks_for_recreate():
+    s = snap(NO_ATTACH)
+    for ev in attach_events(s):
+        ev["message"] = ('Multi-Attach error for volume "app-data-pv" Volume is already exclusively attached to one '
+                         "node and can't be attached to another")
+    [f] = run(VolumeAttachFailed, s)
+    assert f.evidence["error"] == "multi-attach" and "still attached to another node" in f.title
+    assert any('"type": "Recreate"' in c for c in f.fix.commands)
+
+
+def test_attach_events_of_another_volume_or_a_started_pod_are_not_blamed():
+    s = snap(NO_ATTACH)
+    for ev in attach_events(s):
+        ev["message"] = ev["message"].replace("app-data-pv", "other-pv")
+    assert run(VolumeAttachFailed, s) == []
+    s = snap(NO_ATTACH)
+    for o in s.kubernetes:
+        if o["kind"] == "Pod":
+            o["status"]["phase"] = "Running"
+    assert run(VolumeAttachFailed, s) == []
