@@ -98,8 +98,8 @@ def pvc_claims(pod: Obj) -> list[str]:
 def rwx_on_block(facts: Facts, pvc: Obj) -> Obj | None:
     """The block-volume StorageClass a ReadWriteMany claim asks for, or None."""
     spec = pvc.get("spec") or {}
-    if "ReadWriteMany" not in (spec.get("accessModes") or []):
-        return None
+    if "ReadWriteMany" not in (spec.get("accessModes") or []) or (pvc.get("status") or {}).get("phase") == "Bound":
+        return None  # a Bound claim was provisioned: whatever keeps its pods back, it is not the access mode
     sc = facts.storage_class(spec.get("storageClassName"))
     if sc and sc.get("provisioner") in BLOCK_PROVISIONERS:
         return sc

@@ -184,3 +184,13 @@ def test_attach_events_of_another_volume_or_a_started_pod_are_not_blamed():
         if o["kind"] == "Pod":
             o["status"]["phase"] = "Running"
     assert run(VolumeAttachFailed, s) == []
+
+
+def test_a_bound_rwx_claim_is_not_called_unprovisionable():
+    from okedoctor_checks.pod.pvc_rwx_on_block_volume import PvcRwxOnBlockVolume
+    s = copy.deepcopy(load_snapshot(SCENARIOS_DIR / "rwx-pvc-oci-bv.yaml"))
+    assert len(run(PvcRwxOnBlockVolume, s)) == 1
+    pvc = next(o for o in s.kubernetes if o["kind"] == "PersistentVolumeClaim")
+    pvc["spec"]["volumeName"] = "csi-raw-block"
+    pvc["status"]["phase"] = "Bound"
+    assert run(PvcRwxOnBlockVolume, s) == []
