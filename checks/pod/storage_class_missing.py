@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
-from okedoctor.check import Check
+from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import event_quote, events_with_reason
 from okedoctor.model import Finding, Fix, Hop, Severity
@@ -60,16 +60,18 @@ class StorageClassMissing(Check):
     code = "OKD-POD-025"
     name = "storage-class-missing"
     hop = Hop.POD
-    needs = ("kubernetes", "kubernetes.storageclasses")
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         ns = facts.target.namespace
         used = {name for p in facts.pods for name in _causes.pvc_claims(p)}
         serving = _causes.service_serving(facts)
+        unread = facts.unavailable("kubernetes.storageclasses")
         for pvc in facts.objects("PersistentVolumeClaim", ns):
-            cls = _causes.missing_class(facts, pvc)
+            cls = _causes.unlisted_class(facts, pvc)
             if not cls:
                 continue
+            if unread:  # the classes were not read: "not found" would be a guess
+                raise CheckSkipped(f"claim {pvc['metadata']['name']} names class {cls}: {unread.reason}")
             mine = pvc["metadata"]["name"] in used
             yield self._finding(facts, pvc, cls, mine, Severity.ERROR if mine and not serving else Severity.WARNING)
 

@@ -152,14 +152,20 @@ def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
     return out
 
 
-def missing_class(facts: Facts, pvc: Obj) -> str | None:
-    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-025)."""
+def unlisted_class(facts: Facts, pvc: Obj) -> str | None:
+    """The StorageClass a Pending claim names that is not among the classes in the facts."""
     name = (pvc.get("spec") or {}).get("storageClassName")
     if not name or (pvc.get("status") or {}).get("phase", "Pending") != "Pending":
         return None
     if (pvc.get("spec") or {}).get("volumeName") or facts.storage_class(name) is not None:
         return None
     return name
+
+
+def missing_class(facts: Facts, pvc: Obj) -> str | None:
+    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-025);
+    None when the classes could not be read."""
+    return None if facts.unavailable("kubernetes.storageclasses") else unlisted_class(facts, pvc)
 
 
 def pod_missing_class_pvcs(facts: Facts, pod: Obj) -> list[Obj]:

@@ -194,3 +194,17 @@ def test_a_bound_rwx_claim_is_not_called_unprovisionable():
     pvc["spec"]["volumeName"] = "csi-raw-block"
     pvc["status"]["phase"] = "Bound"
     assert run(PvcRwxOnBlockVolume, s) == []
+
+
+def test_unread_classes_skip_the_check_and_blame_no_class():
+    from okedoctor.check import CheckSkipped
+    s = snap(NO_CLASS)
+    s.kubernetes = [o for o in s.kubernetes if o["kind"] != "StorageClass"]
+    s.collection = {**(s.collection or {}), "kubernetes.storageclasses": {"kind": "denied", "reason": "forbidden"}}
+    try:
+        run(StorageClassMissing, s)
+        raise AssertionError("expected a skip")
+    except CheckSkipped as skip:
+        assert "app-data" in str(skip) and "forbidden" in str(skip)
+    [pending] = run(PodUnschedulable, s)
+    assert pending.caused_by is None
