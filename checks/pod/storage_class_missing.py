@@ -1,4 +1,4 @@
-"""OKD-POD-025: a PersistentVolumeClaim stays Pending because its StorageClass does not exist."""
+"""OKD-POD-026: a PersistentVolumeClaim stays Pending because its StorageClass does not exist."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class StorageClassMissing(Check):
         `blockvolume.csi.oraclecloud.com`, `WaitForFirstConsumer`).
     """
 
-    code = "OKD-POD-025"
+    code = "OKD-POD-026"
     name = "storage-class-missing"
     hop = Hop.POD
 

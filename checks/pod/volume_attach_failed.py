@@ -1,4 +1,4 @@
-"""OKD-POD-026: a pod stays in ContainerCreating because its Bound claim's volume fails to attach to the node."""
+"""OKD-POD-027: a pod stays in ContainerCreating because its Bound claim's volume fails to attach to the node."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class VolumeAttachFailed(Check):
         volume attachments in the volume's compartment.
     """
 
-    code = "OKD-POD-026"
+    code = "OKD-POD-027"
     name = "volume-attach-failed"
     hop = Hop.POD
 

@@ -1,4 +1,4 @@
-"""OKD-POD-024: a pod stays Pending because its block volume lives in an AD where no node is."""
+"""OKD-POD-025: a pod stays Pending because its block volume lives in an AD where no node is."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class VolumeNodeAffinityConflict(Check):
         is scheduled.
     """
 
-    code = "OKD-POD-024"
+    code = "OKD-POD-025"
     name = "volume-node-affinity-conflict"
     hop = Hop.POD
 

@@ -38,9 +38,9 @@ ROLLOUT = "OKD-POD-018"
 RWX_BLOCK = "OKD-POD-019"
 READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
-VOLUME_ZONE = "OKD-POD-024"
-CLASS_MISSING = "OKD-POD-025"
-ATTACH = "OKD-POD-026"
+VOLUME_ZONE = "OKD-POD-025"
+CLASS_MISSING = "OKD-POD-026"
+ATTACH = "OKD-POD-027"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
@@ -133,7 +133,7 @@ def node_zone(node: Obj) -> str:
 
 
 def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
-    """The Pending pod's bound volumes that live in an AD where no schedulable node is (see OKD-POD-024)."""
+    """The Pending pod's bound volumes that live in an AD where no schedulable node is (see OKD-POD-025)."""
     if not is_unschedulable(pod):
         return []
     nodes = {n["metadata"]["name"]: node_zone(n) for n in facts.nodes
@@ -163,7 +163,7 @@ def unlisted_class(facts: Facts, pvc: Obj) -> str | None:
 
 
 def missing_class(facts: Facts, pvc: Obj) -> str | None:
-    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-025);
+    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-026);
     None when the classes could not be read."""
     return None if facts.unavailable("kubernetes.storageclasses") else unlisted_class(facts, pvc)
 
@@ -211,7 +211,7 @@ def missing_volume_sources(facts: Facts, pod: Obj) -> list[dict]:
 
 
 def attach_failures(facts: Facts, pod: Obj) -> list[dict]:
-    """The scheduled, not started pod's Bound claims whose volume fails to attach (FailedAttachVolume, OKD-POD-026)."""
+    """The scheduled, not started pod's Bound claims whose volume fails to attach (FailedAttachVolume, OKD-POD-027)."""
     if (pod.get("status") or {}).get("phase") != "Pending" or not (pod.get("spec") or {}).get("nodeName"):
         return []
     events = events_with_reason(facts.events_for(pod), "FailedAttachVolume")

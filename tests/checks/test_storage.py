@@ -40,7 +40,7 @@ def run(check, s):
 
 def test_names_the_volume_ad_the_node_ads_and_quotes_the_event():
     [f] = run(VolumeNodeAffinityConflict, snap())
-    assert f.code == "OKD-POD-024" and f.severity is Severity.ERROR
+    assert f.code == "OKD-POD-025" and f.severity is Severity.ERROR
     assert f.subject == "persistentvolumeclaim/default/app-data"
     assert "AP-TOKYO-1-AD-3" in f.title and "AP-TOKYO-1-AD-1, AP-TOKYO-1-AD-2" in f.title
     assert f.evidence["nodeAvailabilityDomains"] == {"10.0.10.5": "AP-TOKYO-1-AD-1", "10.0.10.6": "AP-TOKYO-1-AD-2"}
@@ -72,7 +72,7 @@ def test_the_pending_finding_does_not_call_a_bound_claim_unprovisionable():
     assert parse_reasons(CONFLICT) == [{"kind": "volume-zone", "nodes": 2}]
     [f] = run(PodUnschedulable, snap())
     assert "cannot be provisioned or bound" not in f.title and "availability domain" in f.title
-    assert f.caused_by == "OKD-POD-024"
+    assert f.caused_by == "OKD-POD-025"
 
 
 def test_quoted_event_messages_are_redacted():
@@ -88,14 +88,14 @@ def test_missing_class_names_the_classes_that_exist_and_the_default():
     s.kubernetes.append({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                          "metadata": {"name": "oci-fss"}, "provisioner": "fss.csi.oraclecloud.com"})
     [f] = run(StorageClassMissing, s)
-    assert f.code == "OKD-POD-025" and f.severity is Severity.ERROR
+    assert f.code == "OKD-POD-026" and f.severity is Severity.ERROR
     assert "StorageClass oci-bv, which does not exist (classes: oci (default), oci-fss)" in f.title
     assert f.evidence["defaultClass"] == "oci"
     assert f.evidence["event"]["reason"] == "ProvisioningFailed" and f.evidence["event"]["count"] == 86
     assert f.evidence["event"]["object"] == "persistentvolumeclaim/default/app-data"
     assert "storageClassName: oci\n" in f.fix.patch and "provisioner: blockvolume.csi.oraclecloud.com" in f.fix.patch
     [pending] = run(PodUnschedulable, s)
-    assert pending.caused_by == "OKD-POD-025"
+    assert pending.caused_by == "OKD-POD-026"
 
 
 def test_an_existing_or_bound_class_is_not_missing():
@@ -154,14 +154,14 @@ def attach_events(s):
 
 def test_attach_failure_of_a_bound_claim_names_volume_node_and_oci_error():
     [f] = run(VolumeAttachFailed, snap(NO_ATTACH))
-    assert f.code == "OKD-POD-026" and f.subject == "persistentvolumeclaim/default/app-data"
+    assert f.code == "OKD-POD-027" and f.subject == "persistentvolumeclaim/default/app-data"
     assert "Bound claim default/app-data" in f.title and "NotAuthorizedOrNotFound" in f.title
     assert "cannot be provisioned" not in f.title
     assert f.evidence["volumeHandle"] == "ocid1.volume.oc1.ap-tokyo-1.abxhiljrsharedappdata"
     assert f.evidence["event"]["reason"] == "FailedAttachVolume" and f.evidence["event"]["count"] == 17
     assert f.fix.commands[0].startswith("oci bv volume get --volume-id " + f.evidence["volumeHandle"])
     [ep] = run(EndpointsNotReady, snap(NO_ATTACH))
-    assert ep.caused_by == "OKD-POD-026"
+    assert ep.caused_by == "OKD-POD-027"
 
 
 def test_multi_attach_asks_for_recreate():

@@ -98,11 +98,11 @@ def test_bound_volumes_are_read_by_name_and_diagnose_as_the_file(tmp_path, built
     want, got, reads, _ = run("volume-other-ad", tmp_path, builtin_registry)
     assert got == want
     assert ("kubernetes", "/api/v1/persistentvolumes/csi-5d2e8f61-0b7a-4c3e-9a15-2f6b8c4d7e90") in reads.paths
-    assert any(f["code"] == "OKD-POD-024" for f in got["findings"])
+    assert any(f["code"] == "OKD-POD-025" for f in got["findings"])
 
 
 def test_a_claim_naming_a_missing_class_brings_every_class_and_diagnoses_as_the_file(tmp_path, builtin_registry):
     want, got, _, _ = run("storage-class-missing", tmp_path, builtin_registry)
     assert got == want
-    [f] = [f for f in got["findings"] if f["code"] == "OKD-POD-025"]
+    [f] = [f for f in got["findings"] if f["code"] == "OKD-POD-026"]
     assert f["evidence"]["existingClasses"] == {"oci": "oracle.com/oci", "oci-fss": "fss.csi.oraclecloud.com"}
