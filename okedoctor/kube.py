@@ -248,6 +248,14 @@ def event_count(ev: Obj) -> int:
     return int(ev.get("count") or (ev.get("series") or {}).get("count") or 1)
 
 
+def event_quote(ev: Obj) -> dict:
+    """An event as a root cause quotes it: the object it is about, reason, message (redacted), count, last seen."""
+    ref = ev.get("involvedObject") or ev.get("regarding") or {}
+    obj = "/".join(x for x in ((ref.get("kind") or "").lower(), ref.get("namespace") or "", ref.get("name") or "") if x)
+    return {"object": obj, "reason": ev.get("reason"), "message": redact(event_message(ev)),
+            "count": event_count(ev), "lastSeen": ev.get("lastTimestamp") or ev.get("eventTime")}
+
+
 def events_with_reason(events: Iterable[Obj], *reasons: str) -> list[Obj]:
     return [e for e in events if e.get("reason") in reasons]
 

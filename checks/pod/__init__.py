@@ -25,4 +25,7 @@ MODULES: tuple[str, ...] = (
     "service_selects_several_workloads",
     "container_restarting",
     "init_container_failing",
+    "volume_node_affinity_conflict",
+    "storage_class_missing",
+    "volume_attach_failed",
 )

@@ -1,4 +1,4 @@
-"""OKD-POD-008: a container cannot be created because a Secret/ConfigMap or a key is missing."""
+"""OKD-POD-008: a container cannot be created because a Secret/ConfigMap or a key is missing (env or volume)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from okedoctor.chain import causes as _causes
 from okedoctor.chain.containers import Group, containers_where
 from okedoctor.check import Check
 from okedoctor.facts import Facts
-from okedoctor.kube import data_keys, event_message, events_with_reason, waiting_message, waiting_reason
+from okedoctor.kube import (
+    data_keys,
+    event_message,
+    event_quote,
+    events_with_reason,
+    waiting_message,
+    waiting_reason,
+    workload_ref,
+)
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 _MISSING_OBJ = re.compile(r'(secret|configmap|configMap) "([^"]+)" not found', re.I)
@@ -35,12 +43,17 @@ class ContainerConfigError(Check):
         CreateContainerError. The kubelet's message (container status, or the "Failed" event)
         names what is missing: `secret "db-credentials" not found`, or `couldn't find key
         DB_PASSWORD in Secret default/db-credentials`. The finding names the env var or volume
-        that references it. Only key names are read, never values.
+        that references it. Only key names are read, never values. Also pods stuck in
+        ContainerCreating whose FailedMount event says a non-optional Secret or ConfigMap volume
+        does not exist (`MountVolume.SetUp failed for volume "certs" : secret "app-tls" not
+        found`); it quotes that event.
 
     Why it breaks
         The kubelet resolves every env var and volume before it creates the container; one
         missing non-optional reference and the container is never created, so the pod is never
-        Ready and never an endpoint.
+        Ready and never an endpoint. A missing volume source keeps the pod in ContainerCreating
+        (often a TLS Secret that cert-manager has not issued, or one created in another
+        namespace).
 
     How to fix
         Create the missing Secret/ConfigMap (in the pod's namespace), or add the missing key,
@@ -56,6 +69,47 @@ class ContainerConfigError(Check):
         severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
         for g in containers_where(facts, lambda pod, st: _causes.is_config_error(st)):
             yield self._finding(facts, g, severity)
+        groups: dict[tuple[str, str], list] = {}
+        for pod in facts.pods:
+            for miss in _causes.missing_volume_sources(facts, pod):
+                groups.setdefault((workload_ref(facts, pod), miss["volume"]), []).append((pod, miss))
+        for (ref, _), hits in groups.items():
+            yield self._mount_finding(ref, hits, severity)
+
+    def _mount_finding(self, ref: str, hits: list, severity: Severity) -> Finding:
+        pod, miss = hits[0]
+        ns = pod["metadata"].get("namespace", "")
+        kind, name, volume = miss["kind"], miss["name"], miss["volume"]
+        latest = max((m["event"] for _, m in hits), key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        event = event_quote(latest)
+        spec = pod.get("spec") or {}
+        mounts = [{"container": c.get("name"), "mountPath": m.get("mountPath")}
+                  for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                  for m in c.get("volumeMounts") or [] if m.get("name") == volume]
+        vol = next(v for v in spec.get("volumes") or [] if v.get("name") == volume)
+        items = [i.get("key") for i in (vol.get("secret") or vol.get("configMap") or {}).get("items") or []]
+        evidence = {"pods": [p["metadata"]["name"] for p, _ in hits], "volume": volume, "kind": kind, "name": name,
+                    "mountedAt": mounts, "event": event}
+        if items:
+            evidence["keysUsed"] = items
+        create = f"secret generic {name}" if kind == "Secret" else f"configmap {name}"
+        files = " ".join(f"--from-file={k}=<file>" for k in items) or "--from-file=<file>"
+        if kind == "Secret" and items and set(items) <= {"tls.crt", "tls.key"}:
+            create, files = f"secret tls {name}", "--cert=<tls.crt file> --key=<tls.key file>"
+        return self.finding(
+            f"Pods of {ref} stuck in ContainerCreating: {kind} {ns}/{name} (volume {volume}) does not exist; "
+            f"{event['reason']} x{event['count']}, last {event['lastSeen']}",
+            subject=f"{ref.replace('/', f'/{ns}/', 1)}",
+            evidence=evidence,
+            fix=Fix(f"Create {kind} {name} in namespace {ns} (if a controller such as cert-manager should make it, "
+                    f"see why it has not: `kubectl -n {ns} get certificate`), or mark the volume `optional: true` "
+                    "when the app can start without it. The kubelet retries the mount by itself.",
+                    (f"kubectl -n {ns} get {kind.lower()} {name}",
+                     f"kubectl get {kind.lower()} -A --field-selector metadata.name={name}",
+                     f"kubectl -n {ns} create {create} {files}",
+                     f"kubectl -n {ns} get pods -w")),
+            severity=severity,
+        )
 
     def _finding(self, facts: Facts, g: Group, severity: Severity) -> Finding:
         pod, status = g.first

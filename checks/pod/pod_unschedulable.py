@@ -56,6 +56,10 @@ class PodUnschedulable(Check):
                 cause = _causes.ROLLOUT
             elif _causes.pod_rwx_block_pvcs(facts, pod):
                 cause = _causes.RWX_BLOCK
+            elif _causes.volume_zone_conflicts(facts, pod):
+                cause = _causes.VOLUME_ZONE
+            elif _causes.pod_missing_class_pvcs(facts, pod):
+                cause = _causes.CLASS_MISSING
             yield self._finding(facts, ref, pods, Severity.WARNING if serving else Severity.ERROR, cause)
 
     def _finding(self, facts: Facts, ref: str, pods: list[Obj], severity: Severity, cause: str | None) -> Finding:
@@ -93,6 +97,7 @@ def _plain(r: dict) -> str:
         "selector": "nodeSelector/affinity matches no node",
         "unbound-pvc": "a PersistentVolumeClaim is not bound",
         "volume-binding": "its volume cannot be provisioned or bound",
+        "volume-zone": "the volume's node affinity (its availability domain) excludes them",
         "unschedulable": "cordoned",
         "too-many-pods": "too many pods",
         "ports": "hostPort in use",
@@ -129,6 +134,12 @@ def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, lis
         commands.append(f"kubectl label node <node> {labels}")
         return Fix("Make the nodeSelector match labels the nodes carry (nodeLabelValues), or label a node to "
                    "match it.", tuple(commands))
+    if "volume-zone" in kinds:
+        return Fix("Run a node in the volume's availability domain, or move the data to a volume in the nodes' AD "
+                   "(see the volume node affinity finding).",
+                   ("kubectl get pv -o custom-columns=NAME:.metadata.name,CLAIM:.spec.claimRef.name,"
+                    "AFFINITY:.spec.nodeAffinity.required.nodeSelectorTerms",
+                    "kubectl get nodes -L topology.kubernetes.io/zone"))
     if kinds & {"unbound-pvc", "volume-binding"}:
         claims = [v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or []
                   if v.get("persistentVolumeClaim")]

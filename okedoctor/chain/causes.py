@@ -7,11 +7,15 @@ cause by code, that cause is sure to be in the report.
 
 from __future__ import annotations
 
+import re
+
 from okedoctor.chain.secrets import mismatches
 from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
 from okedoctor.kube import (
     condition,
     endpoint_addresses,
+    event_message,
+    events_with_reason,
     is_true,
     last_terminated,
     log_hints,
@@ -35,11 +39,17 @@ RWX_BLOCK = "OKD-POD-019"
 READINESS_GATE = "OKD-POD-020"
 NO_PODS = "OKD-POD-021"
 INIT_FAILING = "OKD-POD-024"
+VOLUME_ZONE = "OKD-POD-025"
+CLASS_MISSING = "OKD-POD-026"
+ATTACH = "OKD-POD-027"
 NODE_NOT_READY = "OKD-NODE-001"
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError")
 BLOCK_PROVISIONERS = ("blockvolume.csi.oraclecloud.com", "oracle.com/oci")
+# The node labels a zonal volume's node affinity names its availability domain with (OKE nodes carry the first).
+ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone",
+             "topology.blockvolume.csi.oraclecloud.com/availability-domain")
 
 
 def is_image_pull(status: Obj | None) -> bool:
@@ -89,14 +99,134 @@ def pvc_claims(pod: Obj) -> list[str]:
 def rwx_on_block(facts: Facts, pvc: Obj) -> Obj | None:
     """The block-volume StorageClass a ReadWriteMany claim asks for, or None."""
     spec = pvc.get("spec") or {}
-    if "ReadWriteMany" not in (spec.get("accessModes") or []):
-        return None
+    if "ReadWriteMany" not in (spec.get("accessModes") or []) or (pvc.get("status") or {}).get("phase") == "Bound":
+        return None  # a Bound claim was provisioned: whatever keeps its pods back, it is not the access mode
     sc = facts.storage_class(spec.get("storageClassName"))
     if sc and sc.get("provisioner") in BLOCK_PROVISIONERS:
         return sc
     if not sc and spec.get("storageClassName") in ("oci-bv", "oci"):
         return {"metadata": {"name": spec["storageClassName"]}, "provisioner": "blockvolume.csi.oraclecloud.com"}
     return None
+
+
+def bound_volume(facts: Facts, pvc: Obj) -> Obj | None:
+    """The PersistentVolume a claim is bound to, when collected."""
+    name = (pvc.get("spec") or {}).get("volumeName")
+    return facts.get("PersistentVolume", "", name) if name else None
+
+
+def ad_key(zone: str) -> str:
+    """An availability domain compared across spellings: `Uocm:AP-TOKYO-1-AD-1` and `ap-tokyo-1-ad-1` match."""
+    return zone.rsplit(":", 1)[-1].upper()
+
+
+def volume_zones(pv: Obj) -> list[str]:
+    """The availability domains a volume's required node affinity allows (empty: not zonal)."""
+    terms = ((((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+             .get("nodeSelectorTerms") or [])
+    return sorted({v for t in terms for e in t.get("matchExpressions") or []
+                   if e.get("key") in ZONE_KEYS and e.get("operator") == "In" for v in e.get("values") or []})
+
+
+def node_zone(node: Obj) -> str:
+    labels = node["metadata"].get("labels") or {}
+    return next((labels[k] for k in ZONE_KEYS if labels.get(k)), "")
+
+
+def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
+    """The Pending pod's bound volumes that live in an AD where no schedulable node is (see OKD-POD-025)."""
+    if not is_unschedulable(pod):
+        return []
+    nodes = {n["metadata"]["name"]: node_zone(n) for n in facts.nodes
+             if not (n.get("spec") or {}).get("unschedulable")}
+    node_ads = {ad_key(z) for z in nodes.values() if z}
+    if not node_ads:
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out = []
+    for name in pvc_claims(pod):
+        pvc = facts.pvc(ns, name)
+        pv = bound_volume(facts, pvc) if pvc else None
+        zones = volume_zones(pv) if pv else []
+        if zones and not {ad_key(z) for z in zones} & node_ads:
+            out.append({"claim": pvc, "volume": pv, "zones": zones, "nodes": nodes})
+    return out
+
+
+def unlisted_class(facts: Facts, pvc: Obj) -> str | None:
+    """The StorageClass a Pending claim names that is not among the classes in the facts."""
+    name = (pvc.get("spec") or {}).get("storageClassName")
+    if not name or (pvc.get("status") or {}).get("phase", "Pending") != "Pending":
+        return None
+    if (pvc.get("spec") or {}).get("volumeName") or facts.storage_class(name) is not None:
+        return None
+    return name
+
+
+def missing_class(facts: Facts, pvc: Obj) -> str | None:
+    """The StorageClass a Pending claim names that does not exist in the cluster (see OKD-POD-026);
+    None when the classes could not be read."""
+    return None if facts.unavailable("kubernetes.storageclasses") else unlisted_class(facts, pvc)
+
+
+def pod_missing_class_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
+    ns = pod["metadata"].get("namespace", "")
+    return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and missing_class(facts, pvc)]
+
+
+_MOUNT_MISSING = re.compile(
+    r'MountVolume\.SetUp failed for volume "([^"]+)" : (secrets?|configmaps?) "([^"]+)" not found', re.I)
+
+
+def volume_source(pod: Obj, volume: str) -> tuple[str, str, bool] | None:
+    """(kind, name, optional) of a pod's Secret or ConfigMap volume."""
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if v.get("name") != volume:
+            continue
+        if v.get("secret"):
+            return "Secret", v["secret"].get("secretName", ""), bool(v["secret"].get("optional"))
+        if v.get("configMap"):
+            return "ConfigMap", v["configMap"].get("name", ""), bool(v["configMap"].get("optional"))
+    return None
+
+
+def missing_volume_sources(facts: Facts, pod: Obj) -> list[dict]:
+    """Secret/ConfigMap volumes the kubelet cannot mount because the object does not exist (see OKD-POD-008).
+
+    The kubelet's FailedMount event names them; one that exists by now (created since) is left out.
+    """
+    if (pod.get("status") or {}).get("phase") != "Pending" or not (pod.get("spec") or {}).get("nodeName"):
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out: dict[str, dict] = {}
+    for ev in events_with_reason(facts.events_for(pod), "FailedMount"):
+        m = _MOUNT_MISSING.search(event_message(ev))
+        src = volume_source(pod, m.group(1)) if m else None
+        if not m or not src or src[2] or src[1] != m.group(3):
+            continue
+        kind, name, _ = src
+        if (facts.secret(ns, name) if kind == "Secret" else facts.configmap(ns, name)) is not None:
+            continue
+        out[m.group(1)] = {"volume": m.group(1), "kind": kind, "name": name, "event": ev}
+    return list(out.values())
+
+
+def attach_failures(facts: Facts, pod: Obj) -> list[dict]:
+    """The scheduled, not started pod's Bound claims whose volume fails to attach (FailedAttachVolume, OKD-POD-027)."""
+    if (pod.get("status") or {}).get("phase") != "Pending" or not (pod.get("spec") or {}).get("nodeName"):
+        return []
+    events = events_with_reason(facts.events_for(pod), "FailedAttachVolume")
+    if not events:
+        return []
+    ns = pod["metadata"].get("namespace", "")
+    out = []
+    for name in pvc_claims(pod):
+        pvc = facts.pvc(ns, name)
+        volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+        hits = [e for e in events if volume and f'volume "{volume}"' in event_message(e)]
+        if hits:
+            out.append({"claim": pvc, "volume": bound_volume(facts, pvc), "volumeName": volume, "events": hits})
+    return out
 
 
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
@@ -170,9 +300,17 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
             return OOM
         if is_crashloop(status):
             return CRASHLOOP
+    if missing_volume_sources(facts, pod):
+        return CONFIG_ERROR
+    if attach_failures(facts, pod):
+        return ATTACH
     if is_unschedulable(pod):
         if pod_rwx_block_pvcs(facts, pod):
             return RWX_BLOCK
+        if volume_zone_conflicts(facts, pod):
+            return VOLUME_ZONE
+        if pod_missing_class_pvcs(facts, pod):
+            return CLASS_MISSING
         return UNSCHEDULABLE
     node = facts.node((pod.get("spec") or {}).get("nodeName"))
     if node is not None and not is_true(node, "Ready") and not pod_ready(pod):

@@ -34,8 +34,8 @@ _REASONS = (
     ("taint", re.compile(r"(\d+) node\(s\) had untolerated taint \{([^}]*)\}")),
     ("selector", re.compile(r"(\d+) node\(s\) didn't match Pod's node affinity/selector")),
     ("unbound-pvc", re.compile(r"()pod has unbound immediate PersistentVolumeClaims")),
-    ("volume-binding", re.compile(r"()(?:binding volumes|didn't find available persistent volumes|"
-                                  r"volume node affinity conflict)")),
+    ("volume-binding", re.compile(r"()(?:binding volumes|didn't find available persistent volumes)")),
+    ("volume-zone", re.compile(r"(\d+) node\(s\) had volume node affinity conflict")),
     ("unschedulable", re.compile(r"(\d+) node\(s\) were unschedulable")),
     ("too-many-pods", re.compile(r"(\d+) Too many pods")),
     ("ports", re.compile(r"(\d+) node\(s\) didn't have free ports")),

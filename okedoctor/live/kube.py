@@ -246,6 +246,7 @@ RBAC = {
     "replicasets": RbacRule("apps", "replicasets", ("list",)),
     "deployments": RbacRule("apps", "deployments", ("list",)),
     "persistentvolumeclaims": RbacRule("", "persistentvolumeclaims", ("list",)),
+    "persistentvolumes": RbacRule("", "persistentvolumes", ("get",)),
     "storageclasses": RbacRule("storage.k8s.io", "storageclasses", ("list",)),
     "secrets": RbacRule("", "secrets", ("get",)),
     "configmaps": RbacRule("", "configmaps", ("get",)),
@@ -256,7 +257,7 @@ RBAC = {
 
 def rbac_reason(resource: str, namespace: str | None, what: str) -> str:
     rule = RBAC[resource]
-    scope = namespace if resource not in ("nodes", "storageclasses", "namespaces") else None
+    scope = namespace if resource not in ("nodes", "storageclasses", "namespaces", "persistentvolumes") else None
     return f"forbidden to read {what}: needs {rule.text(scope)}"
 
 

@@ -198,6 +198,9 @@ class KubeReads:
         return list_items(self.get(depth, "/api/v1/namespaces/{namespace}/persistentvolumeclaims",
                                    {"namespace": ns}))
 
+    def persistent_volume(self, name: str, depth: int) -> dict:
+        return self.get(depth, "/api/v1/persistentvolumes/{name}", {"name": name})
+
     def storage_classes(self, depth: int = 1) -> list[dict]:
         return list_items(self.get(depth, "/apis/storage.k8s.io/v1/storageclasses"))
 

@@ -142,10 +142,15 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
               for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
     pvcs = [c for c in kube.get("pvcs") or [] if c["metadata"]["name"] in claims]
     classes = {(c.get("spec") or {}).get("storageClassName") for c in pvcs}
+    # A claim naming a class that does not exist: every class, to name those that do.
+    every = bool(classes - {None, ""} - {sc["metadata"]["name"] for sc in kube.get("storageclasses") or []})
     scs = [sc for sc in kube.get("storageclasses") or []
-           if sc["metadata"]["name"] in classes
+           if every or sc["metadata"]["name"] in classes
            or (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
-    out += pvcs + scs
+    volumes = {(c.get("spec") or {}).get("volumeName") for c in pvcs}
+    pvs = sorted((v for v in kube.get("persistentvolumes") or [] if v["metadata"]["name"] in volumes),
+                 key=lambda o: o["metadata"]["name"])
+    out += pvcs + pvs + scs
     out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
     out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
     wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}

@@ -102,3 +102,17 @@ def test_failing_init_container_logs_are_read_and_never_exec_probed(tmp_path, bu
     assert {(p.split("/")[-2], q.get("previous") in (True, "true")) for p, q in init_logs} == {
         (pod, prev) for pod in ("app-7d9f8b6c5d-k2x8p", "app-7d9f8b6c5d-q7w4n") for prev in (False, True)}
     assert not [r for r in reads.seen if r[0] == "exec"]  # pods waiting on an init container: nothing to exec
+
+
+def test_bound_volumes_are_read_by_name_and_diagnose_as_the_file(tmp_path, builtin_registry):
+    want, got, reads, _ = run("volume-other-ad", tmp_path, builtin_registry)
+    assert got == want
+    assert ("kubernetes", "/api/v1/persistentvolumes/csi-5d2e8f61-0b7a-4c3e-9a15-2f6b8c4d7e90") in reads.paths
+    assert any(f["code"] == "OKD-POD-025" for f in got["findings"])
+
+
+def test_a_claim_naming_a_missing_class_brings_every_class_and_diagnoses_as_the_file(tmp_path, builtin_registry):
+    want, got, _, _ = run("storage-class-missing", tmp_path, builtin_registry)
+    assert got == want
+    [f] = [f for f in got["findings"] if f["code"] == "OKD-POD-026"]
+    assert f["evidence"]["existingClasses"] == {"oci": "oracle.com/oci", "oci-fss": "fss.csi.oraclecloud.com"}

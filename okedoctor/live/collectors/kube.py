@@ -105,6 +105,10 @@ class KubeCollector:
         if any(unscheduled(p) for p in pods):  # what fills the nodes: every pod scheduled on them
             self.engine.submit(KUBERNETES, self._node_pods)
         self._config_refs(pods)
+        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+                  for p in pods for v in (p.get("spec") or {}).get("volumes") or []} - {None}
+        if claims:
+            self.engine.submit(KUBERNETES, self._bound_volumes, claims)
         return pods
 
     def _other_pods(self, key: str, lists: list[tuple[str | None, str | None]]) -> None:
@@ -137,6 +141,18 @@ class KubeCollector:
         for name in sorted(configmaps):
             self.engine.submit(KUBERNETES, self._config_obj, "configmaps", name,
                                lambda n=name: strip_configmap_values(self.k.configmap(ns, n, depth=3)))
+
+    def _bound_volumes(self, claims: set[str]) -> None:
+        """The PersistentVolumes bound to the pods' claims (their node affinity names the volume's AD)."""
+        pvcs = self.engine.result(self.s.futs["pvcs"]) or []
+        names = sorted({(c.get("spec") or {}).get("volumeName") for c in pvcs
+                        if c["metadata"]["name"] in claims} - {None, ""})
+        for name in names:
+            obj = self.optional("persistentvolumes", self.k.persistent_volume, name, depth=3)
+            if obj is not None:
+                with_kind(obj, "v1", "PersistentVolume")
+                with self.s.lock:
+                    self.s.kube.setdefault("persistentvolumes", []).append(obj)
 
     def _config_obj(self, resource: str, name: str, read) -> None:
         obj = self.optional(resource, read)
