@@ -10,6 +10,7 @@ from okedoctor.chain.annotations import annotation_problems
 from okedoctor.chain.lb import INVALID_ANNOTATION, spec, wanted_flavor
 from okedoctor.check import Check, subject_of
 from okedoctor.facts import Facts
+from okedoctor.kube import event_quote
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 FAILED = "SyncLoadBalancerFailed"
@@ -26,8 +27,15 @@ def _cause(message: str, facts: Facts) -> tuple[str, str, tuple[str, ...]]:
                 (f"oci limits resource-availability get --service-name load-balancer --limit-name {limit} "
                  f"--compartment-id {compartment}",))
     if "NotAuthorizedOrNotFound" in message or "not authorized" in message.lower():
-        what = "network security groups" if "NetworkSecurityGroup" in message else "load balancers or the VCN"
-        return (f"the cluster is not allowed to manage {what}, or an OCID it was given does not exist",
+        if "NetworkSecurityGroup" in message:
+            # NSG mode: the CCM creates the frontend NSG itself and needs IAM for it (OKE documentation).
+            return ("the cluster is not allowed to manage network security groups",
+                    "Add a policy (a new one: updating a policy replaces all its statements) with: Allow any-user "
+                    "to manage network-security-groups in compartment id COMPARTMENT where "
+                    "request.principal.type = 'cluster'; and the same for vcns and virtual-network-family.",
+                    (f"oci iam policy list --compartment-id {compartment} --all",))
+        return ("the cluster is not allowed to manage load balancers or the VCN, or an OCID it was given does not "
+                "exist",
                 "Check the subnet/NSG OCIDs in the Service annotations, and the IAM policies that let the "
                 "cluster manage load balancers and network resources in this compartment.",
                 (f"oci iam policy list --compartment-id {compartment} --all",))
@@ -110,8 +118,7 @@ class LoadBalancerNotProvisioned(Check):
             f"Service {meta.get('namespace')}/{meta.get('name')} has no load balancer (EXTERNAL-IP pending): {what}",
             evidence={"type": "LoadBalancer", "loadBalancerType": wanted_flavor(svc),
                       "compartmentsSearched": facts.searched_compartments,
-                      "lastEvent": {"reason": last.get("reason"), "message": message, "count": last.get("count"),
-                                    "lastTimestamp": last.get("lastTimestamp")} if last else None},
+                      "lastEvent": event_quote(last) if last else None},
             severity=Severity.ERROR if (last or caused_by) else Severity.WARNING,
             fix=Fix(summary=todo, commands=(*commands, describe)),
             subject=subject_of(svc),

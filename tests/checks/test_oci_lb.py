@@ -80,3 +80,18 @@ def test_ccm_lb_with_the_expected_checker_is_quiet_and_a_console_edit_is_not(bui
     checker.update(protocol="TCP", urlPath=None)
     (finding,) = found(run(doc, builtin_registry), "OKD-LB-010")
     assert finding.evidence["expected"] == {"protocol": "HTTP", "port": 10256, "urlPath": "/healthz"}
+
+
+def test_pending_lb_quotes_the_event_redacted_and_names_the_iam_statement_nsg_mode_needs(builtin_registry):
+    doc = load("lb-pending-quota")
+    event = next(o for o in doc["kubernetes"] if o["kind"] == "Event" and o.get("reason") == "SyncLoadBalancerFailed")
+    event["message"] = ("Error syncing load balancer: failed to ensure load balancer: CreateNetworkSecurityGroup: "
+                        "Service error:NotAuthorizedOrNotFound. Authorization failed or requested resource not found. "
+                        "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.secretpart")
+    (finding,) = found(run(doc, builtin_registry), "OKD-LB-001")
+    quoted = finding.evidence["lastEvent"]
+    assert quoted["object"] == "service/default/app" and quoted["reason"] == "SyncLoadBalancerFailed"
+    assert "secretpart" not in quoted["message"] and "NotAuthorizedOrNotFound" in quoted["message"]
+    assert "network security groups" in finding.title
+    assert "manage network-security-groups" in finding.fix.summary and "request.principal.type = 'cluster'" in \
+        finding.fix.summary
