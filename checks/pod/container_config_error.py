@@ -67,7 +67,7 @@ class ContainerConfigError(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
-        for g in containers_where(facts, lambda pod, st: _causes.is_config_error(st)):
+        for g in containers_where(facts, lambda pod, st: _causes.is_config_error(st), init=True):
             yield self._finding(facts, g, severity)
         groups: dict[tuple[str, str], list] = {}
         for pod in facts.pods:

@@ -65,7 +65,7 @@ class ImagePullFailure(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
-        for g in containers_where(facts, lambda pod, st: _causes.is_image_pull(st)):
+        for g in containers_where(facts, lambda pod, st: _causes.is_image_pull(st), init=True):
             yield self._finding(facts, g, severity)
 
     def _finding(self, facts: Facts, g: Group, severity: Severity) -> Finding:

@@ -291,11 +291,12 @@ def not_ready_cause(facts: Facts, pod: Obj) -> str | None:
         return ENV_FILE
     if blocking_init(pod):
         return INIT_FAILING
-    for _, status in iter_containers(pod):
+    for _, status in [*iter_init_containers(pod), *iter_containers(pod)]:
         if is_image_pull(status):
             return IMAGE_PULL
         if is_config_error(status):
             return CONFIG_ERROR
+    for _, status in iter_containers(pod):
         if is_oom(status) and not (status or {}).get("ready"):
             return OOM
         if is_crashloop(status):

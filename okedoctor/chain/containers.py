@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from okedoctor.facts import Facts, Obj, iter_containers
+from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
 from okedoctor.kube import workload_ref
 
 
@@ -31,13 +31,15 @@ def live_pod(pod: Obj) -> bool:
     return phase not in ("Failed", "Succeeded") and not pod["metadata"].get("deletionTimestamp")
 
 
-def containers_where(facts: Facts, test: Callable[[Obj, Obj | None], bool]) -> Iterator[Group]:
-    """Groups of (workload, container) among the Service's pods whose container status passes `test`."""
+def containers_where(facts: Facts, test: Callable[[Obj, Obj | None], bool], *,
+                     init: bool = False) -> Iterator[Group]:
+    """Groups of (workload, container) among the Service's pods whose container status passes `test`;
+    `init` looks at the init containers too (an image that cannot be pulled blocks a pod either way)."""
     groups: dict[tuple[str, str], Group] = {}
     for pod in facts.pods:
         if not live_pod(pod):
             continue
-        for c, status in iter_containers(pod):
+        for c, status in [*(iter_init_containers(pod) if init else ()), *iter_containers(pod)]:
             if test(pod, status):
                 key = (workload_ref(facts, pod), c.get("name", ""))
                 g = groups.setdefault(key, Group(key[0], c))

@@ -104,3 +104,17 @@ def test_a_pod_being_deleted_is_neither_reported_nor_named_as_cause():
         pod["metadata"]["deletionTimestamp"] = "2026-11-20T03:12:00Z"
     assert run(s) == []
     assert all(not_ready_cause(Facts(s), p) != INIT_FAILING for p in pods(s))
+
+
+def test_an_init_container_whose_image_cannot_be_pulled_is_the_image_pull_root_cause(builtin_registry):
+    s = snap()
+    for pod in pods(s):
+        for st in pod["status"]["initContainerStatuses"]:
+            st.update(state={"waiting": {"reason": "ImagePullBackOff",
+                                         "message": 'Back-off pulling image "busybox:1.36-nope"'}},
+                      lastState={}, restartCount=0)
+    report = diagnose_snapshot(s, resolve_target(s, None, None, "x"), builtin_registry)
+    roots = [f for f in report.root_causes if f.hop.value == "pod"]
+    assert [f.code for f in roots] == ["OKD-POD-007"]
+    assert any(f.code == "OKD-POD-002" and f.caused_by == "OKD-POD-007" for f in report.findings)
+    assert not [f for f in report.findings if f.code == "OKD-POD-024"]
