@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
+from okedoctor.chain.manifests import pvc_yaml
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import event_message
@@ -24,18 +25,6 @@ reclaimPolicy: Delete
 volumeBindingMode: Immediate
 """
 
-PVC = """apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: oci-fss
-  resources:
-    requests:
-      storage: {size}
-"""
 
 
 class PvcRwxOnBlockVolume(Check):
@@ -65,15 +54,7 @@ class PvcRwxOnBlockVolume(Check):
     hop = Hop.POD
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        ns = facts.target.namespace
-        used = {name for p in facts.pods for name in _causes.pvc_claims(p)}
-        serving = _causes.service_serving(facts)
-        for pvc in facts.objects("PersistentVolumeClaim", ns):
-            sc = _causes.rwx_on_block(facts, pvc)
-            if not sc:
-                continue
-            mine = pvc["metadata"]["name"] in used
-            severity = Severity.ERROR if mine and not serving else Severity.WARNING
+        for pvc, sc, mine, severity in _causes.claims_where(facts, _causes.rwx_on_block):
             yield self._finding(facts, pvc, sc, mine, severity)
 
     def _finding(self, facts: Facts, pvc: Obj, sc: Obj, mine: bool, severity: Severity) -> Finding:
@@ -100,7 +81,7 @@ class PvcRwxOnBlockVolume(Check):
                      f"kubectl -n {ns} delete pvc {name}",
                      f"kubectl -n {ns} apply -f {name}-pvc.yaml"),
                     "# oci-fss-storageclass.yaml\n" + FSS_CLASS.format(ad=ad, subnet=subnet) + "---\n# "
-                    f"{name}-pvc.yaml\n" + PVC.format(name=name, ns=ns, size=size)),
+                    f"{name}-pvc.yaml\n" + pvc_yaml(name, ns, ["ReadWriteMany"], "oci-fss", size)),
             severity=severity,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
+from okedoctor.chain.manifests import oci_bv_class_yaml, pvc_yaml
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import event_quote, events_with_reason
@@ -12,28 +13,7 @@ from okedoctor.model import Finding, Fix, Hop, Severity
 
 DEFAULT_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
-OCI_BV = """apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: {name}
-provisioner: blockvolume.csi.oraclecloud.com
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-allowVolumeExpansion: true
-"""
 
-PVC = """apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  accessModes: {modes}
-  storageClassName: {cls}
-  resources:
-    requests:
-      storage: {size}
-"""
 
 
 class StorageClassMissing(Check):
@@ -62,18 +42,11 @@ class StorageClassMissing(Check):
     hop = Hop.POD
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        ns = facts.target.namespace
-        used = {name for p in facts.pods for name in _causes.pvc_claims(p)}
-        serving = _causes.service_serving(facts)
         unread = facts.unavailable("kubernetes.storageclasses")
-        for pvc in facts.objects("PersistentVolumeClaim", ns):
-            cls = _causes.unlisted_class(facts, pvc)
-            if not cls:
-                continue
+        for pvc, cls, mine, severity in _causes.claims_where(facts, _causes.unlisted_class):
             if unread:  # the classes were not read: "not found" would be a guess
                 raise CheckSkipped(f"claim {pvc['metadata']['name']} names class {cls}: {unread.reason}")
-            mine = pvc["metadata"]["name"] in used
-            yield self._finding(facts, pvc, cls, mine, Severity.ERROR if mine and not serving else Severity.WARNING)
+            yield self._finding(facts, pvc, cls, mine, severity)
 
     def _finding(self, facts: Facts, pvc: Obj, cls: str, mine: bool, severity: Severity) -> Finding:
         ns, name = pvc["metadata"].get("namespace", ""), pvc["metadata"]["name"]
@@ -93,13 +66,13 @@ class StorageClassMissing(Check):
         quoted = f"; {event['reason']} x{event['count']}, last {event['lastSeen']}" if event else ""
         target = default[0] if default else next(iter(shown), "<existing-class>")
         size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "50Gi")
-        modes = "[" + ", ".join(spec.get("accessModes") or ["ReadWriteOnce"]) + "]"
-        snippet = f"# {name}-pvc.yaml\n" + PVC.format(name=name, ns=ns, modes=modes, cls=target, size=size)
+        modes = spec.get("accessModes") or ["ReadWriteOnce"]
+        snippet = f"# {name}-pvc.yaml\n" + pvc_yaml(name, ns, modes, target, size)
         commands = ["kubectl get storageclass", f"kubectl -n {ns} delete pvc {name}",
                     f"kubectl -n {ns} apply -f {name}-pvc.yaml"]
         how = f"Recreate the claim with an existing class ({target})"
         if cls == "oci-bv" or cls.startswith("oci-bv"):
-            snippet += f"---\n# or create the class instead: {cls}-storageclass.yaml\n" + OCI_BV.format(name=cls)
+            snippet += f"---\n# or create the class instead: {cls}-storageclass.yaml\n" + oci_bv_class_yaml(cls)
             how += f", or create class {cls} for the OCI Block Volume CSI driver"
         return self.finding(
             f"PVC {ns}/{name} names StorageClass {cls}, which does not exist (classes: {listed}): it stays "

@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
+from okedoctor.chain.manifests import oci_bv_class_yaml
 from okedoctor.chain.scheduling import scheduling_message
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
 from okedoctor.kube import event_quote, events_with_reason, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
-
-CLASS = """apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: {name}
-provisioner: blockvolume.csi.oraclecloud.com
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer   # the volume is created in the AD of the node the pod is scheduled on
-allowVolumeExpansion: true
-"""
 
 RESTORE = """apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshot
@@ -47,6 +38,9 @@ spec:
     kind: VolumeSnapshot
     name: {claim}-move
 """
+
+
+WFFC_NOTE = "the volume is created in the AD of the node the pod is scheduled on"
 
 
 class VolumeNodeAffinityConflict(Check):
@@ -119,7 +113,7 @@ class VolumeNodeAffinityConflict(Check):
             claim=claim, ns=ns, cls=cls if wffc else f"{cls}-wffc", size=size,
             ad_short="-".join(node_ads[0].split("-")[-2:]).lower() if node_ads else "new")
         if not wffc:
-            snippet = f"# {cls}-wffc.yaml\n" + CLASS.format(name=f"{cls}-wffc") + "---\n" + snippet
+            snippet = f"# {cls}-wffc.yaml\n" + oci_bv_class_yaml(f"{cls}-wffc", WFFC_NOTE) + "---\n" + snippet
         return self.finding(
             f"{len(pods)} pod(s) of {ref} Pending: volume {pv['metadata']['name']} of claim {ns}/{claim} is in "
             f"{', '.join(zones)}, the schedulable nodes are in {', '.join(node_ads)} (volume node affinity "

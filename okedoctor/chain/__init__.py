@@ -12,4 +12,5 @@ imports another:
 - nodes: workers as LB backends (exclusion, taints, pods per node).
 - causes, containers, live, ports, scheduling: the pod side (why pods are not ready, containers
   grouped by fault, the in-pod probe's answers, port wiring, node room).
+- manifests: the YAML the storage fixes print (a claim, a block-volume StorageClass).
 """

@@ -8,6 +8,8 @@ cause by code, that cause is sure to be in the report.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from okedoctor.chain.secrets import mismatches
 from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
@@ -22,6 +24,7 @@ from okedoctor.kube import (
     pod_ready,
     waiting_reason,
 )
+from okedoctor.model import Severity
 
 SELECTS_NO_POD = "OKD-POD-001"
 TARGET_PORT = "OKD-POD-003"
@@ -96,6 +99,25 @@ def pvc_claims(pod: Obj) -> list[str]:
             if (v.get("persistentVolumeClaim") or {}).get("claimName")]
 
 
+def pod_pvcs(facts: Facts, pod: Obj) -> list[tuple[str, Obj | None]]:
+    """(claim name, the claim or None when it was not read) for each claim the pod mounts."""
+    ns = pod["metadata"].get("namespace", "")
+    return [(name, facts.pvc(ns, name)) for name in pvc_claims(pod)]
+
+
+def claims_where(facts: Facts, test: Callable[[Facts, Obj], Any]) -> Iterator[tuple[Obj, Any, bool, Severity]]:
+    """The target namespace's claims `test` finds a fault in: (claim, what it found, whether the Service's
+    pods mount it, severity). An error when the Service's own pods need it and none serves; otherwise a
+    warning (another workload's claim, or the Service still answers)."""
+    used = {name for p in facts.pods for name in pvc_claims(p)}
+    serving = service_serving(facts)
+    for pvc in facts.objects("PersistentVolumeClaim", facts.target.namespace):
+        found = test(facts, pvc)
+        if found:
+            mine = pvc["metadata"]["name"] in used
+            yield pvc, found, mine, Severity.ERROR if mine and not serving else Severity.WARNING
+
+
 def rwx_on_block(facts: Facts, pvc: Obj) -> Obj | None:
     """The block-volume StorageClass a ReadWriteMany claim asks for, or None."""
     spec = pvc.get("spec") or {}
@@ -142,10 +164,8 @@ def volume_zone_conflicts(facts: Facts, pod: Obj) -> list[dict]:
     node_ads = {ad_key(z) for z in nodes.values() if z}
     if not node_ads:
         return []
-    ns = pod["metadata"].get("namespace", "")
     out = []
-    for name in pvc_claims(pod):
-        pvc = facts.pvc(ns, name)
+    for _, pvc in pod_pvcs(facts, pod):
         pv = bound_volume(facts, pvc) if pvc else None
         zones = volume_zones(pv) if pv else []
         if zones and not {ad_key(z) for z in zones} & node_ads:
@@ -170,8 +190,7 @@ def missing_class(facts: Facts, pvc: Obj) -> str | None:
 
 
 def pod_missing_class_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
-    ns = pod["metadata"].get("namespace", "")
-    return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and missing_class(facts, pvc)]
+    return [pvc for _, pvc in pod_pvcs(facts, pod) if pvc and missing_class(facts, pvc)]
 
 
 _MOUNT_MISSING = re.compile(
@@ -218,10 +237,8 @@ def attach_failures(facts: Facts, pod: Obj) -> list[dict]:
     events = events_with_reason(facts.events_for(pod), "FailedAttachVolume")
     if not events:
         return []
-    ns = pod["metadata"].get("namespace", "")
     out = []
-    for name in pvc_claims(pod):
-        pvc = facts.pvc(ns, name)
+    for _, pvc in pod_pvcs(facts, pod):
         volume = ((pvc or {}).get("spec") or {}).get("volumeName")
         hits = [e for e in events if volume and f'volume "{volume}"' in event_message(e)]
         if hits:
@@ -230,8 +247,7 @@ def attach_failures(facts: Facts, pod: Obj) -> list[dict]:
 
 
 def pod_rwx_block_pvcs(facts: Facts, pod: Obj) -> list[Obj]:
-    ns = pod["metadata"].get("namespace", "")
-    return [pvc for name in pvc_claims(pod) if (pvc := facts.pvc(ns, name)) and rwx_on_block(facts, pvc)]
+    return [pvc for _, pvc in pod_pvcs(facts, pod) if pvc and rwx_on_block(facts, pvc)]
 
 
 # ---- secrets shaped for the wrong use ---------------------------------------------------------
