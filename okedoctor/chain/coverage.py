@@ -70,22 +70,22 @@ def _outer_hops(facts: Facts, stype: str) -> dict[Hop, HopView]:
     out: dict[Hop, HopView] = {}
     ref = facts.load_balancer
     oci_gap = facts.unavailable(OCI)
+    unread = HopView(HopState.UNKNOWN, f"OCI facts not read: {oci_gap.reason}") if oci_gap else None
+    # The CCM owes a LoadBalancer Service an LB: once OCI was read and none exists, the chain
+    # ends there; a NodePort Service may have a hand-made one nobody found.
+    ends = ref is None and stype == "LoadBalancer" and not oci_gap
     if ref is None:
-        if oci_gap:
-            lb_view = HopView(HopState.UNKNOWN, f"OCI facts not read: {oci_gap.reason}")
+        if unread:
+            lb_view = unread
         elif stype == "LoadBalancer":
             lb_view = HopView(HopState.UNKNOWN, "no load balancer was found for this Service")
         else:
             lb_view = HopView(HopState.UNKNOWN, lb_search_hint(facts))
         out[Hop.LOADBALANCER] = lb_view
-        # The CCM owes a LoadBalancer Service an LB: once OCI was read and none exists, the
-        # chain ends there; a NodePort Service may have a hand-made one nobody found.
-        ends = stype == "LoadBalancer" and not oci_gap
         out[Hop.NODEPORT] = HopView(HopState.NOT_REACHED, "no load balancer sends to the NodePorts") if ends \
             else lb_view
-    elif oci_gap:
-        out[Hop.NODEPORT] = HopView(HopState.UNKNOWN, f"OCI facts not read: {oci_gap.reason}")
-    ends = ref is None and stype == "LoadBalancer" and not oci_gap
+    elif unread:
+        out[Hop.NODEPORT] = unread
     internet = _internet_hop(facts, None if ends else out.get(Hop.LOADBALANCER))
     if internet:
         out[Hop.INTERNET] = internet
