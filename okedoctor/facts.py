@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from okedoctor.lbsearch import BackendSearch, describe, search_by_backends
+from okedoctor.lbsearch import BackendIndex, BackendSearch, describe, index_backends, search_by_backends
 from okedoctor.model import SkipKind, Target
 from okedoctor.oci_catalog import FLAVORS, INDEXED_SECTIONS
 from okedoctor.snapshot import Snapshot
@@ -144,6 +144,42 @@ def shared_index(fn):
     return property(get)
 
 
+def per_run(fn):
+    """A chain-view derivation that does not depend on the target (`fn(facts)`): computed once per
+    run and shared by every retarget, as `shared_index` is for Facts' own indices. The ports the
+    nodes serve, say, are the same for each of a fleet's Services. Callers must not mutate it."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def get(facts):
+        cache = facts._shared
+        if name not in cache:
+            cache[name] = fn(facts)
+        return cache[name]
+
+    return get
+
+
+def shared_per_object(fn):
+    """`fn(facts, obj)` that depends on the collected facts and one object, never on the target:
+    computed once per run and object (by kind, namespace and name), shared by every retarget.
+
+    The workers' rule sets, say, are the same for each of a fleet's hundreds of Services.
+    Callers must not mutate what it returns.
+    """
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def get(facts, obj):
+        cache = facts._shared.setdefault(name, {})
+        key = key_of(obj)
+        if key not in cache:
+            cache[key] = fn(facts, obj)
+        return cache[key]
+
+    return get
+
+
 def per_target(fn):
     """A chain-view derivation of one target (`fn(facts)`), computed once per Facts and Service.
 
@@ -213,10 +249,17 @@ class Facts:
 
     # ---- kubernetes ---------------------------------------------------------------------
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
-        items = self._by_kind.get(kind, [])
         if namespace is None:
-            return list(items)
-        return [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
+            return list(self._by_kind.get(kind, []))
+        return list(self._by_kind_ns.get((kind, namespace), []))
+
+    @shared_index
+    def _by_kind_ns(self) -> dict[tuple[str, str], list[Obj]]:
+        out: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+        for kind, items in self._by_kind.items():
+            for o in items:
+                out[(kind, (o.get("metadata") or {}).get("namespace"))].append(o)
+        return out
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         return self._by_key.get((kind, namespace or "", name))
@@ -398,7 +441,13 @@ class Facts:
         """LBs/NLBs whose backends are this cluster's nodes on the target's (or a stale) NodePort."""
         cidrs = [c for sub in self.worker_subnets for c in (sub.get("ipv4CidrBlocks") or [sub.get("cidrBlock")]) if c]
         return search_by_backends(self.service, self.services, self.nodes,
-                                  self._oci_list("networkLoadBalancers"), self._oci_list("loadBalancers"), cidrs)
+                                  self._oci_list("networkLoadBalancers"), self._oci_list("loadBalancers"), cidrs,
+                                  self._backend_index)
+
+    @shared_index
+    def _backend_index(self) -> BackendIndex:
+        return index_backends(self.services, self.nodes, self._oci_list("networkLoadBalancers"),
+                              self._oci_list("loadBalancers"))
 
     @property
     def load_balancers(self) -> list[LoadBalancerRef]:

@@ -167,16 +167,31 @@ def _former_nodes(target: Obj, bodies: list[tuple[str, Obj]], ips: set[str], ins
     return out
 
 
-def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj],
-                       nlbs: list[Obj], lbs: list[Obj], worker_cidrs: list[str] | None = None) -> BackendSearch:
-    """The LBs/NLBs that send to `target`, judged from their backends alone (see the module doc)."""
+@dataclass(frozen=True)
+class BackendIndex:
+    """What the backends of every LB/NLB say, whatever the target: built once per run.
+
+    A fleet report searches for hundreds of Services over the same LBs; walking every backend
+    of every LB per Service grew as Services x LBs (issue #15)."""
+
+    ips: frozenset[str]
+    instances: frozenset[str]
+    bodies: tuple[tuple[str, Obj], ...]  # (flavor, body) sorted by id
+    explained: dict[tuple[str, str], list[BackendMatch]]
+    stale: tuple[tuple[str, Obj, dict[str, set[int]]], ...]
+    cluster_lbs: tuple[str, ...]
+
+
+def index_backends(services: list[Obj], nodes: list[Obj], nlbs: list[Obj], lbs: list[Obj]) -> BackendIndex:
+    """Attribute every LB/NLB with node backends to the Service whose NodePort it sends to."""
     ips, instances = node_identities(nodes)
     used = used_node_ports(services)
     explained: dict[tuple[str, str], list[BackendMatch]] = {}
     stale: list[tuple[str, Obj, dict[str, set[int]]]] = []
     cluster_lbs: list[str] = []
-    bodies = [(NLB.key, b) for b in nlbs] + [(LB.key, b) for b in lbs]
-    for flavor, body in sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])):
+    bodies = sorted([(NLB.key, b) for b in nlbs] + [(LB.key, b) for b in lbs],
+                    key=lambda fb: (fb[1].get("id") or "", fb[0]))
+    for flavor, body in bodies:
         per_set = node_backend_ports(body, ips, instances)
         if not per_set:
             continue
@@ -189,13 +204,28 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
             explained.setdefault(_key(owner), []).append(BackendMatch(
                 flavor, body, "nodeport", sets, (port,),
                 f"its backends are this cluster's nodes on NodePort {port} of Service {_name(owner)}"))
+        if live:
+            continue
         named = _named_for(flavor, body, services)
-        if named is not None and not live:
+        if named is not None:
             # The cloud controller manager's LB of another Service (its name says whose), mid-update.
             explained.setdefault(_key(named), [])
             continue
-        if not live and any(NODEPORT_MIN <= p <= NODEPORT_MAX for p in ports):
+        if any(NODEPORT_MIN <= p <= NODEPORT_MAX for p in ports):
             stale.append((flavor, body, per_set))
+    return BackendIndex(frozenset(ips), frozenset(instances), tuple(bodies), explained, tuple(stale),
+                        tuple(cluster_lbs))
+
+
+def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj],
+                       nlbs: list[Obj], lbs: list[Obj], worker_cidrs: list[str] | None = None,
+                       index: BackendIndex | None = None) -> BackendSearch:
+    """The LBs/NLBs that send to `target`, judged from their backends alone (see the module doc).
+
+    `index` is `index_backends` of the same services, nodes and LBs, when the caller keeps one."""
+    index = index or index_backends(services, nodes, nlbs, lbs)
+    ips, instances, bodies = set(index.ips), set(index.instances), list(index.bodies)
+    explained, stale, cluster_lbs = index.explained, index.stale, list(index.cluster_lbs)
     if target is None or not node_ports(target):
         return BackendSearch(cluster_lbs=tuple(cluster_lbs))
     mine = _merge(explained.get(_key(target), []))
@@ -229,7 +259,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
         # Not attributable, but what an engineer would suspect: an LB with no backend at all that
         # listens on one of the Service's ports (a Terraform run that emptied the backend set).
         wanted = {int(p.get("port") or 0) for p in (target.get("spec") or {}).get("ports") or []}
-        for flavor, body in sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])):
+        for flavor, body in bodies:
             sets = body.get("backendSets") or {}
             if sets and not any(bs.get("backends") for bs in sets.values()) and _listener_ports(body) & wanted:
                 port = ", ".join(map(str, sorted(_listener_ports(body) & wanted)))
@@ -238,8 +268,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
                     f"it has no backend at all and listens on port {port}, like this Service"))
                 cluster_lbs.append(body.get("id", ""))
     if not matches and worker_cidrs:
-        former = _former_nodes(target, sorted(bodies, key=lambda fb: (fb[1].get("id") or "", fb[0])), ips,
-                               instances, worker_cidrs)
+        former = _former_nodes(target, bodies, ips, instances, worker_cidrs)
         matches = former
         cluster_lbs += [m.id for m in former if m.id not in cluster_lbs]
     return BackendSearch(matches=tuple(matches), unattributed=tuple(unattributed),

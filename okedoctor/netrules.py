@@ -15,6 +15,7 @@ Everything here works on the raw OCI bodies (camelCase, as the REST API returns 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import shlex
@@ -48,7 +49,24 @@ class Peer:
 
     @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-        return ipaddress.ip_network(self.cidr, strict=False)
+        return parse_network(self.cidr)
+
+
+# A fleet report evaluates hundreds of thousands of rule/peer pairs over a few hundred distinct
+# CIDRs; parsing each once keeps rule evaluation from dominating the run (issue #15).
+@functools.lru_cache(maxsize=4096)
+def parse_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The network of a CIDR or address (host bits allowed); ValueError when it is not one."""
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+@functools.lru_cache(maxsize=16384)
+def _contains(outer: str, inner: str) -> bool:
+    try:
+        rule_net, peer_net = parse_network(outer), parse_network(inner)
+    except ValueError:
+        return False
+    return rule_net.version == peer_net.version and peer_net.subnet_of(rule_net)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,9 @@ class RuleSet:
     ingress: tuple[Obj, ...] = ()
     egress: tuple[Obj, ...] = ()
     body: Obj = field(default_factory=dict, compare=False, hash=False)
+    # (direction, traffic, peer) -> this set's best match: the same flows are asked of the same
+    # rule sets once per Service and node in a fleet report (issue #15).
+    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_security_list(cls, sl: Obj) -> RuleSet:
@@ -175,12 +196,7 @@ def _peer_matches(rule: Obj, direction: str, peer: Peer) -> bool:
         return value in peer.nsg_ids
     if kind != "CIDR_BLOCK":
         return False  # SERVICE_CIDR_BLOCK names the Oracle Services Network, never a VCN peer
-    try:
-        rule_net = ipaddress.ip_network(value, strict=False)
-        peer_net = peer.network
-    except ValueError:
-        return False
-    return rule_net.version == peer_net.version and peer_net.subnet_of(rule_net)  # type: ignore[arg-type]
+    return _contains(value, peer.cidr)
 
 
 def _protocol_matches(rule: Obj, traffic: Traffic) -> bool:
@@ -204,16 +220,32 @@ def rule_matches(rule: Obj, direction: str, traffic: Traffic, peer: Peer) -> boo
     return _protocol_matches(rule, traffic) and _peer_matches(rule, direction, peer)
 
 
+def _best_in(rs: RuleSet, direction: str, traffic: Traffic, peer: Peer) -> Match | None:
+    """The first stateful rule of one set allowing the packet, else its first stateless one."""
+    key = (direction, traffic, peer)
+    if key in rs._memo:
+        return rs._memo[key]
+    stateless: Match | None = None
+    found: Match | None = None
+    for i, rule in enumerate(rs.rules(direction)):
+        if rule_matches(rule, direction, traffic, peer):
+            match = Match(rs, direction, i, rule)
+            if not match.stateless:
+                found = match
+                break
+            stateless = stateless or match
+    rs._memo[key] = found or stateless
+    return rs._memo[key]
+
+
 def find_rule(rulesets: Sequence[RuleSet], direction: str, traffic: Traffic, peer: Peer) -> Match | None:
     """The rule allowing the packet, a stateful one when there is one; None if nothing does."""
     stateless: Match | None = None
     for rs in rulesets:
-        for i, rule in enumerate(rs.rules(direction)):
-            if rule_matches(rule, direction, traffic, peer):
-                match = Match(rs, direction, i, rule)
-                if not match.stateless:
-                    return match
-                stateless = stateless or match
+        match = _best_in(rs, direction, traffic, peer)
+        if match is not None and not match.stateless:
+            return match
+        stateless = stateless or match
     return stateless
 
 

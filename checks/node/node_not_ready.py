@@ -42,11 +42,12 @@ class NodeNotReady(Check):
     hop = Hop.NODE
 
     def run(self, facts: Facts) -> Iterator[Finding]:
+        not_ready = [n for n in facts.nodes if not node_ready(n)]
+        if not not_ready:
+            return
         backends = backend_ips(facts)
         serving = [n for n in facts.nodes if node_ready(n) and ready_service_pods_on(facts, n)]
-        for node in facts.nodes:
-            if node_ready(node):
-                continue
+        for node in not_ready:
             name = name_of(node)
             ready = condition(node, "Ready") or {}
             ip = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain.lb import backend_workers, node_peer, traffic_ports
-from okedoctor.chain.rules import add_rules_fix, lb_endpoint, worker_groups
+from okedoctor.chain.rules import add_rules_fix, group_peer, lb_endpoint, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop
@@ -49,9 +49,12 @@ class LbEgressToWorkers(Check):
         ports = traffic_ports(facts)
         for group in worker_groups(facts, backend_workers(facts)):
             missing: dict[int, str] = {}
-            for node in group.nodes:
-                peer = node_peer(facts, node)
-                for what, port in ports:
+            whole = group_peer(group)
+            for what, port in ports:
+                if find_rule(endpoint.rulesets, EGRESS, Traffic.tcp(port), whole) is not None:
+                    continue
+                for node in group.nodes:
+                    peer = node_peer(facts, node)
                     if peer and find_rule(endpoint.rulesets, EGRESS, Traffic.tcp(port), peer) is None:
                         missing[port] = what
             if not missing:

@@ -14,7 +14,7 @@ from okedoctor.chain.lb import (
     source_ranges,
     traffic_ports,
 )
-from okedoctor.chain.rules import Endpoint, add_rules_fix, lb_endpoint, ports_text, worker_groups
+from okedoctor.chain.rules import Endpoint, add_rules_fix, group_peer, lb_endpoint, ports_text, worker_groups
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Hop
@@ -40,9 +40,12 @@ def _gaps(facts: Facts) -> list[Gap]:
     gaps: list[Gap] = []
     for group in worker_groups(facts, backend_workers(facts)):
         out = Gap(lb, EGRESS, group.endpoint.cidr, group.endpoint.label, {})
-        for node in group.nodes:
-            peer = node_peer(facts, node)
-            for port in ports:
+        for port in ports:
+            whole = evaluate(lb.rulesets, EGRESS, Traffic.tcp(port), group_peer(group)).allowed_by
+            if whole is not None and not whole.stateless:
+                continue  # a stateful rule covers every worker of the group: answers come back
+            for node in group.nodes:
+                peer = node_peer(facts, node)
                 result = evaluate(lb.rulesets, EGRESS, Traffic.tcp(port), peer) if peer else None
                 if result and result.return_missing:
                     out.ports[port] = result.allowed_by

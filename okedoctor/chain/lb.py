@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from okedoctor.facts import Facts, LoadBalancerRef, per_target
+from okedoctor.facts import Facts, LoadBalancerRef, per_run, per_target, shared_per_object
 from okedoctor.netrules import Peer, RuleSet
 from okedoctor.oci_catalog import FLAVORS, flavor_for_annotation
 
@@ -144,7 +144,7 @@ def backend_name(backend: Obj) -> str:
 
 # ---- what the nodes serve ----------------------------------------------------------------------
 
-@per_target
+@per_run
 def served_ports(facts: Facts) -> dict[int, str]:
     """Ports something answers on every node: NodePorts, healthCheckNodePorts, kube-proxy's 10256,
     and host ports of pods. Values say who serves them, for the evidence."""
@@ -169,7 +169,7 @@ def served_ports(facts: Facts) -> dict[int, str]:
 
 # ---- nodes and backends -------------------------------------------------------------------------
 
-@per_target
+@per_run
 def node_ips(facts: Facts) -> dict[str, Obj]:
     return {ip: n for n in facts.nodes if (ip := facts.node_internal_ip(n))}
 
@@ -251,6 +251,7 @@ def lb_peer(facts: Facts, ref: LoadBalancerRef) -> Peer | None:
     return Peer(subnets[0].get("cidrBlock", ""), frozenset(ref.nsg_ids))
 
 
+@shared_per_object
 def node_rulesets(facts: Facts, node: Obj) -> tuple[Obj, Obj, list[RuleSet]] | None:
     """(vnic, subnet, rule sets) of a worker; None when its network facts were not read."""
     vnic = facts.node_vnic(node)

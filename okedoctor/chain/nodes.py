@@ -43,7 +43,15 @@ def why_not_backend(node: Obj) -> str | None:
 
 
 def service_pods_on(facts: Facts, node: Obj) -> list[Obj]:
-    return [p for p in facts.pods if (p.get("spec") or {}).get("nodeName") == name_of(node)]
+    return _service_pods_by_node(facts).get(name_of(node), [])
+
+
+@per_target
+def _service_pods_by_node(facts: Facts) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = {}
+    for p in facts.pods:
+        out.setdefault((p.get("spec") or {}).get("nodeName"), []).append(p)
+    return out
 
 
 def ready_service_pods_on(facts: Facts, node: Obj) -> list[Obj]:

@@ -13,6 +13,7 @@ from okedoctor.facts import LoadBalancerRef
 from okedoctor.model import Fix
 from okedoctor.netrules import (
     INGRESS,
+    Peer,
     RuleSet,
     Traffic,
     make_rule,
@@ -135,8 +136,26 @@ class WorkerGroup:
     nsg_ids: tuple[str, ...]
 
 
+def group_peer(group: WorkerGroup) -> Peer:
+    """The whole group as one peer: a rule that allows its subnet (or its NSGs) allows every
+    worker in it, so per-worker evaluation is needed only when this one is refused."""
+    return Peer(group.endpoint.cidr, frozenset(group.nsg_ids))
+
+
 def worker_groups(facts, nodes: Iterable[Obj]) -> list[WorkerGroup]:
-    """The given workers grouped by (subnet, NSGs); workers whose network was not read are left out."""
+    """The given workers grouped by (subnet, NSGs); workers whose network was not read are left out.
+
+    Most Services of a fleet send to the same workers: the grouping is kept per run and set of
+    workers. Callers must not mutate it."""
+    nodes = list(nodes)
+    cache = facts._shared.setdefault(f"{__name__}.worker_groups", {})
+    key = tuple((n.get("metadata") or {}).get("name", "") for n in nodes)
+    if key not in cache:
+        cache[key] = _group_workers(facts, nodes)
+    return cache[key]
+
+
+def _group_workers(facts, nodes: list[Obj]) -> list[WorkerGroup]:
     from okedoctor.chain.lb import node_rulesets
 
     groups: dict[tuple[str, tuple[str, ...]], WorkerGroup] = {}
