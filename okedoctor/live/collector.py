@@ -198,8 +198,10 @@ class _Run:
             svc = service
             s.put("service", with_kind(svc, "v1", "Service"))
         e.submit(KUBERNETES, self._pods, kube, ContainerCollector(s, reads), svc)
+        internet = InternetCollector(s, self.wires.internet)
+        internet.start_early(svc)
         lb_fut = e.submit(OCI, OciCollector(s, self.wires, kube, setup_fut).run, svc)
-        e.submit(LIVE_INTERNET, InternetCollector(s, self.wires.internet).run, svc, lb_fut)
+        e.submit(LIVE_INTERNET, internet.run, svc, lb_fut)
 
     @staticmethod
     def _pods(kube: KubeCollector, containers: ContainerCollector, svc: dict) -> None:

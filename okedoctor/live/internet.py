@@ -17,6 +17,12 @@ from okedoctor.errors import UsageError
 from okedoctor.live.redact import redact
 from okedoctor.probe_scripts import BODY_LIMIT
 
+# How long a public address may take to answer before it counts as a timeout. A load balancer
+# completes the TCP handshake itself (or, for an NLB, the node does) within a round trip; a
+# silent drop never does. Short, so that a hanging address costs one diagnosis this much and
+# not its whole --timeout (issue #15); docs/live-diagnosis.md documents it.
+INTERNET_WAIT = 1.0
+
 
 def parse_redirect(text: str | None) -> dict[str, tuple[str, int]] | None:
     """"203.0.113.10:80=127.0.0.1:40123,..." -> {"203.0.113.10:80": ("127.0.0.1", 40123)}.

@@ -9,7 +9,7 @@ from okedoctor.facts import LIVE_INTERNET
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.collectors.wires import InternetProbe
 from okedoctor.live.engine import INTERNET_API
-from okedoctor.live.internet import parse_redirect
+from okedoctor.live.internet import INTERNET_WAIT, parse_redirect
 from okedoctor.live.shapes import internet_addresses
 
 
@@ -17,6 +17,16 @@ class InternetCollector:
     def __init__(self, state: RunState, probe: InternetProbe):
         self.s, self.probe, self.engine = state, probe, state.engine
         self.redirect = parse_redirect(state.opts.internet_redirect)
+        self.futs: dict[str, Future] = {}
+
+    def start_early(self, svc: dict) -> None:
+        """Probe the Service's own ingress addresses as soon as the Service is read.
+
+        The LB lookup takes several dependent round trips; a public address that hangs would
+        otherwise start its wait only after them (issue #15). What the LB adds later (another
+        listener port) is probed when the lookup ends."""
+        for addr, tls in internet_addresses(svc, None) or []:
+            self._submit(addr, tls)
 
     def run(self, svc: dict, lb_fut: Future) -> None:
         """After the LB lookup (its listeners and addresses), or the Service's ingress without one."""
@@ -29,11 +39,10 @@ class InternetCollector:
             self.s.note(LIVE_INTERNET, "disabled", "the load balancer is private: it is not probed from the internet")
             self.s.internet = {}
             return
-        futs = {}
         for addr, tls in addresses:
-            if self.redirect is not None and addr not in self.redirect:
-                continue  # safety: with a redirect map, nothing outside it is contacted
-            futs[addr] = self.engine.submit(LIVE_INTERNET, self._probe, addr, tls)
+            self._submit(addr, tls)
+        # Only what the LB says is public is recorded, as before an early start.
+        futs = {addr: self.futs[addr] for addr, _ in addresses if addr in self.futs}
         if addresses and not futs:
             return  # none may be contacted: not observed (no `live.internet`), as a file without them says
         results: dict[str, Any] = {}
@@ -43,6 +52,13 @@ class InternetCollector:
                 results[addr] = res
         self.s.internet = results
 
+    def _submit(self, addr: str, tls: bool) -> None:
+        if addr in self.futs:
+            return
+        if self.redirect is not None and addr not in self.redirect:
+            return  # safety: with a redirect map, nothing outside it is contacted
+        self.futs[addr] = self.engine.submit(LIVE_INTERNET, self._probe, addr, tls)
+
     def _probe(self, addr: str, tls: bool):
         self.engine.hit(INTERNET_API, self.s.lb_depth)
-        return self.probe(addr, min(3.0, max(0.2, self.engine.remaining() - 0.2)), self.redirect, tls)
+        return self.probe(addr, min(INTERNET_WAIT, max(0.2, self.engine.remaining() - 0.2)), self.redirect, tls)
