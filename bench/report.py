@@ -23,21 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def start_sim(snapshot_path: Path, workdir: Path, log: Path, latency_ms: int) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "okedoctor", "sim", "serve", str(snapshot_path), "--workdir", str(workdir),
-         "--latency-ms", str(latency_ms), "--request-log", str(log)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    env = {}
-    for line in proc.stdout:
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].strip().partition("=")
-            env[key] = value.strip("'\"")
-            if key == "NO_PROXY":  # the last export: the servers are up
-                break
-    return proc, env
+from bench.simproc import sim_serve  # noqa: E402
 
 
 def main() -> int:
@@ -61,8 +47,7 @@ def main() -> int:
         print(f"cluster            {args.services} services, {args.nodes} nodes, "
               f"{args.services * pods_per_service} pods ({len(snap.kubernetes)} Kubernetes objects; "
               f"generated in {time.perf_counter() - t0:.1f} s)")
-        sim, env = start_sim(path, tmp_path / "sim", log, args.latency_ms)
-        try:
+        with sim_serve(path, tmp_path / "sim", args.latency_ms, log) as env:
             started = time.perf_counter()
             # GNU time reports okedoctor's own peak RSS, apart from the simulator's.
             run = subprocess.run(
@@ -71,9 +56,6 @@ def main() -> int:
                 capture_output=True, text=True, env={**os.environ, **env},
             )
             wall = time.perf_counter() - started
-        finally:
-            sim.terminate()
-            sim.wait(timeout=30)
         peak_kb = int(run.stderr.rsplit("peak-rss-kb ", 1)[-1].split()[0])
         if run.returncode not in (0, 1, 2, 3):
             print(run.stderr, file=sys.stderr)

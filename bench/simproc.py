@@ -1,0 +1,42 @@
+"""The simulator as a user runs it, for the bench scripts: `okedoctor sim serve` in its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def sim_serve(snapshot: Path, workdir: Path, latency_ms: int = 0, log: Path | None = None,
+              faults: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+    """Serve `snapshot`; yields the environment its `export` lines set (kubeconfig, OCI config...)."""
+    cmd = [sys.executable, "-m", "okedoctor", "sim", "serve", str(snapshot), "--workdir", str(workdir),
+           "--latency-ms", str(latency_ms)]
+    cmd += ["--request-log", str(log)] if log else []
+    for fault in faults:
+        cmd += ["--fault", fault]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        env: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].strip().partition("=")
+                env[key] = value.strip("'\"")
+                if key == "NO_PROXY":  # the last export: the servers are up
+                    break
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def ensure_oci_cli(root: Path) -> str:
+    """The real oci CLI in root/.venv-oci, installed there from the registry when missing."""
+    cli = root / ".venv-oci" / "bin" / "oci"
+    if not cli.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(root / ".venv-oci")], check=True)
+        subprocess.run([str(root / ".venv-oci" / "bin" / "pip"), "install", "-q", "oci-cli"], check=True)
+    return str(cli)
