@@ -9,4 +9,5 @@ MODULES: tuple[str, ...] = (
     "node_missing_provider_id",
     "endpoint_node_not_backend",
     "etp_local_endpoint_nodes",
+    "cross_node_rules",
 )
