@@ -229,6 +229,36 @@ def probe_target(probe: Obj | None, container: Obj) -> tuple[str, int | None, st
     return "", None, ""
 
 
+_TLS_NAMES = ("https", "tls", "grpcs")
+_TLS_APP_PROTOCOLS = ("https", "tls", "grpcs", "kubernetes.io/wss")
+
+
+def _tls_name(name: Any) -> bool:
+    # Istio's port naming convention prefixes the protocol: https-443, tls-passthrough.
+    low = str(name or "").lower()
+    return low in _TLS_NAMES or any(low.startswith(n + "-") for n in _TLS_NAMES)
+
+
+def tls_port_reason(service_port: Obj, pod_or_template: Obj, port: int) -> str | None:
+    """Why the container port a Service port sends to speaks TLS, or None: the Service port's
+    appProtocol or name, the container port's name, or an HTTPS readiness probe on it.
+
+    A plain-HTTP probe of such a port is reset or answered 400 by design; it is probed with TLS."""
+    app = str(service_port.get("appProtocol") or "").lower()
+    if app in _TLS_APP_PROTOCOLS:
+        return f"the Service port's appProtocol is {service_port.get('appProtocol')}"
+    if _tls_name(service_port.get("name")):
+        return f"the Service port is named {service_port.get('name')}"
+    for c in containers(pod_or_template):
+        for cp in c.get("ports") or []:
+            if cp.get("containerPort") == port and _tls_name(cp.get("name")):
+                return f"container port {port} is named {cp.get('name')}"
+        get = (c.get("readinessProbe") or {}).get("httpGet") or {}
+        if str(get.get("scheme") or "").upper() == "HTTPS" and resolve_container_port(get.get("port"), c) == port:
+            return f"the readiness probe of {c.get('name')} uses HTTPS on {port}"
+    return None
+
+
 def service_ports(service: Obj) -> list[Obj]:
     return list((service.get("spec") or {}).get("ports") or [])
 

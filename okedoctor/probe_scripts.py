@@ -1,9 +1,12 @@
 """The in-pod probe's command lines: one contract shared by the live probe and the simulator.
 
 The probe runs `GET http://localhost:<port><path>` inside a container over exec with the first
-tool the image has, in this order. Nothing from the cluster is ever pasted into a script: the
-scripts below are constants and the host, port, path and timeout travel as separate argv
-elements ($0, $1, ... for sh; sys.argv for python).
+tool the image has, in this order; a port that speaks TLS is probed at `https://` without
+verifying the certificate (a pod's certificate names its public host, never localhost, and may
+be self-signed: the probe asks whether the app answers, not whether its certificate is valid).
+bash's /dev/tcp cannot speak TLS, so it is not used for such a port. Nothing from the cluster
+is ever pasted into a script: the scripts below are constants and the host, port, path and
+timeout travel as separate argv elements ($0, $1, ... for sh; sys.argv for python).
 
 Every form prints the HTTP status code on the LAST line of stdout, after at most BODY_LIMIT
 bytes of body, and exits with curl's codes on failure, so one parser reads them all:
@@ -21,10 +24,11 @@ EXIT_RESET = 56
 
 # python3 -c PYTHON_GET <url> <timeout-seconds>
 PYTHON_GET = (
-    "import sys,socket,urllib.request,urllib.error\n"
+    "import sys,socket,ssl,urllib.request,urllib.error\n"
     "u,t=sys.argv[1],float(sys.argv[2])\n"
+    "x=ssl._create_unverified_context() if u.startswith('https:') else None\n"
     "try:\n"
-    " r=urllib.request.urlopen(u,timeout=t);c=r.status;b=r.read(%d)\n"
+    " r=urllib.request.urlopen(u,timeout=t,context=x);c=r.status;b=r.read(%d)\n"
     "except urllib.error.HTTPError as e:\n"
     " c=e.code;b=e.read(%d)\n"
     "except (socket.timeout,TimeoutError):\n"
@@ -40,8 +44,9 @@ PYTHON_GET = (
 
 
 def curl_argv(url: str, timeout: int) -> list[str]:
-    """curl prints the body, then a newline and the status code."""
-    return ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}\n", url]
+    """curl prints the body, then a newline and the status code (-k: TLS without verification)."""
+    insecure = ["-k"] if url.startswith("https:") else []
+    return ["curl", "-sS", *insecure, "-m", str(timeout), "-w", "\n%{http_code}\n", url]
 
 
 def wget_argv(url: str, timeout: int) -> list[str]:
@@ -50,7 +55,8 @@ def wget_argv(url: str, timeout: int) -> list[str]:
     The caller reads the status from stderr's `HTTP/1.x NNN` line; busybox wget exits 1 and
     GNU wget exits 8 on an HTTP error status, and both still print the status line.
     """
-    return ["wget", "-S", "-q", "-O", "-", "-T", str(timeout), url]
+    insecure = ["--no-check-certificate"] if url.startswith("https:") else []
+    return ["wget", "-S", "-q", *insecure, "-O", "-", "-T", str(timeout), url]
 
 
 def python_argv(url: str, timeout: int) -> list[str]:

@@ -21,7 +21,10 @@ class AppTimeoutOnLocalhost(Check):
     Why it breaks
         Requests through the load balancer hang the same way and clients time out. Typical
         causes: every worker thread blocked on a slow dependency, a deadlock, CPU throttling at
-        a low CPU limit, or a TLS-only port probed with plain HTTP (reset).
+        a low CPU limit. A port that speaks TLS (named https/tls/grpcs, appProtocol https, an
+        HTTPS readiness probe, or answering plain HTTP like a TLS server) is probed with TLS,
+        certificate unverified; a plain-HTTP reset of such a port in an older snapshot is by
+        design and not reported.
 
     How to fix
         Read the app's log and thread state; restart the pods to recover (`kubectl rollout
@@ -36,7 +39,7 @@ class AppTimeoutOnLocalhost(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         answers = list(ready_pod_answers(facts))
-        bad = [a for a in answers if a.result.get("error") in ("timeout", "reset")]
+        bad = [a for a in answers if a.result.get("error") in ("timeout", "reset") and not a.plain_on_tls]
         if not bad:
             return
         a = bad[0]

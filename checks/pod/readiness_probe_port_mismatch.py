@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from okedoctor.chain.ports import live_ports, port_problems, templates
 from okedoctor.check import Check
 from okedoctor.facts import Facts
-from okedoctor.kube import containers, probe_target, resolve_target_port, service_ports
+from okedoctor.kube import containers, probe_target, resolve_target_port, service_ports, tls_port_reason
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 
@@ -25,10 +25,12 @@ class ReadinessProbePortMismatch(Check):
         is sent to pods that cannot answer; or, the other way, a healthy app is kept out because
         its side port fails. A dedicated health port is often intended (ingress-nginx 10254,
         Istio and Envoy gateways 15021, Contour's Envoy 8002, Traefik's ping entry point, Spring
-        Boot's management port): a port the container declares is reported as information, a
-        warning only when the probe's port is served by nothing the pod declares or answers on,
-        or when the in-pod probe shows it misleads (the probe's port answers while the serving
-        port fails).
+        Boot's management port): a port the container declares, or one its ready container's
+        readiness probe passes on (the kubelet sees it served, as for ingress-nginx's
+        undeclared 10254), is reported as information; a warning only when the probe's port is
+        served by nothing the pod declares or answers on, or when the in-pod probe shows it
+        misleads (the probe's port answers while the serving port fails; a plain-HTTP reset of a
+        TLS port is not a failure).
 
     How to fix
         Point the readiness probe at the serving port (the patch below), or accept the risk when
@@ -58,7 +60,9 @@ class ReadinessProbePortMismatch(Check):
                 if port is None or not serves or port in targets:
                     continue
                 target = sorted(serves)[0]
-                severity, verdict = _impact(facts, label, c, port, target)
+                tls = any(tls_port_reason(sp, pod, target) for sp in service_ports(svc)
+                          if resolve_target_port(sp, pod) == target)
+                severity, verdict = _impact(facts, label, pod, c, (port, target), tls)
                 dep = next(iter(facts.deployments), None)
                 ref = f"deployment/{dep['metadata']['name']}" if dep else label
                 idx = [x.get("name") for x in containers(pod)].index(c.get("name"))
@@ -83,20 +87,36 @@ KNOWN_HEALTH_PORTS = {10254: "ingress-nginx", 15021: "Istio / Envoy gateway", 80
                       9000: "Traefik's ping entry point"}
 
 
-def _impact(facts: Facts, label: str, container: dict, port: int, target: int) -> tuple[Severity, str]:
+def _impact(facts: Facts, label: str, pod: dict, container: dict, ports: tuple[int, int],
+            tls: bool) -> tuple[Severity, str]:
     """Information when a separate health port looks intended; a warning when it is unserved or misleads."""
+    port, target = ports
     declared = {p.get("containerPort") for p in container.get("ports") or []}
     seen = live_ports(facts, label)
     probe_seen = seen.get(f"{container.get('name')}:{port}") or {}
     serving_seen = seen.get(f"{container.get('name')}:{target}") or {}
     probe_ok = isinstance(probe_seen.get("status"), int) and probe_seen["status"] < 500
-    serving_bad = bool(serving_seen.get("error")) or (serving_seen.get("status") or 0) >= 500
+    # A plain-HTTP probe of a TLS port is reset by design: it says nothing about the app.
+    plain_on_tls = tls and serving_seen.get("error") == "reset" and not serving_seen.get("tls")
+    serving_bad = (bool(serving_seen.get("error")) and not plain_on_tls) or (serving_seen.get("status") or 0) >= 500
     if probe_ok and serving_bad:
         return Severity.WARNING, (f"misleads: port {port} answers {probe_seen['status']} while the serving port "
                                   f"{target} gives {serving_seen.get('error') or serving_seen.get('status')}")
+    if port not in declared and not probe_ok and _kubelet_sees_ready(pod, container):
+        who = KNOWN_HEALTH_PORTS.get(port)
+        return Severity.INFO, (f"an undeclared health port{f' ({who})' if who else ''}, served: the kubelet's "
+                               "readiness probe passes on it (the container is ready)")
     if port not in declared and not probe_ok:
         return Severity.WARNING, (f"port {port} is not a port the container declares, and nothing was seen "
                                   "answering on it")
     who = KNOWN_HEALTH_PORTS.get(port)
     return Severity.INFO, (f"a declared health port{f' ({who})' if who else ''}: by design unless it stops "
                            "reflecting the serving port's health")
+
+
+def _kubelet_sees_ready(pod: dict, container: dict) -> bool:
+    """A running, ready container: its readiness probe answers, so the probe's port is served."""
+    for st in (pod.get("status") or {}).get("containerStatuses") or []:
+        if st.get("name") == container.get("name"):
+            return bool(st.get("ready")) and bool((st.get("state") or {}).get("running"))
+    return False

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from okedoctor.check import CheckSkipped
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import containers, pod_ready, redact, resolve_target_port, service_ports, tail
+from okedoctor.kube import (
+    containers,
+    pod_ready,
+    redact,
+    resolve_target_port,
+    service_ports,
+    tail,
+    tls_port_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,13 @@ class ProbeAnswer:
     port: int
     result: dict  # {status, body} or {error: refused|timeout|reset}
     others: dict  # what the other probed ports of this container answered
+    tls_reason: str | None = None  # why the port speaks TLS (kube.tls_port_reason), if it does
+
+    @property
+    def plain_on_tls(self) -> bool:
+        """A plain-HTTP probe of a TLS port, reset by design (a snapshot taken before the probe
+        spoke TLS): it says nothing about the app."""
+        return bool(self.tls_reason) and self.result.get("error") == "reset" and not self.result.get("tls")
 
     @property
     def body_prefix(self) -> str:
@@ -66,7 +81,7 @@ def answers_for(facts: Facts, pod: Obj) -> Iterator[ProbeAnswer]:
         seen = {str(k): v for k, v in (live.get("localhost") or {}).items()}
         if str(port) in seen:
             others = {k: v for k, v in seen.items() if k != str(port)}
-            yield ProbeAnswer(pod, cname, port, seen[str(port)], others)
+            yield ProbeAnswer(pod, cname, port, seen[str(port)], others, tls_port_reason(sp, pod, port))
 
 
 def current_log_tail(facts: Facts, pod: Obj, container: str, n: int = 5) -> list[str]:

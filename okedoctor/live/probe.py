@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from okedoctor import probe_scripts as ps
+from okedoctor.kube import tls_port_reason
 from okedoctor.live.redact import redact
 
 _ERRORS = {ps.EXIT_REFUSED: "refused", ps.EXIT_TIMEOUT: "timeout", ps.EXIT_RESET: "reset",
@@ -29,6 +30,21 @@ class ProbeTarget:
     container: str
     port: int
     path: str
+    tls: bool = False  # the port speaks TLS (kube.tls_port_reason): probed at https://, unverified
+
+
+# What a TLS port answers a plain-HTTP request: a reset or an empty reply (Envoy), a TLS alert
+# that curl reads as HTTP/0.9, or a 400 saying so (Go's net/http, nginx).
+_PLAIN_TO_TLS = re.compile(r"HTTP/0\.9|BadStatusLine|sent an HTTP request to an HTTPS server|"
+                           r"plain HTTP request was sent to HTTPS port|wrong version number", re.I)
+
+
+def answered_like_tls(answer: dict[str, Any]) -> bool:
+    """A plain-HTTP probe's answer that says the port speaks TLS: worth probing again with TLS."""
+    if answer.get("error") == "reset":
+        return True
+    text = str(answer.get("error") or "") + " " + str(answer.get("body") or "")
+    return bool(_PLAIN_TO_TLS.search(text)) and (answer.get("status") in (None, 400))
 
 
 @dataclass
@@ -72,15 +88,15 @@ def parse_status_channel(raw: str | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else {"status": "Failure", "message": str(doc)}
 
 
-def argv_for(tool: str, port: int, path: str, timeout: int) -> list[str]:
-    url = f"http://localhost:{port}{path}"
+def argv_for(tool: str, port: int, path: str, timeout: int, tls: bool = False) -> list[str]:
+    url = f"{'https' if tls else 'http'}://localhost:{port}{path}"
     if tool == "curl":
         return ps.curl_argv(url, timeout)
     if tool == "wget":
         return ps.wget_argv(url, timeout)
     if tool == "python3":
         return ps.python_argv(url, timeout)
-    if tool == "bash":
+    if tool == "bash" and not tls:
         return ps.bash_argv("localhost", port, path, timeout)
     raise ValueError(tool)
 
@@ -148,10 +164,17 @@ def _probe_target_for(pod: dict[str, Any], service_port: dict[str, Any]) -> Prob
     for c in containers:
         for cp in c.get("ports") or []:
             if target in (cp.get("containerPort"), cp.get("name")):
-                return ProbeTarget(c["name"], int(cp["containerPort"]), _path(c, cp))
+                port = int(cp["containerPort"])
+                return ProbeTarget(c["name"], port, _path(c, cp), _tls(service_port, pod, port))
     if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-        return ProbeTarget(containers[0]["name"], int(target), _path(containers[0], {"containerPort": int(target)}))
+        port = int(target)
+        return ProbeTarget(containers[0]["name"], port, _path(containers[0], {"containerPort": port}),
+                           _tls(service_port, pod, port))
     return None  # a named port no container declares: the pod check reports it
+
+
+def _tls(service_port: dict[str, Any], pod: dict[str, Any], port: int) -> bool:
+    return tls_port_reason(service_port, pod, port) is not None
 
 
 def _path(container: dict[str, Any], cport: dict[str, Any]) -> str:

@@ -89,6 +89,7 @@ class Target:
     host: str
     port: int
     path: str
+    scheme: str = "http"
 
 
 def parse_url(url: str) -> Target | None:
@@ -99,7 +100,7 @@ def parse_url(url: str) -> Target | None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return None
-    return Target(parts.hostname or "", port, parts.path or "/")
+    return Target(parts.hostname or "", port, parts.path or "/", parts.scheme or "http")
 
 
 def answer(live: dict[str, Any], target: Target) -> dict[str, Any] | str:
@@ -115,6 +116,21 @@ def answer(live: dict[str, Any], target: Target) -> dict[str, Any] | str:
         return {"error": "refused"}
     if "error" in ans and ans["error"] not in ("refused", "timeout", "reset"):
         return f"port {target.port}, whose recorded answer {{error: {ans['error']!r}}} cannot be replayed"
+    return _over_tls(ans, target)
+
+
+def _over_tls(ans: dict[str, Any], target: Target) -> dict[str, Any] | str:
+    """A port recorded with `tls: true` speaks TLS: plain HTTP gets what `plainHttp` says (a reset
+    by default, as Envoy does); a TLS client on a plain port fails its handshake."""
+    if "error" in ans and ans["error"] in ("refused", "timeout"):
+        return ans  # nothing is said before the handshake
+    if target.scheme == "https" and not ans.get("tls"):
+        return {"error": "handshake"}
+    if target.scheme != "https" and ans.get("tls"):
+        plain = ans.get("plainHttp") or {"error": "reset"}
+        if not isinstance(plain, dict) or plain.get("error") not in (None, "reset", "timeout"):
+            return f"port {target.port}'s plainHttp answer {plain!r}, which cannot be replayed"
+        return plain
     return ans
 
 
@@ -236,6 +252,7 @@ def _curl(args: list[str], live: dict[str, Any]) -> ExecResult:
             "timeout": (28, f"Operation timed out after {int((timeout or MAX_DELAY) * 1000)} milliseconds "
                             "with 0 bytes received"),
             "reset": (56, "Recv failure: Connection reset by peer"),
+            "handshake": (35, "OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number"),
         }[str(ans["error"])]
         res.exit_code = code
         res.delay = _delay(timeout) if code == 28 else 0.0
@@ -245,6 +262,12 @@ def _curl(args: list[str], live: dict[str, Any]) -> ExecResult:
             res.stderr = _progress(0, done=False)
         if not silent or show:
             res.stderr += f"curl: ({code}) {msg}\n"
+        return res
+    if target.scheme == "https" and "insecure" not in opts:
+        # The pod's certificate names its public host (or is self-signed), never localhost.
+        res.exit_code = 60
+        if not silent or show:
+            res.stderr = "curl: (60) SSL certificate problem: self-signed certificate in certificate chain\n"
         return res
     status = int(ans.get("status", 200))
     body = _body(ans)
@@ -351,6 +374,9 @@ def _wget(args: list[str], live: dict[str, Any]) -> ExecResult:
         elif kind == "timeout":
             err.append("wget: download timed out\n")
             res.delay = _delay(_float(opts.get("T")) or 900.0)
+        elif kind == "handshake":
+            err.append("ssl_client: handshake failed: error:0A00010B:SSL routines::wrong version number\n"
+                       "wget: error getting response: Connection reset by peer\n")
         else:
             err.append("wget: error getting response: Connection reset by peer\n")
         res.stderr = "".join(err)

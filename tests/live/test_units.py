@@ -9,7 +9,14 @@ from okedoctor.errors import UsageError
 from okedoctor.live.internet import parse_redirect, probe_address
 from okedoctor.live.kube import rbac_reason, resolve_kube_target, strip_secret_values
 from okedoctor.live.oci_api import OciSetup
-from okedoctor.live.probe import ExecResult, parse_probe, parse_status_channel, probe_target
+from okedoctor.live.probe import (
+    ExecResult,
+    answered_like_tls,
+    argv_for,
+    parse_probe,
+    parse_status_channel,
+    probe_target,
+)
 from okedoctor.live.shapes import (
     assemble_kubernetes,
     ccm_name_matches,
@@ -341,3 +348,37 @@ def test_probe_targets_one_per_container_port_for_every_service_port():
                               {"port": 8080, "targetPort": 8080}]}}
     got = [(t.container, t.port, t.path) for t in probe_targets(pod, svc)]
     assert got == [("web", 8080, "/"), ("web", 8443, "/ready")]
+
+
+@pytest.mark.parametrize(("port", "target", "tls"), [
+    ({"name": "https", "port": 443, "targetPort": 8443}, 8443, True),
+    ({"name": "web", "port": 443, "targetPort": 8443, "appProtocol": "https"}, 8443, True),
+    ({"name": "https-443", "port": 443, "targetPort": 8443}, 8443, True),   # Istio's naming convention
+    ({"name": "web", "port": 443, "targetPort": "websecure"}, 8443, False),  # nothing says so: the answer will
+    ({"name": "http", "port": 80, "targetPort": 8080}, 8080, False),
+])
+def test_probe_target_speaks_tls_where_the_port_says_so(port, target, tls):
+    pod = _pod([{"name": "websecure", "containerPort": 8443}, {"containerPort": 8080}])
+    t = probe_target(pod, {"spec": {"ports": [port]}})
+    assert (t.port, t.tls) == (target, tls)
+    assert argv_for("curl", t.port, t.path, 2, t.tls)[-1].startswith("https://" if tls else "http://")
+
+
+def test_an_https_readiness_probe_marks_its_port_tls():
+    pod = _pod([{"containerPort": 8443}], {"httpGet": {"path": "/ready", "port": 8443, "scheme": "HTTPS"}})
+    t = probe_target(pod, {"spec": {"ports": [{"port": 443, "targetPort": 8443}]}})
+    assert (t.tls, t.path) == (True, "/ready")
+    assert argv_for("bash", 8080, "/", 2) and pytest.raises(ValueError, argv_for, "bash", 8443, "/", 2, True)
+
+
+@pytest.mark.parametrize(("answer", "again"), [
+    ({"error": "reset"}, True),                                                          # Envoy
+    ({"error": "curl: (1) Received HTTP/0.9 when not allowed"}, True),                   # a TLS alert
+    ({"status": 400, "body": "Client sent an HTTP request to an HTTPS server.\n"}, True),  # Go
+    ({"status": 400, "body": "<title>400 The plain HTTP request was sent to HTTPS port</title>"}, True),  # nginx
+    ({"status": 400, "body": "bad request"}, False),
+    ({"status": 200, "body": "sent an HTTP request to an HTTPS server"}, False),
+    ({"error": "refused"}, False),
+])
+def test_a_plain_answer_that_sounds_like_tls_is_probed_again_with_tls(answer, again):
+    assert answered_like_tls(answer) is again

@@ -91,3 +91,30 @@ def test_what_the_file_cannot_answer_is_refused_clearly():
     # A snapshot may record an error text the probe saw; it cannot be replayed as a socket state.
     res = run_command(["curl", "-s", "localhost:8080"], {"localhost": {"8080": {"error": "exit 35"}}})
     assert res.exit_code == 1 and "cannot be replayed" in res.stderr
+
+
+GO_400 = {"status": 400, "body": "Client sent an HTTP request to an HTTPS server.\n"}
+TLS = {"tools": ["sh", "curl", "wget", "python3"],
+       "localhost": {"443": {"status": 404, "body": "nf", "tls": True},
+                     "8443": {"status": 200, "body": "ok", "tls": True, "plainHttp": GO_400},
+                     "8080": {"status": 200, "body": "ok"}}}
+
+
+@pytest.mark.parametrize(("argv", "stdout", "code"), [
+    (ps.curl_argv("https://localhost:443/", 2), "nf\n404\n", 0),             # the probe's form: -k
+    (["curl", "-s", "https://localhost:443/"], "", 60),                       # the pod's certificate is not verified
+    (["curl", "-s", "http://localhost:443/"], "", 56),                        # plain HTTP to TLS: reset by default
+    (["curl", "-s", "http://localhost:8443/"], "Client sent an HTTP request to an HTTPS server.\n", 0),
+    (["curl", "-sk", "https://localhost:8080/"], "", 35),                     # TLS to a plain port: no handshake
+    (ps.python_argv("https://localhost:8443/", 2), "ok\n200\n", 0),
+    (ps.python_argv("https://localhost:8080/", 2), "", ps.EXIT_RESET),
+])
+def test_a_port_recorded_with_tls_speaks_tls(argv, stdout, code):
+    res = run_command(argv, TLS)
+    assert (res.stdout, res.exit_code) == (stdout, code)
+
+
+def test_wget_probes_tls_without_checking_the_certificate():
+    res = run_command(ps.wget_argv("https://localhost:443/", 2), TLS)
+    assert "--no-check-certificate" in ps.wget_argv("https://localhost:443/", 2)
+    assert "HTTP/1.1 404" in res.stderr  # the status the probe reads; busybox prints no body on a 4xx

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from okedoctor.facts import LIVE_CONTAINERS, LIVE_PROBE
 from okedoctor.kube import listening_ports
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import rbac_reason
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
-from okedoctor.live.probe import ProbeTarget, argv_for, parse_probe, probe_targets
+from okedoctor.live.probe import ProbeTarget, answered_like_tls, argv_for, parse_probe, probe_targets
 from okedoctor.live.redact import redact
 from okedoctor.live.shapes import init_needs_logs, needs_logs
 from okedoctor.probe_scripts import TOOL_ORDER
@@ -103,6 +104,8 @@ class ContainerCollector:
         key = self._key(pod["metadata"]["name"], pt.container)
         missing: list[str] = []
         for depth, tool in enumerate(TOOL_ORDER, start=3):
+            if pt.tls and tool == "bash":
+                break  # /dev/tcp speaks no TLS
             try:
                 res, answer = self._exec_probe(pod, pt, tool, depth)
             except (Forbidden, Unreachable):
@@ -110,6 +113,7 @@ class ContainerCollector:
             if res.missing_tool:
                 missing.append(tool)
                 continue
+            answer = self._tls_again(pod, pt, tool, depth, answer)
             with self.s.lock:
                 entry = self.s.container(key)
                 entry["tools"], entry["toolsMissing"] = [tool], missing
@@ -123,14 +127,31 @@ class ContainerCollector:
 
     def _probe_with(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, follow: bool = True) -> None:
         key = self._key(pod["metadata"]["name"], pt.container)
+        if pt.tls and tool == "bash":
+            return  # /dev/tcp speaks no TLS: better no answer than a reset by design
         try:
             _, answer = self._exec_probe(pod, pt, tool, depth)
+            answer = self._tls_again(pod, pt, tool, depth, answer)
         except (Forbidden, Unreachable):
             return
         with self.s.lock:
             self.s.container(key).setdefault("localhost", {})[str(pt.port)] = answer
         if follow:
             self._follow_up(pod, pt, tool, depth, answer)
+
+    def _tls_again(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, answer: dict) -> dict:
+        """A plain probe answered the way a TLS port does (reset, TLS alert, "HTTP request to an
+        HTTPS server"): probe again with TLS; its answer stands, with what plain HTTP got."""
+        if pt.tls or tool == "bash" or not answered_like_tls(answer):
+            return answer
+        try:
+            _, again = self._exec_probe(pod, replace(pt, tls=True), tool, depth + 1)
+        except (Forbidden, Unreachable):
+            return answer
+        if "status" not in again:
+            return answer
+        plain = {k: v for k, v in answer.items() if k in ("status", "body", "error")}
+        return {**again, "plainHttp": plain}
 
     def _follow_up(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, answer: dict) -> None:
         """The app failed to answer (5xx, refused, timeout, reset): read the container's log, which the
@@ -160,7 +181,7 @@ class ContainerCollector:
         started = time.perf_counter()
         try:
             res = self.k.exec(ns, pod["metadata"]["name"], pt.container,
-                              argv_for(tool, pt.port, pt.path, timeout), timeout + 1, depth)
+                              argv_for(tool, pt.port, pt.path, timeout, pt.tls), timeout + 1, depth)
         except Forbidden:
             self.s.note(LIVE_PROBE, "denied", rbac_reason("pods/exec", ns, "pods/exec"))
             raise
@@ -169,4 +190,6 @@ class ContainerCollector:
             raise
         answer = parse_probe(tool, res)
         answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
+        if pt.tls:
+            answer["tls"] = True
         return res, answer
