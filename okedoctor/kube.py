@@ -352,6 +352,9 @@ _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("refused", re.compile(r"(?:connection refused|ECONNREFUSED)[^\n]{0,40}?" + _HOSTPORT, re.I)),
     ("dns", re.compile(r"(?:lookup ([\w.-]+)(?: on [\d.:]+)?: no such host|getaddrinfo (?:ENOTFOUND|EAI_AGAIN) "
                        r"([\w.-]+)|could not translate host name \"([\w.-]+)\")", re.I)),
+    # nslookup's answers, typical of init containers waiting for a Service (`until nslookup db; ...`).
+    ("dns", re.compile(r"(?:server can't find ([\w.-]+?)(?:\.[\w-]+\.svc\.cluster\.local)?: NXDOMAIN|"
+                       r"nslookup: can't resolve '([\w.-]+)'|bad address '([\w.-]+)')", re.I)),
     ("chown", re.compile(r"chown: (?:changing ownership of|cannot (?:change|access)[^'\"]*?)\s*['\"]([^'\"]+)['\"]"
                          r"[^\n]*?operation not permitted", re.I)),
     ("permission", re.compile(r"(?:permission denied|EACCES|operation not permitted)", re.I)),
@@ -511,7 +514,8 @@ def listening_ports(text: str | None) -> list[int]:
 def dependency_commands(namespace: str, dependency: str) -> list[str]:
     """kubectl commands that show whether a dependency named in a log (host:port) has ready endpoints."""
     host = dependency.rsplit(":", 1)[0] if re.search(r":\d+$", dependency) else dependency
-    if re.fullmatch(r"[\d.]+|[0-9a-fA-F:]+", host):
+    # An address (IPv4, or IPv6 with its colons): a Service name such as "db" or "cafe" is hex too.
+    if re.fullmatch(r"[\d.]+|[0-9a-fA-F]*:[0-9a-fA-F:]+", host):
         return [f"kubectl get services -A -o wide | grep -w {host}"]
     parts = host.split(".")
     name, ns = parts[0], (parts[1] if len(parts) > 1 and parts[1] not in ("svc", "cluster") else namespace)

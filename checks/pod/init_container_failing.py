@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from okedoctor.chain import causes as _causes
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import LogHint, log_hints, tail, workload_ref
+from okedoctor.kube import LogHint, dependency_commands, log_hints, tail, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 FSS_PROVISIONERS = ("fss.csi.oraclecloud.com",)
@@ -24,12 +24,13 @@ class InitContainerFailing(Check):
     """An init container of the Service's pods fails or never finishes, so the app containers never start.
 
     What it checks
-        The init containers (not native sidecars) of the Service's pods: one that exited non-zero
-        (`Init:Error`, `Init:CrashLoopBackOff`) or is still running while the pod is not
-        initialised (`Init:0/1`). It reports the container's state and reason, exit code,
-        restarts and the redacted tail of its (previous) log, and says in plain words what it
-        recognises there, notably a `chown` refused with "Operation not permitted" on a volume:
-        the File Storage (NFS) export squashes root, so root in the container may not change owners.
+        The init containers (not native sidecars) of the Service's pods: one that exited
+        non-zero (`Init:Error`, `Init:CrashLoopBackOff`) or is still running while the pod is not
+        initialised (`Init:0/1`, typically waiting for a dependency: `until nslookup db`). It
+        reports the container's state and reason, exit code, restarts and the redacted tail of
+        its (previous) log, and says in plain words what it recognises there, notably a `chown`
+        refused with "Operation not permitted" on a volume: the File Storage (NFS) export
+        squashes root, so root in the container may not change owners.
 
     Why it breaks
         Kubernetes runs init containers one after the other and starts the app containers only
@@ -38,7 +39,9 @@ class InitContainerFailing(Check):
 
     How to fix
         Read the init container's log (`kubectl logs POD -c INIT --previous`) and fix what it
-        says. For a refused `chown` on File Storage: let Kubernetes set the group with the pod's
+        says. For one waiting on a dependency whose name does not resolve (nslookup's NXDOMAIN)
+        or that refuses connections: deploy it or create its Service, or correct the name. For a
+        refused `chown` on File Storage: let Kubernetes set the group with the pod's
         `securityContext.fsGroup` and run the app as that group, drop the `chown`, or (if root
         must own files) set the export's identity squash to NONE for the workers' subnet with
         `oci fs export update --export-options`.
@@ -103,7 +106,7 @@ class InitContainerFailing(Check):
             title,
             subject=f"{ref.replace('/', f'/{ns}/', 1)}/{cname}",
             evidence=evidence,
-            fix=_fix(ns, ref, pname, cname, chown, volume),
+            fix=_waits_fix(ns, pname, cname, hints) or _fix(ns, ref, pname, cname, chown, volume),
             severity=severity,
         )
 
@@ -132,6 +135,25 @@ def _volume_at(facts: Facts, pod: Obj, c: Obj, path: str) -> dict | None:
             out["provisioner"] = sc.get("provisioner")
             out["fileStorage"] = sc.get("provisioner") in FSS_PROVISIONERS
     return out
+
+
+def _waits_fix(ns: str, pod: str, cname: str, hints: list[LogHint]) -> Fix | None:
+    """An init container that waits for a dependency (`until nslookup db`): make the dependency exist
+    (or the name right); the pod goes on by itself once it answers."""
+    hint = next((h for h in hints if h.kind in ("dns", "refused")), None)
+    if hint is None:
+        return None
+    dep = hint.detail.get("host") or hint.detail.get("dependency") or ""
+    host = dep.rsplit(":", 1)[0]
+    what = (f"the name {host} does not resolve: no Service {host.split('.')[0]} exists in "
+            f"{'namespace ' + ns if '.' not in host else 'the namespace it names'}" if hint.kind == "dns"
+            else f"{dep} refuses connections: the Service has no ready endpoint on that port")
+    return Fix(
+        f"Init container {cname} waits for {dep}, and {what}. Deploy the dependency (or create its Service), or "
+        f"correct the name in the init command (NAME.NAMESPACE for a Service in another namespace); the pod "
+        "continues by itself once it answers, no restart needed.",
+        (*dependency_commands(ns, dep), f"kubectl -n {ns} logs {pod} -c {cname} --tail=20"),
+    )
 
 
 def _fix(ns: str, ref: str, pod: str, cname: str, chown: LogHint | None, volume: dict | None) -> Fix:

@@ -146,3 +146,24 @@ def test_dependency_commands():
         "kubectl get services -A -o wide | grep -w 10.96.45.12"]
     assert dependency_commands("web", "db.data.svc.cluster.local:5432")[0] == "kubectl -n data get service db -o wide"
     assert dependency_commands("web", "redis:6379")[1].startswith("kubectl -n web get endpointslices")
+
+
+@pytest.mark.parametrize("line", [
+    "** server can't find db.default.svc.cluster.local: NXDOMAIN",   # busybox >= 1.29
+    "nslookup: can't resolve 'db'",                                   # busybox 1.28
+    "wget: bad address 'db'",
+])
+def test_nslookup_failures_name_the_host_an_init_container_waits_for(line):
+    from okedoctor.kube import log_hints
+
+    (hint,) = log_hints(line)
+    assert (hint.kind, hint.detail["host"]) == ("dns", "db")
+
+
+def test_a_short_service_name_that_is_also_hex_is_not_taken_for_an_address():
+    from okedoctor.kube import dependency_commands
+
+    assert dependency_commands("shop", "db") == ["kubectl -n shop get service db -o wide",
+                                                 "kubectl -n shop get endpointslices -l "
+                                                 "kubernetes.io/service-name=db -o wide"]
+    assert dependency_commands("shop", "fd00::1:5432")[0].startswith("kubectl get services -A")
