@@ -25,9 +25,9 @@ class ReadinessProbePortMismatch(Check):
         is sent to pods that cannot answer; or, the other way, a healthy app is kept out because
         its side port fails. A dedicated health port is often intended (ingress-nginx 10254,
         Istio and Envoy gateways 15021, Contour's Envoy 8002, Traefik's ping entry point, Spring
-        Boot's management port): a port the container declares, or one its ready container's
-        readiness probe passes on (the kubelet sees it served, as for ingress-nginx's
-        undeclared 10254), is reported as information; a warning only when the probe's port is
+        Boot's management port): a port the container declares, or such a known health port
+        its ready container's readiness probe passes on (ingress-nginx's chart does not declare
+        10254), is reported as information; a warning only when the probe's port is
         served by nothing the pod declares or answers on, or when the in-pod probe shows it
         misleads (the probe's port answers while the serving port fails; a plain-HTTP reset of a
         TLS port is not a failure).
@@ -102,14 +102,14 @@ def _impact(facts: Facts, label: str, pod: dict, container: dict, ports: tuple[i
     if probe_ok and serving_bad:
         return Severity.WARNING, (f"misleads: port {port} answers {probe_seen['status']} while the serving port "
                                   f"{target} gives {serving_seen.get('error') or serving_seen.get('status')}")
-    if port not in declared and not probe_ok and _kubelet_sees_ready(pod, container):
-        who = KNOWN_HEALTH_PORTS.get(port)
-        return Severity.INFO, (f"an undeclared health port{f' ({who})' if who else ''}, served: the kubelet's "
-                               "readiness probe passes on it (the container is ready)")
+    who = KNOWN_HEALTH_PORTS.get(port)
+    if port not in declared and not probe_ok and who and _kubelet_sees_ready(pod, container):
+        # ingress-nginx's chart does not declare 10254; the kubelet's passing probe shows it served.
+        return Severity.INFO, (f"{who}'s health port, not declared but served: the kubelet's readiness probe "
+                               "passes on it (the container is ready)")
     if port not in declared and not probe_ok:
         return Severity.WARNING, (f"port {port} is not a port the container declares, and nothing was seen "
                                   "answering on it")
-    who = KNOWN_HEALTH_PORTS.get(port)
     return Severity.INFO, (f"a declared health port{f' ({who})' if who else ''}: by design unless it stops "
                            "reflecting the serving port's health")
 

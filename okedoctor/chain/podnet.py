@@ -243,8 +243,8 @@ def cross_node(facts: Facts) -> CrossNode | None:
         blocked = 0
         for addr in ready:
             pod, pod_node = facts.get("Pod", facts.target.namespace, addr.pod), facts.node(addr.node)
-            if addr.node == name_of(node) or not pod or not pod_node:
-                continue
+            if addr.node == name_of(node) or not pod or not pod_node or (pod.get("spec") or {}).get("hostNetwork"):
+                continue  # a hostNetwork pod is reached at its node's own address: no overlay, no pod subnet
             flows += 1
             ok = (_flannel_leg(facts, gaps, net.overlay, node, pod_node) if net.cni == FLANNEL and net.overlay
                   else _native_leg(facts, gaps, node, pod))

@@ -75,3 +75,11 @@ def test_a_stateless_pod_subnet_rule_needs_its_return_rule(builtin_registry):
 def test_healthy_clusters_of_both_cnis_have_no_finding(builtin_registry):
     assert not cross_node(builtin_registry, expanded("healthy-flannel"))
     assert not cross_node(builtin_registry, expanded("healthy-vcn-native"))
+
+
+def test_host_network_pods_are_reached_without_the_overlay(builtin_registry):
+    doc = expanded("flannel-vxlan-blocked")
+    for obj in doc["kubernetes"]:
+        if obj["kind"] == "Pod":
+            obj["spec"]["hostNetwork"] = True
+    assert not cross_node(builtin_registry, doc)
