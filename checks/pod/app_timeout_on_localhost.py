@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.live import current_log_tail, ready_pod_answers
+from okedoctor.chain.live import current_log_tail, ready_pod_answers, works_from_the_internet
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_PROBE, Facts
 from okedoctor.kube import workload_ref
@@ -24,7 +24,8 @@ class AppTimeoutOnLocalhost(Check):
         a low CPU limit. A port that speaks TLS (named https/tls/grpcs, appProtocol https, an
         HTTPS readiness probe, or answering plain HTTP like a TLS server) is probed with TLS,
         certificate unverified; a plain-HTTP reset of such a port in an older snapshot is by
-        design and not reported.
+        design and not reported, nor is a reset on a port the internet probe got an HTTP answer
+        through (it works end to end).
 
     How to fix
         Read the app's log and thread state; restart the pods to recover (`kubectl rollout
@@ -39,7 +40,10 @@ class AppTimeoutOnLocalhost(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         answers = list(ready_pod_answers(facts))
-        bad = [a for a in answers if a.result.get("error") in ("timeout", "reset") and not a.plain_on_tls]
+        # A reset the internet does not see (it got an HTTP answer on that port) is the probe's, not the app's:
+        # a TLS port nothing names so, probed in plain HTTP by an older collector.
+        bad = [a for a in answers if a.result.get("error") in ("timeout", "reset") and not a.plain_on_tls
+               and not (a.result["error"] == "reset" and works_from_the_internet(facts, a))]
         if not bad:
             return
         a = bad[0]

@@ -26,6 +26,7 @@ class ProbeAnswer:
     result: dict  # {status, body} or {error: refused|timeout|reset}
     others: dict  # what the other probed ports of this container answered
     tls_reason: str | None = None  # why the port speaks TLS (kube.tls_port_reason), if it does
+    service_port: int | None = None  # the Service port that sends here
 
     @property
     def plain_on_tls(self) -> bool:
@@ -81,9 +82,22 @@ def answers_for(facts: Facts, pod: Obj) -> Iterator[ProbeAnswer]:
         seen = {str(k): v for k, v in (live.get("localhost") or {}).items()}
         if str(port) in seen:
             others = {k: v for k, v in seen.items() if k != str(port)}
-            yield ProbeAnswer(pod, cname, port, seen[str(port)], others, tls_port_reason(sp, pod, port))
+            yield ProbeAnswer(pod, cname, port, seen[str(port)], others, tls_port_reason(sp, pod, port),
+                              sp.get("port"))
 
 
 def current_log_tail(facts: Facts, pod: Obj, container: str, n: int = 5) -> list[str]:
     live = facts.container_live(pod["metadata"].get("namespace", ""), pod["metadata"]["name"], container) or {}
     return tail(live.get("logs"), n)
+
+
+def works_from_the_internet(facts: Facts, answer: ProbeAnswer) -> str | None:
+    """The public address of the answer's Service port that a client on the internet got an HTTP
+    answer below 500 from, if any: the port works end to end, whatever a plain in-pod probe saw."""
+    from okedoctor.chain.coverage import probed_addresses
+
+    for address, seen in probed_addresses(facts):
+        if address.rsplit(":", 1)[-1] == str(answer.service_port) and \
+                isinstance(seen.get("status"), int) and seen["status"] < 500:
+            return address
+    return None
