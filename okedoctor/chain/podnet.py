@@ -81,6 +81,7 @@ class Gap:
     traffic: list[Traffic]
     flows: list[str] = field(default_factory=list)
     result: FlowResult | None = None  # the last evaluation: which rule half-allowed it, if any
+    peer_nsg: str | None = None  # the peer's NSG, the natural source/destination of an NSG rule
 
     @property
     def return_missing(self) -> bool:
@@ -185,6 +186,8 @@ class _Gaps:
             return True
         gap = self.by_key.setdefault((side.subnet_id + side.label, direction, peer_cidr),
                                      Gap(side, direction, peer_cidr, []))
+        if gap.peer_nsg is None and peer.nsg_ids and any(rs.kind == "NSG" for rs in side.rulesets):
+            gap.peer_nsg = sorted(peer.nsg_ids)[0]
         if traffic not in gap.traffic:
             gap.traffic.append(traffic)
         if flow not in gap.flows:
@@ -263,19 +266,22 @@ def gap_fix(gap: Gap, what: str) -> Fix:
     if gap.return_missing:
         back = EGRESS if direction == INGRESS else INGRESS
         traffic = [t.reply() for t in gap.traffic]
-        return _fix(gap.side, back, peer, traffic, f"the answers of {what}", stateless=True)
-    return _fix(gap.side, direction, peer, gap.traffic, what, stateless=False, towards=towards)
+        return _fix(gap.side, back, peer, traffic, f"the answers of {what}", stateless=True, peer_nsg=gap.peer_nsg)
+    return _fix(gap.side, direction, peer, gap.traffic, what, stateless=False, towards=towards,
+                peer_nsg=gap.peer_nsg)
 
 
 def _fix(side: Side, direction: str, peer: str, traffic: list[Traffic], what: str, *,
-         stateless: bool, towards: str = "") -> Fix:
+         stateless: bool, towards: str = "", peer_nsg: str | None = None) -> Fix:
     towards = towards or ("from" if direction == INGRESS else "to")
     allowed = ", ".join(t.describe() for t in traffic)
     nsgs = [rs for rs in side.rulesets if rs.kind == "NSG"]
     if nsgs:
-        rules = [make_rule(direction, peer, t, for_nsg=True, stateless=stateless,
+        # Between VNICs in NSGs the peer's NSG is the rule's natural other end: it follows new workers.
+        other, is_nsg = (peer_nsg, True) if peer_nsg else (peer, False)
+        rules = [make_rule(direction, other, t, peer_is_nsg=is_nsg, for_nsg=True, stateless=stateless,
                            description=f"{t.describe()} {what}") for t in traffic]
-        return Fix(f"Add {direction.lower()} rule(s) to {nsgs[0].label()} allowing {allowed} {towards} {peer}.",
+        return Fix(f"Add {direction.lower()} rule(s) to {nsgs[0].label()} allowing {allowed} {towards} {other}.",
                    (nsg_rules_add_command(nsgs[0].id, rules),))
     target = oldest(rs.body for rs in side.rulesets if rs.kind == "security list")
     if target is None:

@@ -83,3 +83,24 @@ def test_host_network_pods_are_reached_without_the_overlay(builtin_registry):
         if obj["kind"] == "Pod":
             obj["spec"]["hostNetwork"] = True
     assert not cross_node(builtin_registry, doc)
+
+
+def _with_flannel(doc):
+    for obj in doc["kubernetes"]:
+        if obj["kind"] == "Node":
+            obj["metadata"].setdefault("annotations", {})["flannel.alpha.coreos.com/backend-type"] = "vxlan"
+    return doc
+
+
+def test_workers_in_an_nsg_get_the_rule_from_their_own_nsg(builtin_registry):
+    nsg = "ocid1.networksecuritygroup.oc1.ap-tokyo-1.aaaaaaaaworkersnsg"
+    doc = _with_flannel(expanded("nsg-mode-health-rule-deleted"))
+    seclist(doc, NODE_SL)["ingressSecurityRules"] = [
+        r for r in seclist(doc, NODE_SL)["ingressSecurityRules"] if r["source"] != "10.0.10.0/24"]
+    assert not cross_node(builtin_registry, doc)  # the NSG's "worker to worker" rule names the NSG itself
+    rules = doc["oci"]["networkSecurityGroupRules"][nsg]
+    rules[:] = [r for r in rules if r["id"] != "0F9E8D"]
+    (finding,) = cross_node(builtin_registry, doc)
+    assert finding.fix.commands[0].startswith(f"oci network nsg rules add --nsg-id {nsg} ")
+    assert f'"source":"{nsg}","sourceType":"NETWORK_SECURITY_GROUP"' in finding.fix.commands[0]
+    assert '"udpOptions":{"destinationPortRange":{"min":8472,"max":8472}}' in finding.fix.commands[0]
