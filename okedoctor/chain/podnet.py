@@ -119,13 +119,23 @@ def pod_vnic(facts: Facts, pod: Obj) -> tuple[Obj, Obj] | None:
     node = facts.node((pod.get("spec") or {}).get("nodeName"))
     if not ip or not node or (pod.get("spec") or {}).get("hostNetwork"):
         return None
-    addr = ipaddress.ip_address(ip)
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
     for vnic in facts.vnics_of_instance((node.get("spec") or {}).get("providerID") or ""):
         subnet = facts.subnet(vnic.get("subnetId", ""))
         cidrs = (subnet or {}).get("ipv4CidrBlocks") or [(subnet or {}).get("cidrBlock")]
-        if subnet and any(c and addr in ipaddress.ip_network(c, strict=False) for c in cidrs):
+        if subnet and any(_contains(c, addr) for c in cidrs):
             return vnic, subnet
     return None
+
+
+def _contains(cidr: str | None, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        return bool(cidr) and addr in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False  # a hand-written file's malformed CIDR holds nothing
 
 
 @per_target

@@ -104,3 +104,12 @@ def test_workers_in_an_nsg_get_the_rule_from_their_own_nsg(builtin_registry):
     assert finding.fix.commands[0].startswith(f"oci network nsg rules add --nsg-id {nsg} ")
     assert f'"source":"{nsg}","sourceType":"NETWORK_SECURITY_GROUP"' in finding.fix.commands[0]
     assert '"udpOptions":{"destinationPortRange":{"min":8472,"max":8472}}' in finding.fix.commands[0]
+
+
+def test_malformed_addresses_in_a_file_are_not_judged_nor_fatal(builtin_registry):
+    doc = expanded("pod-subnet-blocks-workers")
+    for obj in doc["kubernetes"]:
+        if obj["kind"] == "Pod":
+            obj["status"]["podIP"] = "not-an-ip"
+    report = run(doc, builtin_registry)
+    assert not found(report, "OKD-NODE-009") and not [s for s in report.skipped if s.kind.value == "error"]
