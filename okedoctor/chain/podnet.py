@@ -22,7 +22,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from okedoctor.chain.lb import backend_workers, node_peer, node_rulesets
+from okedoctor.chain.lb import backend_workers, node_peer, node_rulesets, nsg_rulesets
 from okedoctor.chain.nodes import etp_local
 from okedoctor.facts import Facts, Obj, per_target
 from okedoctor.kube import endpoint_addresses, name_of, resolve_target_port, service_ports
@@ -166,8 +166,6 @@ def _label(what: str, subnet: Obj, rulesets: list[RuleSet]) -> str:
 
 
 def _pod_side(facts: Facts, pod: Obj) -> tuple[Side, Peer] | None:
-    from okedoctor.chain.lb import nsg_rulesets
-
     got = pod_vnic(facts, pod)
     if not got:
         return None
