@@ -19,7 +19,7 @@ from typing import overload
 MASK = "<redacted>"
 
 # Words that make a key (KEY=value, "key": value, header name) a credential.
-_WORDS = (r"password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|credentials?|auth|cookie|session|dsn"
+_WORDS = (r"password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|credentials?|auth|cookie|session|dsn|signature"
           r"|api[_-]?key|apikey|(?:access|private|signing|encryption|master|account|ssh)[_-]?key"
           r"|conn(?:ection)?[_-]?str(?:ing)?")
 _SCHEMES = r"bearer|basic|token|digest|negotiate|ntlm"
@@ -42,10 +42,13 @@ _WEBHOOK = re.compile(
 # scheme://user:password@host: the password may hold '/' and '@', so it runs to the LAST '@' of
 # the URL (greedy), which is the one before the host. Bounded, so a line of URLs without any '@'
 # is not scanned to its end from every scheme.
-_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}+://[^\s:/@\"'<>]{1,200}+:)" + _NOT_MASKED
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}+://[^\s:/@\"'<>]{0,200}+:)" + _NOT_MASKED
                        + r"[^\s\"'<>]{1,512}@(?=[\w\[])")
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]{5,}+")
+# Tokens whose prefix says what they are, wherever they stand: GitHub, GitLab, Slack, Stripe, npm.
+_PREFIXED = re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_\w{20,}+|glpat-[\w-]{20,}+"
+                       r"|xox[abposre]-[A-Za-z0-9-]{10,}+|[sr]k_(?:live|test)_[A-Za-z0-9]{10,}+|npm_[A-Za-z0-9]{30,}+)")
 _OCI_TOKEN = re.compile(r"ST\$[A-Za-z0-9._-]{16,}+")
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
@@ -73,11 +76,44 @@ _SPACED = re.compile(
     r"|password|passwd|pwd)([ \t]++)" + _NOT_MASKED + r"(?!-)([^\s\"',;&}]+)")
 
 
+# Password flags that take the value in the next word (`docker login -p X`) or glued on (`mysql -pX`):
+# `-p` means a port elsewhere, so only after the tool's name on the same line.
+_LOGIN_P = re.compile(r"(\b(?i:docker|podman|nerdctl|buildah|skopeo|oras|helm registry|crane auth)[ \t]++login"
+                      r"(?:[ \t]++(?!-p(?!\S))\S++){0,12}+[ \t]++-p[ \t]++)" + _NOT_MASKED + r"[^\s\"',;&}]+")
+_MYSQL_P = re.compile(r"(\b(?i:mysql(?:dump|admin|sh)?)(?:[ \t]++(?!-p)\S++){0,12}+[ \t]++-p)" + _NOT_MASKED
+                      + r"[^\s\"',;&}]+")
+
+# Prose that names a token before a colon: "the token for registry ocir.io: X". Only a value that
+# looks machine-made (a digit, or long) is masked, so "token refresh failed: timeout" stays readable.
+_PROSE_TOKEN = re.compile(r"(?i)(\b(?:token|password|secret|api[ _-]?key)\b[^:\n]{0,60}?:[ \t]++)" + _NOT_MASKED
+                          + r"([^\s\"',;&}]+)")
+
+# A placeholder in a command we print (`--docker-password='<auth-token>'`) is not a credential.
+_PLACEHOLDER = re.compile(r"[\"']?<[\w .-]{1,40}>[\"']?")
+# With a colon (prose, YAML) the credential word must end the key: "Unauthorized: authentication
+# required", "secretRef: app-env" and "secrets: needs RBAC" are not credentials; `KEY=value` is
+# masked wherever the word stands (DB_PASS_FILE=, PGPASSWORD=).
+_KEY_ENDS = re.compile(r"(?i)(?:" + _WORDS + r")(?:[_-]?(?:key|id|value|b64|base64))?[\"']?$")
+
+
+def _machine_made(value: str) -> bool:
+    return any(ch.isdigit() for ch in value) or len(value) >= 20
+
+
+def _prose_token(m: re.Match[str]) -> str:
+    lead, value = m.groups()
+    return f"{lead}{MASK}" if _machine_made(value) else m.group(0)
+
+
 def _key_value(m: re.Match[str]) -> str:
     key, quote, sep, value = m.groups()
     if sep == ":" and not quote and re.search(r"[.-]", key) and re.match(r"\d{1,5}(?!\w)", value):
         return m.group(0)  # host:port (auth-service:8080), a dependency the log hints must still name
     if sep.strip() == ":" and sep != ":" and value.lower() in _PROSE:
+        return m.group(0)
+    if ":" in sep and not _KEY_ENDS.search(key):
+        return m.group(0)
+    if _PLACEHOLDER.fullmatch(value):
         return m.group(0)
     masked = f"{value[0]}{MASK}{value[0]}" if value[0] in "\"'" else MASK
     return f"{key}{quote}{sep}{masked}"
@@ -93,6 +129,7 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     (_WEBHOOK, rf"\1{MASK}"),
     (_USERINFO, rf"\1{MASK}@"),
     (_JWT, MASK),
+    (_PREFIXED, MASK),
     (_OCI_TOKEN, MASK),
     (_AWS_KEY_ID, MASK),
     (_HEADER, lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}"),
@@ -100,6 +137,9 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     (_ENV_JSON, rf"\1{MASK}\2"),
     (_KEY_VALUE, _key_value),
     (_SPACED, _spaced),
+    (_LOGIN_P, rf"\1{MASK}"),
+    (_MYSQL_P, rf"\1{MASK}"),
+    (_PROSE_TOKEN, _prose_token),
 )
 
 
