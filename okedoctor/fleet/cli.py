@@ -98,7 +98,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     if webhook and (fleet.changes is None or fleet.changes.any):
         from okedoctor.fleet.webhook import build_message, post
 
-        result = post(webhook, build_message(fleet, str(snap.context.get("kubeContext", "?"))))
+        result = post(webhook, build_message(fleet, str(fleet.context.get("kubeContext", "?"))))
         delivered = result.ok
         if not result.ok:
             keep = "; state not saved, so the next run posts these changes again" if state_file else ""
