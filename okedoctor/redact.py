@@ -56,7 +56,7 @@ _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _HEADER = re.compile(
     r"(?i)(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-[\w-]{0,40}?(?:auth|token|key|secret|session"
     r"|signature)[\w-]*+)([\"']?[ \t]*+[:=][ \t]*+)(?>((?:" + _SCHEMES + r")[ \t]+)?)"
-    + _NOT_MASKED + r"([^\n\"']+)")
+    + _NOT_MASKED + r"([^\n]+)")
 
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s++)" + _NOT_MASKED + r"[A-Za-z0-9._~+/=-]{8,}+")
 
@@ -96,6 +96,21 @@ _PLACEHOLDER = re.compile(r"[\"']?<[\w .-]{1,40}>[\"']?")
 _KEY_ENDS = re.compile(r"(?i)(?:" + _WORDS + r")(?:[_-]?(?:key|id|value|b64|base64))?[\"']?$")
 
 
+def _header(m: re.Match[str]) -> str:
+    """A credential header's value: to the end of the line, or, quoted (JSON, YAML), to its closing
+    quote, so the next field stays readable. The rest of the line is masked with it otherwise: a
+    `signature="..."` after `Authorization: Bearer x,` must not survive."""
+    key, sep, scheme, value = m.groups()
+    head = f"{key}{sep}{scheme or ''}"
+    opened = m.string[m.start() - 1] if m.start() else ""  # curl -H 'Authorization: ...'
+    if "\"" in sep or "'" in sep or value[0] in "\"'" or opened in ("\"", "'"):
+        lead = value[0] if value[0] in "\"'" else ""
+        body = value[len(lead):]
+        end = next((i for i, ch in enumerate(body) if ch in "\"'"), len(body))
+        return f"{head}{lead}{MASK}{body[end:]}"
+    return f"{head}{MASK}"
+
+
 def _machine_made(value: str) -> bool:
     return any(ch.isdigit() for ch in value) or len(value) >= 20
 
@@ -132,7 +147,7 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     (_PREFIXED, MASK),
     (_OCI_TOKEN, MASK),
     (_AWS_KEY_ID, MASK),
-    (_HEADER, lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}"),
+    (_HEADER, _header),
     (_SCHEME, rf"\1\2{MASK}"),
     (_ENV_JSON, rf"\1{MASK}\2"),
     (_KEY_VALUE, _key_value),
