@@ -33,6 +33,12 @@ def _escape(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _shell_escape(ch: str) -> str:
+    # In $'...', \xNN is one byte; a code point past ASCII needs \uNNNN to come out as UTF-8.
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
 def printable(text: str, *, multiline: bool = False) -> str:
     """`text` with every control character shown as an escape; newlines and tabs too unless multiline."""
     if multiline:
@@ -62,7 +68,8 @@ def shell_word(word: str) -> str:
     if word and not _SHELL_UNSAFE.search(word):
         return word
     if _CONTROL.search(word):
-        body = "".join(_escape(ch) if _CONTROL.match(ch) else ("\\" + ch if ch in "\\'" else ch) for ch in word)
+        body = "".join(_shell_escape(ch) if _CONTROL.match(ch) else ("\\" + ch if ch in "\\'" else ch)
+                       for ch in word)
         return f"$'{body}'"
     return shlex.quote(word)
 
