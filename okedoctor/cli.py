@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("okedoctor: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"okedoctor: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         sys.exit(ExitCode.USAGE)
     except OkedoctorError as exc:
-        click.echo(f"okedoctor: {exc}", err=True)
+        _error(str(exc))
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
@@ -82,3 +82,10 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _error(message: str) -> None:
+    """The one error line: it may quote the cluster, an API's answer or a file (names, bodies)."""
+    from okedoctor.safeout import clean_text
+
+    click.echo(f"okedoctor: {clean_text(message)}", err=True)

@@ -100,3 +100,15 @@ def test_escapes_never_reach_stdout_raw_live(sim_env, tmp_path):
     fleet = run_cli("report", "-n", "default", "-o", "text")
     assert fleet.code == 2, fleet.stderr
     _assert_printable({"report": fleet.stdout + fleet.stderr})
+
+
+def test_an_error_line_quoting_the_file_is_one_printable_line(tmp_path):
+    snap = hostile("crashloop-missing-env")
+    svc = next(o for o in snap.kubernetes if o["kind"] == "Service")
+    svc["metadata"]["name"] = "app\x1b]0;owned\x07\u202e"
+    path = tmp_path / "hostile.json"
+    dump_snapshot(snap, path)
+    run = run_cli("diagnose", "svc/other", "--from", str(path))
+    assert run.code == 64
+    assert "it holds default/app\\x1b]0;owned\\x07\\u202e" in run.stderr
+    assert RAW.findall(run.stderr) == [] and run.stderr.count("\n") == 1
