@@ -105,7 +105,11 @@ def quote_words(command: str, words: Iterable[str]) -> str:
 
 
 def needs_quoting(word: Any) -> bool:
-    return isinstance(word, str) and bool(word) and bool(_SHELL_UNSAFE.search(word))
+    """A name a printed command must quote. Valid Kubernetes names never do; a name shorter than
+    3 characters or without a letter or digit (a lone quote, a space) is left alone, because
+    replacing it would rewrite the command's own syntax rather than the name."""
+    return (isinstance(word, str) and len(word) >= 3 and any(ch.isalnum() for ch in word)
+            and bool(_SHELL_UNSAFE.search(word)))
 
 
 def _clean_fix(fix: Fix, words: frozenset[str]) -> Fix:

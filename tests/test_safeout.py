@@ -70,3 +70,11 @@ def test_a_report_is_cleaned_everywhere_a_string_can_come_from_the_cluster():
     assert f["fix"]["commands"] == ["kubectl delete pod $'p;\\x1b[2J'"]
     assert f["fix"]["patch"] == "a:\n  b: \\x1b[0m"
     assert out["context"] == {"cluster": "c\\u202e"}
+
+
+def test_a_name_that_is_only_shell_syntax_is_not_replaced_in_our_own_commands():
+    from okedoctor.safeout import unsafe_words
+
+    objects = [{"kind": "Pod", "metadata": {"name": "'", "namespace": "default", "labels": {"a": " "}}},
+               {"kind": "Pod", "metadata": {"name": "web;id", "namespace": "default"}}]
+    assert unsafe_words(objects, None) == frozenset({"web;id"})
