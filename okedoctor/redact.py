@@ -93,7 +93,7 @@ _PLACEHOLDER = re.compile(r"[\"']?<[\w .-]{1,40}>[\"']?")
 # With a colon (prose, YAML) the credential word must end the key: "Unauthorized: authentication
 # required", "secretRef: app-env" and "secrets: needs RBAC" are not credentials; `KEY=value` is
 # masked wherever the word stands (DB_PASS_FILE=, PGPASSWORD=).
-_KEY_ENDS = re.compile(r"(?i)(?:" + _WORDS + r")(?:[_-]?(?:key|id|value|b64|base64))?[\"']?$")
+_KEY_ENDS = re.compile(r"(?i)(?:" + _WORDS + r")(?:[_-]?(?:key|id|value|b64|base64|json|hash|data))?[\"']?$")
 
 
 def _header(m: re.Match[str]) -> str:

@@ -56,6 +56,9 @@ LEAKS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("stripe sk_live_51HabcdefABCDEF0123 charged", ("sk_live_51Habcdef",), ("charged",)),
     ("the registry token for ocir.io: PROSETOK3N9 (expires soon)", ("PROSETOK3N9",), ("the registry token", "expires")),
     ("api_key=APIKEYPW1&user=bob", ("APIKEYPW1",), ("user=bob",)),
+    # with a colon the credential word ends the key, or is followed by what names its value
+    ("credentialsJson: CREDJSON1", ("CREDJSON1",), ("credentialsJson:",)),
+    ("passwordHash: PWHASH1 sessionId: SESSID1", ("PWHASH1", "SESSID1"), ("passwordHash:",)),
     # the forms the earlier redactors already covered
     ("Authorization: Bearer " + JWT, (JWT, "dozjgNryP4J3jVmNHl0w5N"), ("Authorization",)),
     ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9abcdef123", ("eyJhbGciOiJSUzI1NiJ9abcdef123",), ()),
