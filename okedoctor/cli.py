@@ -25,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "checks": ("okedoctor.commands.checks:checks", "List the checks or explain one."),
     "sim": ("okedoctor.sim.cli:sim", "Serve a scenario or snapshot as a simulated OKE on loopback."),
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
-    "snapshot": ("okedoctor.live.cli:snapshot", "Write the facts of one diagnosis to a snapshot file (redacted)."),
+    "snapshot": ("okedoctor.live.cli:snapshot", "Write one diagnosis' facts to a file for a ticket (redacted)."),
     "demo": ("okedoctor.demo:demo", "Diagnose a shipped scenario live against the embedded simulated OKE."),
     "scenario": ("okedoctor.scenario_cli:scenario", "Print the full snapshot file of a shipped scenario or overlay."),
 }

@@ -65,3 +65,17 @@ def test_an_unknown_kind_keeps_only_its_identity():
 def test_argument_lists_mask_the_word_after_a_credential_flag():
     args = ["--db-password", "ARGPW1", "--token=ARGPW2", "-v", "--port", "5432", "mysql -pARGPW3"]
     assert redact_argv(args) == ["--db-password", MASK, f"--token={MASK}", "-v", "--port", "5432", f"mysql -p{MASK}"]
+
+
+def test_a_fleet_report_over_the_cut_down_snapshot_is_the_same():
+    from okedoctor.fleet.generate import generate_fleet
+    from okedoctor.fleet.run import diagnose_fleet, exposed_services
+
+    whole, _ = generate_fleet(services=30, nodes=6)
+    cut = for_ticket(copy.deepcopy(whole))
+
+    def verdicts(snap):
+        fleet = diagnose_fleet(snap, REGISTRY, exposed_services(snap, None, False))
+        return [(str(r.target), r.verdict, [f.to_dict() for f in r.findings]) for r in fleet.services]
+
+    assert verdicts(cut) == verdicts(whole)

@@ -17,7 +17,8 @@ from okedoctor.options import parse_target
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to read when it was made by hand.")
 @live_options
 def snapshot(target, out_file, namespace, lb_ocid, **kw):
-    """Collect the facts of one diagnosis and write them as a snapshot (secrets redacted).
+    """Collect the facts of one diagnosis and write them as a snapshot for a ticket: only the
+    fields the checks read, every string redacted (no user_data, tags or unrelated annotations).
 
     Diagnose it later, or elsewhere, with `okedoctor diagnose --from FILE`.
     """
