@@ -28,10 +28,12 @@ Spec = Any
 ALL = True
 ANNOTATIONS = "annotations"
 
-# The annotations the checks read (the CCM's, the Deployment revision, the default StorageClass);
-# kubectl's last-applied copy and every tool's own notes are left out.
+# The annotations the checks read (the CCM's, the Deployment revision, the default StorageClass,
+# flanneld's on nodes, which tell the CNI); kubectl's last-applied copy and every tool's own
+# notes are left out.
 _ANNOTATION_KEYS = re.compile(
     r"(?:service\.beta\.kubernetes\.io/|oci\.oraclecloud\.com/|oci-network-load-balancer\.oraclecloud\.com/"
+    r"|flannel\.alpha\.coreos\.com/"
     r"|deployment\.kubernetes\.io/revision$|storageclass\.kubernetes\.io/is-default-class$"
     r"|storageclass\.beta\.kubernetes\.io/is-default-class$|volume\.kubernetes\.io/selected-node$)")
 
