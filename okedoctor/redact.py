@@ -29,7 +29,13 @@ _NOT_MASKED = r"(?!<redacted>)(?!(?:" + _SCHEMES + r")[ \t]+<redacted>)"
 # Prose that follows "password:" or "password " in ordinary messages; never a credential.
 _PROSE = frozenset({"is", "was", "not", "must", "missing", "required", "empty", "unset", "undefined", "invalid",
                     "incorrect", "expired", "failed", "none", "null", "for", "of", "and", "or", "to", "the", "a",
-                    "in", "on", "from", "with"})
+                    "in", "on", "from", "with",
+                    # client-go's "failed to get token: Post \"https://...\"": an HTTP verb, then the URL
+                    "get", "post", "put", "patch", "delete", "head"})
+# The kubelet's `volume "db-secret" : secret "db-secret" not found`: after a quoted name, a kind
+# and then the object's quoted name.
+_KINDS = frozenset({"secret", "configmap", "serviceaccount", "token", "volume", "pod", "service", "node",
+                    "persistentvolumeclaim", "persistentvolume", "storageclass"})
 
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S)
 
@@ -96,11 +102,18 @@ _PLACEHOLDER = re.compile(r"[\"']?<[\w .-]{1,40}>[\"']?")
 _KEY_ENDS = re.compile(r"(?i)(?:" + _WORDS + r")(?:[_-]?(?:key|id|value|b64|base64|json|hash|data))?[\"']?$")
 
 
+# Two lower-case words after "authorization:" are prose, never its value (which starts with a
+# scheme, a capitalised one such as Signature, or a token).
+_HEADER_PROSE = re.compile(r"[a-z]++ [a-z]++(?![\w=])")
+
+
 def _header(m: re.Match[str]) -> str:
     """A credential header's value: to the end of the line, or, quoted (JSON, YAML), to its closing
     quote, so the next field stays readable. The rest of the line is masked with it otherwise: a
     `signature="..."` after `Authorization: Bearer x,` must not survive."""
     key, sep, scheme, value = m.groups()
+    if not scheme and key.lower() == "authorization" and _HEADER_PROSE.match(value):
+        return m.group(0)  # containerd's "may require authorization: server message: ..."
     head = f"{key}{sep}{scheme or ''}"
     opened = m.string[m.start() - 1] if m.start() else ""  # curl -H 'Authorization: ...'
     if "\"" in sep or "'" in sep or value[0] in "\"'" or opened in ("\"", "'"):
@@ -127,6 +140,8 @@ def _key_value(m: re.Match[str]) -> str:
     if sep.strip() == ":" and sep != ":" and value.lower() in _PROSE:
         return m.group(0)
     if ":" in sep and not _KEY_ENDS.search(key):
+        return m.group(0)
+    if quote and ":" in sep and value.lower() in _KINDS and m.string.startswith(' "', m.end()):
         return m.group(0)
     if _PLACEHOLDER.fullmatch(value):
         return m.group(0)

@@ -59,6 +59,10 @@ LEAKS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     # with a colon the credential word ends the key, or is followed by what names its value
     ("credentialsJson: CREDJSON1", ("CREDJSON1",), ("credentialsJson:",)),
     ("passwordHash: PWHASH1 sessionId: SESSID1", ("PWHASH1", "SESSID1"), ("passwordHash:",)),
+    # the prose exceptions above hold only where they are prose
+    ('password: secret "x"', ("password: secret",), ('"x"',)),
+    ("authorization: secret password1", ("password1",), ("authorization:",)),
+    ("X-Auth-Token: two words", ("two words",), ("X-Auth-Token:",)),
     # the forms the earlier redactors already covered
     ("Authorization: Bearer " + JWT, (JWT, "dozjgNryP4J3jVmNHl0w5N"), ("Authorization",)),
     ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9abcdef123", ("eyJhbGciOiJSUzI1NiJ9abcdef123",), ()),
@@ -117,6 +121,10 @@ ORDINARY = [
     "forbidden to read secrets: needs RBAC rule {apiGroups: [\"\"], resources: [secrets], verbs: [get]}",
     "Error: secretRef: app-env not found",
     "token refresh failed: timeout",
+    'MountVolume.SetUp failed for volume "db-secret" : secret "db-secret" not found',
+    "failed to pull and unpack image: pull access denied, repository does not exist or may require authorization: "
+    "server message: insufficient_scope: authorization failed",
+    'failed to get token: Post "https://auth.ap-tokyo-1.oraclecloud.com/v1/x509": dial tcp: i/o timeout',
     "docker run -p 8080:80 nginx",
     "mysql -p app",
     "kubectl create secret docker-registry ocir --docker-password='<auth-token>'",
