@@ -25,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "checks": ("okedoctor.commands.checks:checks", "List the checks or explain one."),
     "sim": ("okedoctor.sim.cli:sim", "Serve a scenario or snapshot as a simulated OKE on loopback."),
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
-    "snapshot": ("okedoctor.live.cli:snapshot", "Write the facts of one diagnosis to a snapshot file (redacted)."),
+    "snapshot": ("okedoctor.live.cli:snapshot", "Write one diagnosis' facts to a file for a ticket (redacted)."),
     "demo": ("okedoctor.demo:demo", "Diagnose a shipped scenario live against the embedded simulated OKE."),
     "scenario": ("okedoctor.scenario_cli:scenario", "Print the full snapshot file of a shipped scenario or overlay."),
 }
@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("okedoctor: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"okedoctor: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         sys.exit(ExitCode.USAGE)
     except OkedoctorError as exc:
-        click.echo(f"okedoctor: {exc}", err=True)
+        _error(str(exc))
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
@@ -82,3 +82,10 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _error(message: str) -> None:
+    """The one error line: it may quote the cluster, an API's answer or a file (names, bodies)."""
+    from okedoctor.safeout import clean_text
+
+    click.echo(f"okedoctor: {clean_text(message)}", err=True)

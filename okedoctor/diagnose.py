@@ -9,6 +9,7 @@ from okedoctor.facts import Facts
 from okedoctor.model import Report, Target
 from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
+from okedoctor.safeout import clean_value
 from okedoctor.snapshot import Snapshot
 
 
@@ -41,7 +42,7 @@ def diagnose_snapshot(
     facts = Facts(snapshot, target, lb_ocid=lb_ocid)
     report = run_checks(facts, registry, stats=stats)
     if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer"):
-        report.context["lbSearch"] = facts.lb_search.to_dict()  # how the LB was found, or where it was not
+        report.context["lbSearch"] = clean_value(facts.lb_search.to_dict())  # how the LB was found, or where it was not
     report.stats.setdefault("duration_s", round(time.perf_counter() - started, 4))
     report.stats.setdefault("api_requests", {"kubernetes": 0, "oci": 0})
     return report

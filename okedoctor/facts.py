@@ -18,6 +18,7 @@ from typing import Any
 from okedoctor.lbsearch import BackendIndex, BackendSearch, describe, index_backends, search_by_backends
 from okedoctor.model import SkipKind, Target
 from okedoctor.oci_catalog import FLAVORS, INDEXED_SECTIONS
+from okedoctor.safeout import unsafe_words
 from okedoctor.snapshot import Snapshot
 
 # What Facts.__init__ sets: the data a retarget shares. Cached properties are not in it.
@@ -285,6 +286,11 @@ class Facts:
     @property
     def nodes(self) -> list[Obj]:
         return self.objects("Node")
+
+    @shared_index
+    def unsafe_words(self) -> frozenset[str]:
+        """The snapshot's names a printed fix command must shell-quote (okedoctor.safeout)."""
+        return unsafe_words(self.snapshot.kubernetes, self.oci)
 
     def node(self, name: str | None) -> Obj | None:
         return self.get("Node", "", name or "")

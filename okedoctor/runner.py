@@ -11,6 +11,7 @@ from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
 from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped
 from okedoctor.registry import Registry
+from okedoctor.safeout import clean_report
 
 
 def run_checks(
@@ -44,6 +45,7 @@ def run_checks(
         stats=dict(stats or {}),
         hops=hops,
     )
+    clean_report(report, facts.unsafe_words)
     report.stats.setdefault("checks_run", len(registry.checks))
     report.stats["checks_s"] = round(time.perf_counter() - started, 4)
     return report

@@ -97,13 +97,14 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     delivered = True
     if webhook and (fleet.changes is None or fleet.changes.any):
         from okedoctor.fleet.webhook import build_message, post
+        from okedoctor.safeout import clean_text
 
-        result = post(webhook, build_message(fleet, str(snap.context.get("kubeContext", "?"))))
+        result = post(webhook, build_message(fleet, str(fleet.context.get("kubeContext", "?"))))
         delivered = result.ok
         if not result.ok:
             keep = "; state not saved, so the next run posts these changes again" if state_file else ""
-            click.echo(f"okedoctor: webhook post failed after {result.attempts} attempt(s): {result.detail}{keep}",
-                       err=True)
+            click.echo(clean_text(f"okedoctor: webhook post failed after {result.attempts} attempt(s): "
+                                  f"{result.detail}{keep}"), err=True)
     # Saved only once the changes were delivered: a failed post must not swallow the alert.
     if state_file and delivered:
         fleet_state.save_state(state_file, fleet, previous)

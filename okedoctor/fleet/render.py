@@ -12,6 +12,7 @@ from okedoctor.fleet.model import Changes, FleetReport, service_key
 from okedoctor.model import CHAIN, HopState, Report
 from okedoctor.render import markdown as report_markdown
 from okedoctor.render.text import _STYLE, make_console
+from okedoctor.safeout import printable
 
 
 def _root(report: Report) -> tuple[str, str, str]:
@@ -80,7 +81,8 @@ def change_lines(changes: Changes) -> list[str]:
         for svc, kept in sorted(changes.unverified.items()):
             out += [f"  UNVERIFIED {svc}  {f['code']} {f['title']} "
                     f"({f['reason']}; first seen {f.get('firstSeen', '?')})" for f in kept]
-    return out
+    # Resolved and unverified findings are read back from the --state file, not from this run.
+    return [printable(line) for line in out]
 
 
 def render_json(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:

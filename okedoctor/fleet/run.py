@@ -9,6 +9,7 @@ from okedoctor.fleet.model import FleetReport
 from okedoctor.model import Target
 from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
+from okedoctor.safeout import clean_text, clean_value
 from okedoctor.snapshot import Snapshot
 
 EXPOSED_TYPES = ("LoadBalancer",)
@@ -57,7 +58,7 @@ def namespaces_in(snapshot: Snapshot) -> set[str]:
 
 def name_some(names: list[str], limit: int = 10) -> str:
     """`a, b, c` or `a, b, ... (25 in all)`: enough to spot a typo, short enough for one line."""
-    names = sorted(names)
+    names = sorted(clean_text(n) for n in names)
     if len(names) <= limit:
         return ", ".join(names) if names else "none"
     return f"{', '.join(names[:limit])}, ... ({len(names)} in all)"
@@ -105,5 +106,5 @@ def diagnose_fleet(
     fleet_stats = dict(stats or {})
     fleet_stats["services"] = len(reports)
     fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
-    return FleetReport(services=reports, context=dict(snapshot.context), stats=fleet_stats,
+    return FleetReport(services=reports, context=clean_value(dict(snapshot.context)), stats=fleet_stats,
                        check_codes=frozenset(c.code for c in registry.checks))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from okedoctor.fleet.model import FleetReport
+from okedoctor.safeout import printable
 
 MAX_ATTEMPTS = 3
 BLOCK_TEXT_LIMIT = 2900  # Slack refuses section text over 3000 characters
@@ -23,8 +24,15 @@ class PostResult:
     detail: str
 
 
+def _mrkdwn(text: Any) -> str:
+    """Text as Slack shows it literally: `<...>` would be a link or an @channel mention, and a
+    title read back from a state file may never have been cleaned."""
+    return printable(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
     changes = fleet.changes
+    cluster = _mrkdwn(cluster)
     counts = {v: sum(1 for r in fleet.services if r.verdict.value == v) for v in ("failure", "warning", "unknown")}
     headline = (f"okedoctor {cluster}: {fleet.verdict.value.upper()} - {len(fleet.services)} services, "
                 f"{counts['failure']} failing, {counts['warning']} warning, {counts['unknown']} unknown")
@@ -32,18 +40,19 @@ def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
     if changes is not None:
         for svc, findings in sorted(changes.new.items()):
             for f in findings:
-                lines.append(f":red_circle: NEW {svc}: `{f.code}` [{f.hop.value}] {f.title}")
+                lines.append(f":red_circle: NEW {_mrkdwn(svc)}: `{f.code}` [{f.hop.value}] {_mrkdwn(f.title)}")
         for svc, gone in sorted(changes.resolved.items()):
             for f in gone:
-                note = f" ({f['note']})" if f.get("note") else ""
-                lines.append(f":large_green_circle: RESOLVED {svc}: `{f['code']}` {f['title']}{note}")
+                note = f" ({_mrkdwn(f['note'])})" if f.get("note") else ""
+                lines.append(f":large_green_circle: RESOLVED {_mrkdwn(svc)}: `{_mrkdwn(f['code'])}` "
+                             f"{_mrkdwn(f['title'])}{note}")
         # Still open but not checked by this run: said so, never announced as resolved.
         for svc, kept in sorted(changes.unverified.items()):
             by_reason: dict[str, list[str]] = {}
             for f in kept:
-                by_reason.setdefault(f["reason"], []).append(f"`{f['code']}`")
+                by_reason.setdefault(_mrkdwn(f["reason"]), []).append(f"`{_mrkdwn(f['code'])}`")
             for reason, codes in by_reason.items():
-                lines.append(f":white_circle: NOT VERIFIED {svc}: {', '.join(codes)} still open, {reason}")
+                lines.append(f":white_circle: NOT VERIFIED {_mrkdwn(svc)}: {', '.join(codes)} still open, {reason}")
     body = "\n".join(lines) or "No change since the last run."
     if len(body) > BLOCK_TEXT_LIMIT:
         body = body[:BLOCK_TEXT_LIMIT].rsplit("\n", 1)[0] + "\n…"

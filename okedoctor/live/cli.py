@@ -17,22 +17,25 @@ from okedoctor.options import parse_target
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to read when it was made by hand.")
 @live_options
 def snapshot(target, out_file, namespace, lb_ocid, **kw):
-    """Collect the facts of one diagnosis and write them as a snapshot (secrets redacted).
+    """Collect the facts of one diagnosis and write them as a snapshot for a ticket: only the
+    fields the checks read, every string redacted (no user_data, tags or unrelated annotations).
 
     Diagnose it later, or elsewhere, with `okedoctor diagnose --from FILE`.
     """
     from okedoctor.live import collect
+    from okedoctor.safeout import clean_text
     from okedoctor.snapshot import dump_snapshot
+    from okedoctor.ticket import for_ticket
 
     opts = make_live_options(kw, namespace, lb_ocid)
     result = collect(parse_target(target, namespace), opts)
     try:
-        dump_snapshot(result.snapshot, out_file)
+        dump_snapshot(for_ticket(result.snapshot), out_file)
     except OSError as exc:
         raise UsageError(f"cannot write {out_file}: {exc.strerror or exc}") from None
     snap = result.snapshot
     gaps = ", ".join(f"{k} {v['kind']}" for k, v in sorted(snap.collection.items()))
     reqs = ", ".join(f"{api} {n}" for api, n in result.stats["api_requests"].items())
-    click.echo(f"wrote {out_file}: {result.target} from context {snap.context.get('kubeContext')} "
-               f"(cluster {snap.context.get('cluster')}); {len(snap.kubernetes)} Kubernetes objects, "
-               f"requests {reqs}" + (f"; not collected: {gaps}" if gaps else ""), err=True)
+    click.echo(clean_text(f"wrote {out_file}: {result.target} from context {snap.context.get('kubeContext')} "
+                          f"(cluster {snap.context.get('cluster')}); {len(snap.kubernetes)} Kubernetes objects, "
+                          f"requests {reqs}" + (f"; not collected: {gaps}" if gaps else "")), err=True)
