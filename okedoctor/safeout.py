@@ -25,6 +25,7 @@ from okedoctor.redact import redact
 # (BiDi embeddings, overrides and isolates, the Arabic letter mark, line/paragraph separators, BOM).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 _LAYOUT = frozenset("\n\t")  # kept where a value is meant to span lines (a patch)
+_TAB = frozenset("\t")
 _SHELL_UNSAFE = re.compile(r"[^\w@%+=:,./-]", re.ASCII)
 
 
@@ -40,10 +41,12 @@ def _shell_escape(ch: str) -> str:
 
 
 def printable(text: str, *, multiline: bool = False) -> str:
-    """`text` with every control character shown as an escape; newlines and tabs too unless multiline."""
-    if multiline:
-        return _CONTROL.sub(lambda m: m.group(0) if m.group(0) in _LAYOUT else _escape(m.group(0)), text)
-    return _CONTROL.sub(lambda m: _escape(m.group(0)), text)
+    """`text` with every control character shown as an escape; newlines too unless multiline.
+
+    A tab is kept: it moves the cursor and nothing else, and logs quoted as evidence (nslookup's
+    `Server:\t\t10.96.5.5`) read as they were written."""
+    keep = _LAYOUT if multiline else _TAB
+    return _CONTROL.sub(lambda m: m.group(0) if m.group(0) in keep else _escape(m.group(0)), text)
 
 
 def clean_text(text: str, *, multiline: bool = False) -> str:
