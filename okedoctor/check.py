@@ -18,6 +18,7 @@ The class docstring is the check's documentation and must have three sections, p
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
@@ -27,6 +28,10 @@ from okedoctor.model import Finding, Fix, Hop, Severity
 
 DOC_SECTIONS = ("What it checks", "Why it breaks", "How to fix")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
+# The built-in checks' documentation page (docs/checks.md, one anchor per code). A site that
+# mirrors the docs internally sets OKEDOCTOR_DOCS_URL to its own copy of that page.
+DOCS_URL = "https://github.com/okedoctor/okedoctor/blob/main/docs/checks.md"
+DOCS_URL_ENV = "OKEDOCTOR_DOCS_URL"
 
 
 class CheckSkipped(Exception):  # noqa: N818 - it is a control-flow signal, not an error
@@ -42,6 +47,8 @@ class Check:
     # True for checks that observe an effect (a health status, a probe answer): their findings
     # are tied by the runner to a cause closer to the pod when one was found.
     symptom: ClassVar[bool] = False
+    # A plugin's own documentation page for this check; built-in checks (OKD-*) need none.
+    docs_url: ClassVar[str | None] = None
 
     def run(self, facts: Facts) -> Iterable[Finding]:
         raise NotImplementedError
@@ -68,9 +75,19 @@ class Check:
             symptom=self.symptom,
             root_cause=caused_by is None,
             caused_by=caused_by,
+            docs=self.docs_link(),
         )
 
     # ---- documentation ------------------------------------------------------------------
+    @classmethod
+    def docs_link(cls) -> str:
+        """The URL of this check's documentation: the plugin's own, else docs/checks.md#code."""
+        if cls.docs_url:
+            return cls.docs_url
+        if not cls.code.startswith("OKD-"):
+            return ""
+        return f"{os.environ.get(DOCS_URL_ENV) or DOCS_URL}#{cls.code.lower()}"
+
     @classmethod
     def doc(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")

@@ -58,6 +58,30 @@ def checks_dir_option(help: str | None = None) -> Decorator:
     return click.option("--checks-dir", multiple=True, metavar="DIR", help=help)
 
 
+def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config`, `--exclude`, `--disable`: what to silence, override or not run (okedoctor.config)."""
+    opts = [
+        click.option("--config", "config_file_path", metavar="FILE", envvar="OKEDOCTOR_CONFIG",
+                     help="Silences and severity overrides (default: ./.okedoctor.yaml if present; "
+                          "also $OKEDOCTOR_CONFIG). See docs/configuration.md."),
+        click.option("--exclude", "excludes", multiple=True, metavar="CODE",
+                     help="Silence the findings of this code for this run (repeatable; counted in the report)."),
+        click.option("--disable", "disables", multiple=True, metavar="CHECK",
+                     help="Do not run this check, by code or name (repeatable)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def load_policy(registry, kw: dict[str, Any]):
+    """The Policy of this run from the `policy_options` values in `kw` (consumed)."""
+    from okedoctor.config import load_policy as _load
+
+    return _load(kw.pop("config_file_path", None), registry, tuple(kw.pop("excludes", ()) or ()),
+                 tuple(kw.pop("disables", ()) or ()))
+
+
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The kubectl / oci CLI options every live command takes."""
     opts = [

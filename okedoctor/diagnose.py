@@ -7,6 +7,7 @@ import time
 from okedoctor.errors import UsageError
 from okedoctor.facts import Facts
 from okedoctor.model import Report, Target
+from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
 from okedoctor.safeout import clean_value
@@ -37,10 +38,11 @@ def diagnose_snapshot(
     *,
     lb_ocid: str | None = None,
     stats: dict | None = None,
+    policy: Policy | None = None,
 ) -> Report:
     started = time.perf_counter()
     facts = Facts(snapshot, target, lb_ocid=lb_ocid)
-    report = run_checks(facts, registry, stats=stats)
+    report = run_checks(facts, registry, stats=stats, policy=policy)
     if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer"):
         report.context["lbSearch"] = clean_value(facts.lb_search.to_dict())  # how the LB was found, or where it was not
     report.stats.setdefault("duration_s", round(time.perf_counter() - started, 4))

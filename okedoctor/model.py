@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 
@@ -136,6 +137,10 @@ class Finding:
     caused_by: str | None = None
     # An effect whose cause could not be looked at: why (the hop that could not be checked).
     cause_unknown: str | None = None
+    # The user's silence that matched this finding but has expired: reason, source, expires.
+    silence_expired: dict[str, str] | None = None
+    # Where the check is documented (docs/checks.md#code for built-in checks); "" when nowhere.
+    docs: str = ""
 
     @property
     def key(self) -> str:
@@ -167,6 +172,28 @@ class Finding:
             out["causedBy"] = self.caused_by
         if self.cause_unknown:
             out["causeUnknown"] = self.cause_unknown
+        if self.silence_expired:
+            out["silenceExpired"] = self.silence_expired
+        if self.docs:
+            out["docs"] = self.docs
+        return out
+
+
+@dataclass(frozen=True)
+class Silenced:
+    """A finding the user silenced (config file, `--exclude`): out of the verdict, still counted."""
+
+    finding: Finding
+    reason: str
+    source: str
+    expires: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.finding
+        out = {"code": f.code, "check": f.check, "hop": f.hop.value, "severity": f.severity.value,
+               "title": f.title, "subject": f.subject, "reason": self.reason, "source": self.source}
+        if self.expires:
+            out["expires"] = self.expires.isoformat()
         return out
 
 
@@ -203,6 +230,9 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     # The state of each hop of CHAIN, as the runner judged it; None for a report built by hand.
     hops: dict[Hop, HopView] | None = None
+    # Findings the user silenced, and the codes of checks the user switched off (`--disable`).
+    silenced: list[Silenced] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:
@@ -255,5 +285,7 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [s.to_dict() for s in self.skipped],
             "gaps": self.gaps,
+            "silenced": [s.to_dict() for s in self.silenced],
+            "disabledChecks": list(self.disabled),
             "stats": self.stats,
         }

@@ -10,6 +10,7 @@ from okedoctor.chain import coverage as chain
 from okedoctor.check import Check, CheckSkipped
 from okedoctor.facts import Facts
 from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped
+from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.safeout import clean_report
 
@@ -20,7 +21,11 @@ def run_checks(
     *,
     context: dict | None = None,
     stats: dict | None = None,
+    policy: Policy | None = None,
 ) -> Report:
+    """Run every registered check the policy leaves on; the policy's silences and overrides
+    apply before hops are judged, so a silenced finding neither colours a hop nor the verdict."""
+    policy = policy or Policy()
     started = time.perf_counter()
     findings: list[Finding] = []
     skipped: list[Skipped] = [
@@ -29,12 +34,16 @@ def run_checks(
     ]
     checked: set[Hop] = set()
     for check_cls in registry.sorted():
+        if check_cls.code in policy.disabled:
+            continue
         got, skip = _run_one(check_cls, facts)
         findings.extend(got)
         if skip:
             skipped.append(skip)
         else:
             checked.add(check_cls.hop)
+    labels = ((facts.service or {}).get("metadata") or {}).get("labels") or {}
+    findings, silenced = policy.apply(findings, facts.target.namespace, facts.target.service, labels)
     covered = chain.coverage(facts)
     hops = judge_hops(findings, skipped, checked, covered, end_to_end=chain.answers_end_to_end(facts))
     report = Report(
@@ -44,9 +53,11 @@ def run_checks(
         skipped=skipped,
         stats=dict(stats or {}),
         hops=hops,
+        silenced=silenced,
+        disabled=sorted(c.code for c in registry.checks if c.code in policy.disabled),
     )
     clean_report(report, facts.unsafe_words)
-    report.stats.setdefault("checks_run", len(registry.checks))
+    report.stats.setdefault("checks_run", len(registry.checks) - len(report.disabled))
     report.stats["checks_s"] = round(time.perf_counter() - started, 4)
     return report
 

@@ -132,6 +132,8 @@ def clean_report(report: Report, words: frozenset[str] = frozenset()) -> Report:
     """The report as it may leave the process. `words` are the cluster's names that need shell
     quoting (see Facts.unsafe_words); it is applied once, where the report is made."""
     report.findings = [_clean_finding(f, words) for f in report.findings]
+    # A silenced finding is still printed (text, JSON, markdown): cleaned like the others.
+    report.silenced = [replace(s, finding=_clean_finding(s.finding, words)) for s in report.silenced]
     report.skipped = [replace(s, check=clean_text(s.check), reason=clean_text(s.reason)) for s in report.skipped]
     report.context = clean_value(report.context)
     report.target = Target(clean_text(report.target.namespace), clean_text(report.target.service))

@@ -6,7 +6,16 @@ import sys
 
 import click
 
-from okedoctor.cliopts import checks_dir_option, emit, live_options, load_checks, make_live_options, output_option
+from okedoctor.cliopts import (
+    checks_dir_option,
+    emit,
+    live_options,
+    load_checks,
+    load_policy,
+    make_live_options,
+    output_option,
+    policy_options,
+)
 from okedoctor.errors import UsageError
 from okedoctor.options import parse_target
 from okedoctor.render import report_formats
@@ -19,18 +28,20 @@ from okedoctor.render import report_formats
 @output_option(report_formats())
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @checks_dir_option(help="Also load check files from DIR (repeatable).")
+@policy_options
 @live_options
 def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME)."""
     from okedoctor.diagnose import diagnose_snapshot, resolve_target
 
     registry = load_checks(checks_dir)
+    policy = load_policy(registry, kw)
     if from_file:
         from okedoctor.snapshot import load_snapshot
 
         snap = load_snapshot(from_file)
         tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
-        report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid)
+        report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid, policy=policy)
     else:
         if not target:
             raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
@@ -39,6 +50,6 @@ def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
         opts = make_live_options(kw, namespace, lb_ocid)
         result = collect(parse_target(target, namespace, default_namespace="default"), opts)
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
-                                   stats=result.stats)
+                                   stats=result.stats, policy=policy)
         report.context = {**result.snapshot.context, **report.context}
     sys.exit(emit(report, output))

@@ -7,7 +7,16 @@ import time
 
 import click
 
-from okedoctor.cliopts import checks_dir_option, live_options, load_checks, make_live_options, output_option, write_out
+from okedoctor.cliopts import (
+    checks_dir_option,
+    live_options,
+    load_checks,
+    load_policy,
+    make_live_options,
+    output_option,
+    policy_options,
+    write_out,
+)
 from okedoctor.errors import UsageError
 from okedoctor.render import fleet_formats, fleet_renderer
 
@@ -37,6 +46,7 @@ def progress(message: str):
 @click.option("--webhook", metavar="URL", envvar="OKEDOCTOR_WEBHOOK_URL",
               help="POST a Slack-compatible message with the changes (also $OKEDOCTOR_WEBHOOK_URL).")
 @checks_dir_option()
+@policy_options
 @live_options
 def report(namespace, all_namespaces, include_nodeport, from_file, output, state_file, only_changes,
            prometheus_file, webhook, checks_dir, **kw):
@@ -61,6 +71,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     started = time.perf_counter()
     previous = fleet_state.load_state(state_file) if state_file else None
     registry = load_checks(checks_dir)
+    policy = load_policy(registry, kw)
     if from_file:
         from okedoctor.snapshot import load_snapshot
 
@@ -80,7 +91,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
         listed, scope_unknown = result.listed, result.scope_unknown
     targets = exposed_services(snap, scope, include_nodeport)
     with progress(f"diagnosing {len(targets)} services"):
-        fleet = diagnose_fleet(snap, registry, targets, stats=stats)
+        fleet = diagnose_fleet(snap, registry, targets, stats=stats, policy=policy)
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
     fleet.scope, fleet.listed, fleet.include_nodeport = scope, listed, include_nodeport
     if not targets:

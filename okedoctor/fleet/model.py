@@ -73,6 +73,7 @@ class FleetReport:
             "scope": {"namespace": self.scope} if self.scope is not None else {"allNamespaces": True},
             "summary": {v.value: sum(1 for r in self.services if r.verdict is v) for v in Verdict},
             "services": [r.to_dict() for r in self.services],
+            "silencedFindings": sum(len(r.silenced) for r in self.services),
             "stats": self.stats,
         }
         if self.nothing_to_check:

@@ -43,6 +43,15 @@ def metrics_text(fleet: FleetReport, now: float | None = None) -> str:
         for (sev, hop, why), n in sorted(unverified.items()):
             lines.append(f'okedoctor_unverified_findings{{severity="{_label(sev)}",hop="{_label(hop)}",'
                          f'why="{_label(why)}"}} {n}')
+    silenced = Counter((r.target.namespace, r.target.service, s.finding.code)
+                       for r in fleet.services for s in r.silenced)
+    lines += [
+        "# HELP okedoctor_silenced_findings Findings the config file or --exclude silenced, by Service and code.",
+        "# TYPE okedoctor_silenced_findings gauge",
+    ]
+    for (ns, svc, code), n in sorted(silenced.items()):
+        lines.append(f'okedoctor_silenced_findings{{namespace="{_label(ns)}",service="{_label(svc)}",'
+                     f'code="{_label(code)}"}} {n}')
     lines += [
         "# HELP okedoctor_services Services diagnosed in the last run, by verdict.",
         "# TYPE okedoctor_services gauge",

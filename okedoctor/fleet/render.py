@@ -59,6 +59,9 @@ def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) ->
         for line in change_lines(fleet.changes):
             console.print(Text(line))
     summary = ", ".join(f"{v} {n}" for v, n in fleet.to_dict()["summary"].items() if n) or "nothing checked"
+    silenced = sum(len(r.silenced) for r in fleet.services)
+    if silenced:
+        summary += f"; {silenced} finding(s) silenced"
     console.print(Text(f"verdict: {fleet.verdict.value} (exit {fleet.verdict.exit_code})  {summary}",
                        style=_STYLE[fleet.verdict.value]))
 

@@ -7,6 +7,7 @@ import time
 from okedoctor.facts import Facts
 from okedoctor.fleet.model import FleetReport
 from okedoctor.model import Target
+from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
 from okedoctor.safeout import clean_text, clean_value
@@ -88,6 +89,7 @@ def diagnose_fleet(
     targets: list[Target],
     *,
     stats: dict | None = None,
+    policy: Policy | None = None,
 ) -> FleetReport:
     """One Facts index for the whole run; each Service sees it through `Facts.retarget`.
 
@@ -98,7 +100,7 @@ def diagnose_fleet(
     base = Facts(snapshot)
     reports = []
     for target in targets:
-        report = run_checks(base.retarget(target), registry, context=dict(snapshot.context))
+        report = run_checks(base.retarget(target), registry, context=dict(snapshot.context), policy=policy)
         # The collection is shared, so requests are counted once, in the fleet's stats.
         report.stats["duration_s"] = report.stats.pop("checks_s", 0.0)
         report.stats["api_requests"] = {}
@@ -107,4 +109,5 @@ def diagnose_fleet(
     fleet_stats["services"] = len(reports)
     fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
     return FleetReport(services=reports, context=clean_value(dict(snapshot.context)), stats=fleet_stats,
-                       check_codes=frozenset(c.code for c in registry.checks))
+                       check_codes=frozenset(c.code for c in registry.checks
+                                             if not policy or c.code not in policy.disabled))

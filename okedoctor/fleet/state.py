@@ -72,7 +72,8 @@ def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
         seen.add(key)
         old = before.get(key, {})
         now = [f for f in report.findings if f.severity is not Severity.INFO]
-        now_keys = {f.key for f in now}
+        # A silenced finding is still there: neither new nor resolved, and it keeps its first sighting.
+        now_keys = {f.key for f in now} | {s.finding.key for s in report.silenced}
         new = [f for f in now if f.key not in old]
         kept = [f for f in now if f.key in old]
         skipped = {s.code: s for s in report.skipped if s.code}
@@ -128,9 +129,10 @@ def save_state(path: str | Path, fleet: FleetReport, previous: dict[str, Any] | 
     services: dict[str, dict[str, Any]] = {}
     for report in fleet.services:
         key = service_key(report)
+        present = [f for f in report.findings if f.severity is not Severity.INFO]
+        present += [s.finding for s in report.silenced if s.finding.key in before.get(key, {})]
         services[key] = {
-            f.key: _entry(f, before.get(key, {}).get(f.key, {}).get("firstSeen", now), now)
-            for f in report.findings if f.severity is not Severity.INFO
+            f.key: _entry(f, before.get(key, {}).get(f.key, {}).get("firstSeen", now), now) for f in present
         }
     for key, entries in changes.unverified.items():
         kept = services.setdefault(key, {})

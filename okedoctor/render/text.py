@@ -60,7 +60,25 @@ def render(report: Report, out: IO[str]) -> None:
         for gap in report.gaps:
             reason = "as above" if gap["reason"] in said else gap["reason"]
             console.print(Text(f"  - {_checks(gap['checks'])} ({gap['kind']}): {reason}"), soft_wrap=True)
+    for line in silenced_lines(report):
+        console.print(line, soft_wrap=True)
     console.print(footer(report))
+
+
+def silenced_lines(report: Report) -> list[Text]:
+    """What the user silenced or switched off: one line per silence, so nothing vanishes unseen."""
+    if not (report.silenced or report.disabled):
+        return []
+    out = [Text(f"Silenced: {len(report.silenced)} finding(s)", style="bold")]
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for s in report.silenced:
+        until = f", until {s.expires.isoformat()}" if s.expires else ""
+        grouped.setdefault((s.source, s.reason, until), []).append(s.finding.code)
+    for (source, reason, until), codes in grouped.items():
+        out.append(Text(f"  - {_checks(sorted(set(codes)))} x{len(codes)}: {reason} ({source}{until})", style="dim"))
+    if report.disabled:
+        out.append(Text(f"  - not run (--disable / config): {_checks(report.disabled)}", style="dim"))
+    return out
 
 
 def _checks(codes: list[str]) -> str:
@@ -114,6 +132,10 @@ def finding_block(f: Finding, root: bool) -> list[Text]:
         lines.append(Text(f"   consequence of {f.caused_by}", style="dim"))
     if f.cause_unknown:
         lines.append(Text(f"   cause not found: {f.cause_unknown}", style="dim"))
+    if f.silence_expired:
+        gone = f.silence_expired
+        lines.append(Text(f"   shown again: the silence in {gone.get('source')} expired on {gone.get('expires')} "
+                          f"({gone.get('reason')})", style="yellow"))
     lines.append(Text("   evidence:", style="bold"))
     for k, v in f.evidence.items():
         value = v if isinstance(v, str) else json.dumps(v, default=str)
