@@ -82,11 +82,12 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
         listed, scope_unknown = listed_services(snap, scope), None
     else:
         from okedoctor.live import collect_fleet
+        from okedoctor.live.progress import ChainProgress
 
         opts = make_live_options(kw, namespace)
-        with progress("reading the cluster and OCI (one shared pass)"):
+        with ChainProgress() as watch:
             result = collect_fleet(namespace, opts, include_nodeport=include_nodeport,
-                                   all_namespaces=all_namespaces)
+                                   all_namespaces=all_namespaces, watch=watch)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
         listed, scope_unknown = result.listed, result.scope_unknown
     targets = exposed_services(snap, scope, include_nodeport)

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from okedoctor.options import LiveOptions
 
 
-def collect(target: Target, opts: LiveOptions) -> CollectResult:
+def collect(target: Target, opts: LiveOptions, **kwargs) -> CollectResult:
     from okedoctor.live.collector import collect as _collect
 
-    return _collect(target, opts)
+    return _collect(target, opts, **kwargs)
 
 
 def collect_fleet(namespace: str | None, opts: LiveOptions, **kwargs):

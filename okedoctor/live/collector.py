@@ -14,6 +14,7 @@ file. The plan, by depth of dependent requests (each level waits only for what i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +46,19 @@ class CollectResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def collect(target: Target, opts: LiveOptions, wires: Wires = REAL) -> CollectResult:
-    """Read every fact the checks need for `target`; see the module docstring for the plan."""
+Watch = Callable[[Engine], object]
+
+
+def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch | None = None) -> CollectResult:
+    """Read every fact the checks need for `target`; see the module docstring for the plan.
+
+    `watch` is handed the engine before the first request, to show progress as tasks end."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     ns = opts.namespace or kt.namespace or "default"
     tgt = Target(ns, target.service)
     engine = Engine(opts.timeout)
+    if watch is not None:
+        watch(engine)
     try:
         wire = _open(kt, engine, opts, wires)
         run = _Run(kt, tgt, opts, engine, wires)
@@ -76,7 +84,7 @@ EXPOSED_TYPES = ("LoadBalancer",)
 
 
 def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport: bool = False,
-                  all_namespaces: bool = False, wires: Wires = REAL) -> FleetResult:
+                  all_namespaces: bool = False, wires: Wires = REAL, watch: Watch | None = None) -> FleetResult:
     """One shared collection pass over every exposed Service of a namespace (or of all).
 
     Namespace-wide reads (nodes, events, ReplicaSets, Deployments, PVCs...), the workers'
@@ -85,6 +93,8 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     scope = None if all_namespaces else (namespace or opts.namespace or kt.namespace or "default")
     engine = Engine(opts.timeout)
+    if watch is not None:
+        watch(engine)
     try:
         wire = _open(kt, engine, opts, wires)
         k = KubeReads(wire, engine, kt)

@@ -99,6 +99,20 @@ class Engine:
                 fut.set_exception(exc)
         return self.result(fut)
 
+    def progress(self) -> dict[str, tuple[int, int]]:
+        """Per fact (kubernetes, oci, internet): (tasks finished, tasks submitted) so far."""
+        with self._lock:
+            tracked = list(self._tracked)
+        out: dict[str, tuple[int, int]] = {}
+        for fact, fut in tracked:
+            done, total = out.get(fact, (0, 0))
+            out[fact] = (done + fut.done(), total + 1)
+        return out
+
+    def requests(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
     def errors(self) -> list[tuple[str, BaseException]]:
         """Tasks that ended with an exception, with the fact each was reading."""
         with self._lock:
