@@ -137,9 +137,15 @@ def write_out(render: Callable[[], None]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def emit(report, fmt: str) -> int:
+def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-v", "--verbose", is_flag=True,
+                        help="Text: every evidence field in full, and the kube context's finding "
+                             "(JSON always has all of it).")(fn)
+
+
+def emit(report, fmt: str, verbose: bool = False) -> int:
     """Write one Service's report in format `fmt` to stdout; return its verdict's exit code."""
     from okedoctor.render import renderer
 
-    write_out(lambda: renderer(fmt)(report, sys.stdout))
+    write_out(lambda: renderer(fmt, verbose)(report, sys.stdout))
     return report.verdict.exit_code

@@ -71,7 +71,9 @@ def test_text_draws_the_chain_and_the_fix_without_escape_codes_in_a_pipe():
     assert "consequence of OKD-LB-002" in out
     assert "     $ oci nlb backend-set update --backend-set-name TCP-80 ..." in out.splitlines()
     assert "       port: 30417" in out.splitlines()
-    assert "verdict: failure (exit 2)" in out
+    # The last line names the root cause, so the final screen of a long report still shows it.
+    assert out.splitlines()[-1].startswith(
+        "verdict: failure: OKD-LB-002 health check probes NodePort 31880, which no Service owns (exit 2)")
     assert "OKD-INET-001 (not-observed)" in out
 
 

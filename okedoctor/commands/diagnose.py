@@ -15,6 +15,7 @@ from okedoctor.cliopts import (
     make_live_options,
     output_option,
     policy_options,
+    verbose_option,
 )
 from okedoctor.errors import UsageError
 from okedoctor.options import parse_target
@@ -26,11 +27,12 @@ from okedoctor.render import report_formats
 @click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
 @click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
 @output_option(report_formats())
+@verbose_option
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @checks_dir_option(help="Also load check files from DIR (repeatable).")
 @policy_options
 @live_options
-def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
+def diagnose(target, from_file, namespace, output, verbose, lb_ocid, checks_dir, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME)."""
     from okedoctor.diagnose import diagnose_snapshot, resolve_target
 
@@ -46,10 +48,12 @@ def diagnose(target, from_file, namespace, output, lb_ocid, checks_dir, **kw):
         if not target:
             raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
         from okedoctor.live import collect
+        from okedoctor.live.progress import ChainProgress
 
         opts = make_live_options(kw, namespace, lb_ocid)
-        result = collect(parse_target(target, namespace, default_namespace="default"), opts)
+        with ChainProgress() as watch:
+            result = collect(parse_target(target, namespace, default_namespace="default"), opts, watch=watch)
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                    stats=result.stats, policy=policy)
         report.context = {**result.snapshot.context, **report.context}
-    sys.exit(emit(report, output))
+    sys.exit(emit(report, output, verbose))

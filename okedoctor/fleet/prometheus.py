@@ -22,7 +22,8 @@ def metrics_text(fleet: FleetReport, now: float | None = None) -> str:
     for r in fleet.services:
         root = next(iter(r.root_causes), None)
         labels = (f'namespace="{_label(r.target.namespace)}",service="{_label(r.target.service)}",'
-                  f'root_cause="{_label(root.code if root else "")}",hop="{_label(root.hop.value if root else "")}"')
+                  f'root_cause="{_label(root.code if root else "")}",hop="{_label(root.hop.value if root else "")}",'
+                  f'docs="{_label(root.docs if root else "")}"')
         lines.append(f"okedoctor_service_verdict{{{labels}}} {r.verdict.exit_code}")
     counts = Counter((f.severity.value, f.hop.value) for r in fleet.services for f in r.findings)
     lines += [

@@ -6,6 +6,7 @@ is the product, the notification a convenience.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,14 @@ def _mrkdwn(text: Any) -> str:
     return printable(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _code_link(f) -> str:
+    """The code linked to its docs in Slack's `<url|text>` syntax; a URL that could break out of
+    it (a plugin's docs_url with `|`, `>` or a space) leaves the code unlinked."""
+    if f.docs and re.fullmatch(r"https?://[^\s<>|]+", f.docs):
+        return f"<{f.docs}|{_mrkdwn(f.code)}>"
+    return f"`{_mrkdwn(f.code)}`"
+
+
 def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
     changes = fleet.changes
     cluster = _mrkdwn(cluster)
@@ -40,7 +49,7 @@ def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
     if changes is not None:
         for svc, findings in sorted(changes.new.items()):
             for f in findings:
-                lines.append(f":red_circle: NEW {_mrkdwn(svc)}: `{f.code}` [{f.hop.value}] {_mrkdwn(f.title)}")
+                lines.append(f":red_circle: NEW {_mrkdwn(svc)}: {_code_link(f)} [{f.hop.value}] {_mrkdwn(f.title)}")
         for svc, gone in sorted(changes.resolved.items()):
             for f in gone:
                 note = f" ({_mrkdwn(f['note'])})" if f.get("note") else ""

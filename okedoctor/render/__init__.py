@@ -20,10 +20,11 @@ from okedoctor.model import Report
 class Format:
     report: str | None  # "module:function" rendering one Service's Report: fn(report, out)
     fleet: str | None  # "module:function" rendering `okedoctor report`'s FleetReport: fn(fleet, out, only_changes=)
+    verbose: bool = False  # the report function takes verbose= (-v: every evidence field in full)
 
 
 FORMATS: dict[str, Format] = {
-    "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text"),
+    "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text", verbose=True),
     "json": Format("okedoctor.render.json:render", "okedoctor.fleet.render:render_json"),
     "markdown": Format("okedoctor.render.markdown:render", "okedoctor.fleet.render:render_markdown"),
 }
@@ -44,11 +45,14 @@ def _load(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def renderer(fmt: str) -> Callable[[Report, IO[str]], None]:
+def renderer(fmt: str, verbose: bool = False) -> Callable[[Report, IO[str]], None]:
     path = FORMATS[fmt].report if fmt in FORMATS else None
     if not path:
         raise KeyError(f"no report format {fmt!r}; one of {', '.join(report_formats())}")
-    return _load(path)
+    fn = _load(path)
+    if verbose and FORMATS[fmt].verbose:
+        return lambda report, out: fn(report, out, verbose=True)
+    return fn
 
 
 def fleet_renderer(fmt: str) -> Callable[..., None]:

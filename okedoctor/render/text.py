@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO
+import re
+from typing import IO, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -20,6 +21,10 @@ _STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red", "error": "b
 _MARK = {"ok": "✔", "warning": "!", "error": "✖", "unknown": "?", "notApplicable": "n/a", "notReached": "–"}
 _LABEL = {"internet": "Internet", "loadbalancer": "LB", "nodeport": "NodePort", "node": "Node", "pod": "Pod"}
 _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+# The finding that names the cluster: the header says it, so its block is shown only with -v.
+CONTEXT_CODE = "OKD-CL-001"
+KEY_EVIDENCE = 4  # at most this many evidence fields in text without -v
+VALUE_WIDTH = 160  # a longer evidence value is cut in text without -v (JSON has all of it)
 
 
 class _Console(Console):
@@ -38,17 +43,24 @@ def make_console(out: IO[str]) -> Console:
     return _Console(file=out, width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False)
 
 
-def render(report: Report, out: IO[str]) -> None:
+def render(report: Report, out: IO[str], verbose: bool = False) -> None:
+    """The chain, root causes, their consequences, what was not checked, the verdict naming the
+    root causes last (the final screen of a long report still shows it). `verbose`: every
+    evidence field in full, and the context finding's block."""
     console = make_console(out)
     console.print(header(report), soft_wrap=True)
     console.print(chain(report), soft_wrap=True)
     console.print()
     roots = report.root_causes
-    others = [f for f in report.findings if f not in roots]
-    if not report.findings:
-        console.print(Text("No problem found on any hop.", style="green"))
+    shown = [f for f in report.findings if verbose or f.code != CONTEXT_CODE]
+    others = [f for f in shown if f not in roots]
+    if not [f for f in report.findings if f.severity is not Severity.INFO]:
+        checked = report.verdict.value == "ok"
+        console.print(Text("No problem found on any hop." if checked else "No problem found on the hops checked.",
+                           style="green" if checked else "magenta"))
+        console.print()
     for f, root in [(f, True) for f in roots] + [(f, False) for f in others]:
-        for line in finding_block(f, root):
+        for line in finding_block(f, root, verbose):
             console.print(line, soft_wrap=True)
         console.print()
     notes = hop_notes(report)
@@ -62,7 +74,7 @@ def render(report: Report, out: IO[str]) -> None:
             console.print(Text(f"  - {_checks(gap['checks'])} ({gap['kind']}): {reason}"), soft_wrap=True)
     for line in silenced_lines(report):
         console.print(line, soft_wrap=True)
-    console.print(footer(report))
+    console.print(footer(report), soft_wrap=True)
 
 
 def silenced_lines(report: Report) -> list[Text]:
@@ -86,19 +98,32 @@ def _checks(codes: list[str]) -> str:
     return shown + (f" and {len(codes) - 4} more" if len(codes) > 4 else "")
 
 
+# "OKD-INET-002 not checked: <why>", "OCI facts not read: <why>": the same why, said per hop.
+_HOP_REASON_PREFIX = re.compile(r"^(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{3} not checked|[A-Za-z ]+ not read): ")
+
+
 def hop_notes(report: Report) -> list[Text]:
-    """Why each hop is unknown, n/a or not reached: one line per reason, naming its hops."""
+    """Why each hop is unknown, n/a or not reached: one line per reason, naming its hops.
+
+    Hops hidden by one source (OCI denied) are one line, whichever check or fact each names."""
     label = {"unknown": "unknown", "notApplicable": "not applicable", "notReached": "not reached"}
-    grouped: dict[tuple[str, str], list[str]] = {}
+    grouped: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for hop in CHAIN:
         view = report.hop_view(hop)
         if view.reason and view.state.value in label:
-            grouped.setdefault((view.state.value, view.reason), []).append(_LABEL[hop.value])
+            key = (view.state.value, _HOP_REASON_PREFIX.sub("", view.reason))
+            grouped.setdefault(key, []).append((_LABEL[hop.value], view.reason))
+    lines = {}
+    for (state, core), entries in grouped.items():
+        full = {reason for _, reason in entries}
+        lines[(state, full.pop() if len(full) == 1 else core)] = [hop for hop, _ in entries]
+    grouped = lines
     return [Text(f"{', '.join(hops)} {label[state]}: {reason}", style=_STYLE[state])
             for (state, reason), hops in grouped.items()]
 
 
 def header(report: Report) -> Text:
+    """Target, context, cluster, region and the load balancer diagnosed: said once, here."""
     ctx = report.context
     t = Text()
     t.append("okedoctor ", style="bold")
@@ -107,6 +132,10 @@ def header(report: Report) -> Text:
     if ctx.get("server"):
         t.append(f"  server {ctx['server']}", style="dim")
     t.append(f"  cluster {ctx.get('cluster', '?')}  region {ctx.get('region', '?')}", style="dim")
+    about = next((f for f in report.findings if f.code == CONTEXT_CODE), None)
+    lb = about.evidence.get("loadBalancer") if about else None
+    if lb:
+        t.append(f"\nload balancer {lb}", style="dim")
     return t
 
 
@@ -120,7 +149,40 @@ def chain(report: Report) -> Text:
     return t
 
 
-def finding_block(f: Finding, root: bool) -> list[Text]:
+def key_evidence(f: Finding) -> list[str]:
+    """The evidence fields that prove the title: those whose value the title quotes (a port, a
+    name), else the first few. The rest is in `-v` and in JSON."""
+    quoted = [k for k, v in f.evidence.items() if any(_quoted(x, f.title) for x in _scalars(v))]
+    keys = quoted[:KEY_EVIDENCE]
+    for k in f.evidence:
+        if len(keys) >= max(3, len(quoted[:KEY_EVIDENCE])):
+            break
+        if k not in keys:
+            keys.append(k)
+    return [k for k in f.evidence if k in keys]
+
+
+def _scalars(value: Any) -> list[str]:
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _scalars(v)]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _scalars(v)]
+    text = str(value)
+    return [text] if len(text) >= 2 else []
+
+
+def _quoted(text: str, title: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(text)}(?![\w])", title) is not None
+
+
+def _value(v: Any, verbose: bool) -> str:
+    text = v if isinstance(v, str) else json.dumps(v, default=str)
+    return text if verbose or len(text) <= VALUE_WIDTH else text[:VALUE_WIDTH - 1] + "…"
+
+
+def finding_block(f: Finding, root: bool, verbose: bool = False) -> list[Text]:
     """One finding as plain lines: never hard-wrapped, so a fix command copies in one piece."""
     kind = "ROOT CAUSE" if root else ("consequence" if f.caused_by else
                                       "effect, cause not checked" if f.cause_unknown else f.severity.value)
@@ -136,22 +198,39 @@ def finding_block(f: Finding, root: bool) -> list[Text]:
         gone = f.silence_expired
         lines.append(Text(f"   shown again: the silence in {gone.get('source')} expired on {gone.get('expires')} "
                           f"({gone.get('reason')})", style="yellow"))
-    lines.append(Text("   evidence:", style="bold"))
-    for k, v in f.evidence.items():
-        value = v if isinstance(v, str) else json.dumps(v, default=str)
-        lines.append(Text(f"     {k}: {value}"))
+    keys = list(f.evidence) if verbose else key_evidence(f)
+    hidden = len(f.evidence) - len(keys)
+    lines.append(Text.assemble(("   evidence:", "bold"), (f" ({hidden} more with -v)" if hidden else "", "dim")))
+    for k in keys:
+        lines.append(Text(f"     {k}: {_value(f.evidence[k], verbose)}"))
     lines.append(Text.assemble(("   fix: ", "bold"), f.fix.summary))
     lines += [Text(f"     $ {cmd}", style="cyan") for cmd in f.fix.commands]
     if f.fix.patch:
         lines.append(Text("     patch:", style="bold"))
         lines += [Text(f"       {line}", style="cyan") for line in f.fix.patch.rstrip().splitlines()]
+    lines.append(Text(f"   explain: okedoctor checks explain {f.code}", style="dim"))
     return lines
+
+
+def verdict_line(report: Report) -> str:
+    """`verdict: failure: OKD-LB-009 <title> (exit 2)`: the answer, naming what to fix first."""
+    verdict = report.verdict
+    roots = report.root_causes
+    named = [f"{f.code} {f.title}" for f in roots[:2]] + ([f"and {len(roots) - 2} more"] if len(roots) > 2 else [])
+    if not named and verdict.value == "unknown":
+        blind = [_LABEL[h.value] for h in CHAIN if report.hop_view(h).state.value == "unknown"]
+        if blind:
+            named = [f"{', '.join(blind)} not checked"]
+        elif report.gaps:
+            named = [f"{_checks(report.gaps[0]['checks'])} not checked ({report.gaps[0]['kind']})"]
+    why = f": {'; '.join(named)}" if named else ""
+    return f"verdict: {verdict.value}{why} (exit {verdict.exit_code})"
 
 
 def footer(report: Report) -> Text:
     verdict = report.verdict
     t = Text()
-    t.append(f"verdict: {verdict.value} (exit {verdict.exit_code})", style=_STYLE[verdict.value])
+    t.append(verdict_line(report), style=_STYLE[verdict.value])
     dur = report.stats.get("duration_s")
     if dur is not None:
         t.append(f"  in {dur:.2f}s", style="dim")

@@ -120,9 +120,9 @@ def test_prometheus_textfile(tmp_path, checks_dir, capsys):
     run(["report", "--from", str(fleet_file(tmp_path, {"app3"})), "--prometheus-file", str(prom),
          "--checks-dir", checks_dir], capsys)
     text = prom.read_text()
-    assert ('okedoctor_service_verdict{namespace="default",service="app3",root_cause="TEST-POD-200",hop="pod"} 2'
-            in text)
-    assert 'okedoctor_service_verdict{namespace="default",service="app0",root_cause="",hop=""} 0' in text
+    assert ('okedoctor_service_verdict{namespace="default",service="app3",root_cause="TEST-POD-200",hop="pod",'
+            'docs=""} 2' in text)
+    assert 'okedoctor_service_verdict{namespace="default",service="app0",root_cause="",hop="",docs=""} 0' in text
     assert 'okedoctor_findings{severity="error",hop="pod"} 1' in text
     assert 'okedoctor_services{verdict="ok"} 4' in text
     assert "okedoctor_last_run_timestamp_seconds " in text
