@@ -233,6 +233,8 @@ class Report:
     # Findings the user silenced, and the codes of checks the user switched off (`--disable`).
     silenced: list[Silenced] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
+    # The checks that ran (code, name, hop), for formats with one entry per check (JUnit).
+    checks_run: list[tuple[str, str, Hop]] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:

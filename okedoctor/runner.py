@@ -55,6 +55,7 @@ def run_checks(
         hops=hops,
         silenced=silenced,
         disabled=sorted(c.code for c in registry.checks if c.code in policy.disabled),
+        checks_run=[(c.code, c.name, c.hop) for c in registry.sorted() if c.code not in policy.disabled],
     )
     clean_report(report, facts.unsafe_words)
     report.stats.setdefault("checks_run", len(registry.checks) - len(report.disabled))

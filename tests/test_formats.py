@@ -52,7 +52,9 @@ def test_every_output_option_reads_its_registry():
     found = {path: tuple(output_choices(cmd)) for path, cmd in all_commands(cli)
              if any(p.name == "output" for p in cmd.params)}
     assert found == expected
-    assert report_formats() == fleet_formats() == tuple(LISTINGS) == ("text", "json", "markdown")
+    assert tuple(LISTINGS) == ("text", "json", "markdown")
+    assert report_formats() == ("text", "json", "markdown", "junit")
+    assert fleet_formats() == ("text", "json", "markdown", "junit", "html")
 
 
 def test_an_unknown_format_is_refused_not_rendered_as_text():

@@ -101,6 +101,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
             f"; {scope_unknown}" if scope_unknown else "")
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
+        fleet.since = fleet_state.first_seen(fleet, previous)
     write_out(lambda: fleet_renderer(output)(fleet, sys.stdout, only_changes=only_changes))
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics

@@ -56,6 +56,12 @@ class FleetReport:
     nothing_to_check: str | None = None
     # Set when the run could not tell whether its scope exists (namespace read denied).
     scope_unknown: str | None = None
+    # With --state: "<ns>/<svc>" -> since when (ISO) it has had a warning or error.
+    since: dict[str, str] | None = None
+
+    def worst_first(self) -> list[Report]:
+        """Failures first, then unknown, warning, ok; by name within each."""
+        return sorted(self.services, key=lambda r: (-r.verdict.rank, service_key(r)))
 
     @property
     def verdict(self) -> Verdict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from typing import IO
 
 from rich.table import Table
@@ -37,33 +39,59 @@ def _unverified_codes(fleet: FleetReport) -> dict[str, str]:
     return {svc: ", ".join(f["code"] for f in kept) for svc, kept in unverified.items() if svc in diagnosed}
 
 
+def since_text(iso: str | None, now: datetime | None = None) -> str:
+    """How long ago, compact: `45m`, `3h`, `2d`; "" when unknown."""
+    if not iso:
+        return ""
+    try:
+        then = datetime.fromisoformat(iso)
+    except ValueError:
+        return ""
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    minutes = max(0, int(((now or datetime.now(UTC)) - then).total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 48 * 60 else f"{minutes // (24 * 60)}d"
+
+
 def render_text(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:
+    """The table, failures first; in a pipe or a cron mail every row is one line, never wrapped."""
     console = make_console(out)
+    if not out.isatty() and not os.environ.get("COLUMNS"):
+        console.width = 100_000  # no wrap, no crop: each row stays one line for grep and mail
     ctx = fleet.context
     console.print(Text(f"okedoctor report  context {ctx.get('kubeContext', '?')}  cluster {ctx.get('cluster', '?')}",
-                       style="bold"))
+                       style="bold"), soft_wrap=True)
     if fleet.nothing_to_check:
-        console.print(Text(fleet.nothing_to_check))
+        console.print(Text(fleet.nothing_to_check), soft_wrap=True)
     elif not only_changes:
-        table = Table(show_edge=False, pad_edge=False)
-        unverified = _unverified_codes(fleet)
-        for col in ("SERVICE", "VERDICT", "HOP", "ROOT CAUSE", *(("UNVERIFIED",) if unverified else ())):
-            table.add_column(col)
-        for r in fleet.services:
-            code, hop, title = _root(r)
-            extra = (unverified.get(service_key(r), ""),) if unverified else ()
-            table.add_row(service_key(r), Text(r.verdict.value, style=_STYLE[r.verdict.value]), hop,
-                          f"{code} {title}".strip(), *extra)
-        console.print(table)
+        console.print(fleet_table(fleet))
     if fleet.changes is not None:
         for line in change_lines(fleet.changes):
-            console.print(Text(line))
+            console.print(Text(line), soft_wrap=True)
     summary = ", ".join(f"{v} {n}" for v, n in fleet.to_dict()["summary"].items() if n) or "nothing checked"
     silenced = sum(len(r.silenced) for r in fleet.services)
     if silenced:
         summary += f"; {silenced} finding(s) silenced"
     console.print(Text(f"verdict: {fleet.verdict.value} (exit {fleet.verdict.exit_code})  {summary}",
-                       style=_STYLE[fleet.verdict.value]))
+                       style=_STYLE[fleet.verdict.value]), soft_wrap=True)
+
+
+def fleet_table(fleet: FleetReport) -> Table:
+    unverified = _unverified_codes(fleet)
+    table = Table(show_edge=False, pad_edge=False)
+    cols = ("SERVICE", "VERDICT", *(("SINCE",) if fleet.since is not None else ()), "HOP", "ROOT CAUSE",
+            *(("UNVERIFIED",) if unverified else ()))
+    for col in cols:
+        table.add_column(col, no_wrap=col != "ROOT CAUSE")
+    for r in fleet.worst_first():
+        code, hop, title = _root(r)
+        since = (since_text((fleet.since or {}).get(service_key(r))),) if fleet.since is not None else ()
+        extra = (unverified.get(service_key(r), ""),) if unverified else ()
+        table.add_row(service_key(r), Text(r.verdict.value, style=_STYLE[r.verdict.value]), *since, hop,
+                      f"{code} {title}".strip(), *extra)
+    return table
 
 
 def change_lines(changes: Changes) -> list[str]:
@@ -110,13 +138,13 @@ def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False
         extra = " unverified |" if unverified else ""
         lines += ["## Services", "", f"| service | verdict | hop | root cause |{extra}",
                   f"| --- | --- | --- | --- |{' --- |' if unverified else ''}"]
-        for r in fleet.services:
+        for r in fleet.worst_first():
             code, hop, title = _root(r)
             cell = f" {unverified.get(service_key(r), '')} |" if unverified else ""
             lines.append(f"| `{service_key(r)}` | {r.verdict.value} | {hop} | {f'`{code}` {title}' if code else title} "
                          f"|{cell}")
         lines.append("")
-        for r in fleet.services:
+        for r in fleet.worst_first():
             if r.root_causes:
                 lines += report_markdown.lines(r, heading="##")
     out.write("\n".join(lines) + "\n")

@@ -121,6 +121,21 @@ def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
     return changes
 
 
+def first_seen(fleet: FleetReport, previous: dict[str, Any] | None, now: datetime | None = None) -> dict[str, str]:
+    """Per Service with a warning or error: since when (ISO, UTC), the earliest first sighting
+    of the findings it has now; a finding this run saw first counts from now."""
+    before = (previous or {}).get("services", {})
+    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    out = {}
+    for report in fleet.services:
+        key = service_key(report)
+        seen = [str(before.get(key, {}).get(f.key, {}).get("firstSeen") or stamp)
+                for f in report.findings if f.severity is not Severity.INFO]
+        if seen:
+            out[key] = min(seen)
+    return out
+
+
 def save_state(path: str | Path, fleet: FleetReport, previous: dict[str, Any] | None) -> None:
     """Write atomically, keeping when each finding was first seen, and every unverified one."""
     before = (previous or {}).get("services", {})

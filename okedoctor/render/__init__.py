@@ -27,6 +27,8 @@ FORMATS: dict[str, Format] = {
     "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text", verbose=True),
     "json": Format("okedoctor.render.json:render", "okedoctor.fleet.render:render_json"),
     "markdown": Format("okedoctor.render.markdown:render", "okedoctor.fleet.render:render_markdown"),
+    "junit": Format("okedoctor.render.junit:render", "okedoctor.render.junit:render_fleet"),
+    "html": Format(None, "okedoctor.fleet.html:render_fleet"),
 }
 
 
