@@ -143,9 +143,19 @@ def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                              "(JSON always has all of it).")(fn)
 
 
-def emit(report, fmt: str, verbose: bool = False) -> int:
+def lang_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--lang", type=click.Choice(("en", "ja")), default=None,
+                        help="Language of titles, fixes, hop names and the verdict (default: from "
+                             "LC_ALL / LC_MESSAGES / LANG, e.g. ja_JP.UTF-8); codes, commands and JSON keys "
+                             "stay as they are.")(fn)
+
+
+def emit(report, fmt: str, verbose: bool = False, lang: str | None = None) -> int:
     """Write one Service's report in format `fmt` to stdout; return its verdict's exit code."""
+    from okedoctor.i18n import detect, localize
     from okedoctor.render import renderer
 
-    write_out(lambda: renderer(fmt, verbose)(report, sys.stdout))
+    language = detect(lang)
+    shown = localize(report, language)
+    write_out(lambda: renderer(fmt, verbose, language)(shown, sys.stdout))
     return report.verdict.exit_code

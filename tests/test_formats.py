@@ -18,8 +18,8 @@ def output_choices(command: click.Command) -> list[str]:
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_every_registered_format_names_functions_that_exist(name):
     if FORMATS[name].report:
-        verbose = ["verbose"] if FORMATS[name].verbose else []
-        assert list(inspect.signature(renderer(name)).parameters) == ["report", "out", *verbose]
+        extra = [opt for opt in ("verbose", "lang") if getattr(FORMATS[name], opt)]
+        assert list(inspect.signature(renderer(name)).parameters) == ["report", "out", *extra]
     if FORMATS[name].fleet:
         assert list(inspect.signature(fleet_renderer(name)).parameters) == ["fleet", "out", "only_changes"]
 

@@ -9,6 +9,7 @@ import click
 from okedoctor.cliopts import (
     checks_dir_option,
     emit,
+    lang_option,
     live_options,
     load_checks,
     load_policy,
@@ -28,11 +29,12 @@ from okedoctor.render import report_formats
 @click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
 @output_option(report_formats())
 @verbose_option
+@lang_option
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @checks_dir_option(help="Also load check files from DIR (repeatable).")
 @policy_options
 @live_options
-def diagnose(target, from_file, namespace, output, verbose, lb_ocid, checks_dir, **kw):
+def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME)."""
     from okedoctor.diagnose import diagnose_snapshot, resolve_target
 
@@ -56,4 +58,4 @@ def diagnose(target, from_file, namespace, output, verbose, lb_ocid, checks_dir,
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                    stats=result.stats, policy=policy)
         report.context = {**result.snapshot.context, **report.context}
-    sys.exit(emit(report, output, verbose))
+    sys.exit(emit(report, output, verbose, lang))

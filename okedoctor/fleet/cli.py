@@ -9,6 +9,7 @@ import click
 
 from okedoctor.cliopts import (
     checks_dir_option,
+    lang_option,
     live_options,
     load_checks,
     load_policy,
@@ -32,6 +33,18 @@ def progress(message: str):
     return Console(stderr=True).status(message)
 
 
+def localized_fleet(fleet, lang: str | None):
+    """The fleet as printed: its sentences in the language asked for (state and metrics keep English)."""
+    from dataclasses import replace
+
+    from okedoctor.i18n import detect, localize
+
+    language = detect(lang)
+    if language == "en":
+        return fleet
+    return replace(fleet, services=[localize(r, language) for r in fleet.services])
+
+
 @click.command()
 @click.option("-n", "--namespace", help="Only this namespace (default: the context's namespace).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
@@ -39,6 +52,7 @@ def progress(message: str):
 @click.option("--from", "from_file", metavar="FILE",
               help="Report on a snapshot file (no network); without -n it covers every namespace in the file.")
 @output_option(fleet_formats())
+@lang_option
 @click.option("--state", "state_file", metavar="FILE",
               help="Remember findings here and report what is new, resolved or persisting.")
 @click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
@@ -48,7 +62,7 @@ def progress(message: str):
 @checks_dir_option()
 @policy_options
 @live_options
-def report(namespace, all_namespaces, include_nodeport, from_file, output, state_file, only_changes,
+def report(namespace, all_namespaces, include_nodeport, from_file, output, lang, state_file, only_changes,
            prometheus_file, webhook, checks_dir, **kw):
     """Diagnose every Service of type LoadBalancer in one collection pass (cron / CronJob)."""
     from okedoctor.fleet import state as fleet_state
@@ -102,7 +116,8 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, state
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
         fleet.since = fleet_state.first_seen(fleet, previous)
-    write_out(lambda: fleet_renderer(output)(fleet, sys.stdout, only_changes=only_changes))
+    shown = localized_fleet(fleet, lang)
+    write_out(lambda: fleet_renderer(output)(shown, sys.stdout, only_changes=only_changes))
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics
 

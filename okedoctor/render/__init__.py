@@ -21,10 +21,12 @@ class Format:
     report: str | None  # "module:function" rendering one Service's Report: fn(report, out)
     fleet: str | None  # "module:function" rendering `okedoctor report`'s FleetReport: fn(fleet, out, only_changes=)
     verbose: bool = False  # the report function takes verbose= (-v: every evidence field in full)
+    lang: bool = False  # the report function takes lang= for its own labels (sentences come translated)
 
 
 FORMATS: dict[str, Format] = {
-    "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text", verbose=True),
+    "text": Format("okedoctor.render.text:render", "okedoctor.fleet.render:render_text", verbose=True,
+                   lang=True),
     "json": Format("okedoctor.render.json:render", "okedoctor.fleet.render:render_json"),
     "markdown": Format("okedoctor.render.markdown:render", "okedoctor.fleet.render:render_markdown"),
     "junit": Format("okedoctor.render.junit:render", "okedoctor.render.junit:render_fleet"),
@@ -47,13 +49,18 @@ def _load(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def renderer(fmt: str, verbose: bool = False) -> Callable[[Report, IO[str]], None]:
+def renderer(fmt: str, verbose: bool = False, lang: str = "en") -> Callable[[Report, IO[str]], None]:
     path = FORMATS[fmt].report if fmt in FORMATS else None
     if not path:
         raise KeyError(f"no report format {fmt!r}; one of {', '.join(report_formats())}")
     fn = _load(path)
+    opts: dict[str, Any] = {}
     if verbose and FORMATS[fmt].verbose:
-        return lambda report, out: fn(report, out, verbose=True)
+        opts["verbose"] = True
+    if lang != "en" and FORMATS[fmt].lang:
+        opts["lang"] = lang
+    if opts:
+        return lambda report, out: fn(report, out, **opts)
     return fn
 
 
