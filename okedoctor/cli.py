@@ -10,6 +10,7 @@ module but the entry points (tests/test_imports.py).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -28,6 +29,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("okedoctor.live.cli:snapshot", "Write one diagnosis' facts to a file for a ticket (redacted)."),
     "demo": ("okedoctor.demo:demo", "Diagnose a shipped scenario live against the embedded simulated OKE."),
     "scenario": ("okedoctor.scenario_cli:scenario", "Print the full snapshot file of a shipped scenario or overlay."),
+    "completion": ("okedoctor.completion:completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
@@ -58,10 +60,15 @@ def cli() -> None:
     """
 
 
+def prog_name() -> str:
+    """`kubectl okedoctor` when kubectl runs us as its plugin (kubectl-okedoctor), so help says what to type."""
+    return "kubectl okedoctor" if os.path.basename(sys.argv[0] or "").startswith("kubectl-") else "okedoctor"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and documented exit codes, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="okedoctor", standalone_mode=False)
+        cli.main(args=argv, prog_name=prog_name(), complete_var="_OKEDOCTOR_COMPLETE", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -44,18 +44,27 @@ def output_option(formats: Iterable[str], show_default: bool = True) -> Decorato
     choices = list(formats)
     if "text" not in choices:
         raise ValueError(f"an output option needs the default format 'text' among {choices}")
-    return click.option("-o", "--output", type=click.Choice(choices), default="text", show_default=show_default)
+    return click.option("-o", "--output", type=click.Choice(choices), default="text", show_default=show_default,
+                        help="Output format (docs/output.md).")
 
 
 def timeout_option(help: str | None = None) -> Decorator:
     """`--timeout SECONDS`: one deadline for the whole run; positive, finite, at most a day."""
     return click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
-                        show_default=True, callback=finite_seconds, help=help)
+                        show_default=True, callback=finite_seconds,
+                        help=help or "One deadline in seconds for the whole run.")
 
 
 def checks_dir_option(help: str | None = None) -> Decorator:
     """`--checks-dir DIR` (repeatable): more check files to load; see `load_checks`."""
-    return click.option("--checks-dir", multiple=True, metavar="DIR", help=help)
+    return click.option("--checks-dir", multiple=True, metavar="DIR",
+                        help=help or "Also load check files from DIR (repeatable; docs/writing-checks.md).")
+
+
+def _complete_checks(ctx: click.Context, param: click.Parameter, incomplete: str):
+    from okedoctor.completion import check_codes
+
+    return check_codes(ctx, param, incomplete)
 
 
 def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,9 +73,9 @@ def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--config", "config_file_path", metavar="FILE", envvar="OKEDOCTOR_CONFIG",
                      help="Silences and severity overrides (default: ./.okedoctor.yaml if present; "
                           "also $OKEDOCTOR_CONFIG). See docs/configuration.md."),
-        click.option("--exclude", "excludes", multiple=True, metavar="CODE",
+        click.option("--exclude", "excludes", multiple=True, metavar="CODE", shell_complete=_complete_checks,
                      help="Silence the findings of this code for this run (repeatable; counted in the report)."),
-        click.option("--disable", "disables", multiple=True, metavar="CHECK",
+        click.option("--disable", "disables", multiple=True, metavar="CHECK", shell_complete=_complete_checks,
                      help="Do not run this check, by code or name (repeatable)."),
     ]
     for opt in reversed(opts):
@@ -108,6 +117,25 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+# What only a live run reads: given on the command line with --from, it would be silently ignored.
+LIVE_ONLY = ("context", "kubeconfig", "expect_context", "profile", "config_file", "auth", "region", "compartment_ids")
+
+
+def refuse_live_only_with_file() -> None:
+    """`--from FILE --context X`: an error, not a run that ignores X (the environment's
+    KUBECONFIG, OCI_CLI_PROFILE... are fine: they were not given for this run)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name in LIVE_ONLY
+             and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join(p.opts[-1] for p in given)
+        raise click.UsageError(f"{flags} {'is' if len(given) == 1 else 'are'} for a live run and --from reads a "
+                               f"file: drop {'it' if len(given) == 1 else 'them'}, or drop --from to diagnose the "
+                               "cluster")
+
+
 def make_live_options(kw: dict[str, Any], namespace: str | None, lb_ocid: str | None = None) -> LiveOptions:
     return LiveOptions(
         context=kw.get("context"), kubeconfig=kw.get("kubeconfig"), namespace=namespace,
@@ -135,6 +163,19 @@ def write_out(render: Callable[[], None]) -> None:
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from okedoctor.render.text import COLOR
+
+    COLOR["mode"] = value or "auto"  # every run sets it: an earlier in-process run's choice must not stay
+
+
+def color_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--color auto|always|never`: auto colours a terminal only and honours NO_COLOR."""
+    return click.option("--color", type=click.Choice(("auto", "always", "never")), default=None, expose_value=False,
+                        callback=_set_color, help="Colour the text output: auto (a terminal, unless NO_COLOR is "
+                                                  "set), always (also in a pipe, e.g. for less -R) or never.")(fn)
 
 
 def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:

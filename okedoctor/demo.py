@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from okedoctor.cliopts import emit, load_checks, output_option, timeout_option
+from okedoctor import completion
+from okedoctor.cliopts import color_option, emit, load_checks, output_option, timeout_option
 from okedoctor.errors import UsageError
 from okedoctor.render import report_formats
 
@@ -64,11 +65,12 @@ def _environment(env: dict[str, str]):
 
 
 @click.command()
-@click.argument("scenario", required=False)
+@click.argument("scenario", required=False, shell_complete=completion.scenarios)
 @output_option(report_formats())
 @click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
 @click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe.")
 @timeout_option()
+@color_option
 def demo(scenario, output, list_only, no_exec, timeout):
     """Diagnose a shipped scenario live against the embedded simulated OKE (no cluster needed)."""
     from okedoctor.snapshot import load_snapshot

@@ -7,6 +7,7 @@ import time
 from okedoctor.errors import UsageError
 from okedoctor.facts import Facts
 from okedoctor.model import Report, Target
+from okedoctor.options import service_hint
 from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
@@ -26,8 +27,14 @@ def resolve_target(snapshot: Snapshot, target: Target | None, namespace: str | N
         for o in snapshot.kubernetes if o.get("kind") == "Service"
     ]
     if (target.namespace, target.service) not in services:
-        held = ", ".join(f"{ns}/{n}" for ns, n in services[:8]) or "no Service"
-        raise UsageError(f"service {target.namespace}/{target.service} is not in {source} (it holds {held})")
+        here = [(o["metadata"]["name"], str((o.get("spec") or {}).get("type") or "ClusterIP"))
+                for o in snapshot.kubernetes if o.get("kind") == "Service"
+                and o["metadata"].get("namespace", "") == target.namespace]
+        if here:
+            hint = service_hint(target.service, here, target.namespace)
+        else:
+            hint = " (it holds " + (", ".join(f"{ns}/{n}" for ns, n in services[:8]) or "no Service") + ")"
+        raise UsageError(f"service {target.namespace}/{target.service} is not in {source}{hint}")
     return target
 
 

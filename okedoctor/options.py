@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from okedoctor.errors import UsageError
@@ -44,3 +45,17 @@ def parse_target(text: str | None, namespace: str | None, default_namespace: str
     if not name or "/" in name:
         raise UsageError(f"target {text!r}: expected svc/NAME")
     return Target(namespace or default_namespace, name)
+
+
+def service_hint(name: str, services: list[tuple[str, str]], namespace: str) -> str:
+    """"; did you mean X? exposed Services in NS: a (LoadBalancer), b (NodePort)" for a Service
+    name that is not there: `services` are (name, spec.type) of the namespace."""
+    near = difflib.get_close_matches(name, [n for n, _ in services], n=1, cutoff=0.6)
+    exposed = sorted(f"{n} ({t})" for n, t in services if t in ("LoadBalancer", "NodePort"))
+    out = f"; did you mean svc/{near[0]}?" if near else ""
+    if exposed:
+        shown = ", ".join(exposed[:10]) + (f", ... ({len(exposed)} in all)" if len(exposed) > 10 else "")
+        return out + f" exposed Services in {namespace}: {shown}"
+    others = len(services)
+    return out + (f" namespace {namespace} has no LoadBalancer or NodePort Service ({others} of other types)"
+                  if others else f" namespace {namespace} has no Service")

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from okedoctor import completion
+
 
 def _yaml(doc: dict[str, Any]) -> str:
     import yaml
@@ -30,8 +32,9 @@ def scenario():
 
 
 @scenario.command()
-@click.argument("name_or_file", metavar="NAME|FILE")
-@click.option("-o", "--output", type=click.Choice(list(DOCUMENT_FORMATS)), default="yaml", show_default=True)
+@click.argument("name_or_file", metavar="NAME|FILE", shell_complete=completion.scenarios)
+@click.option("-o", "--output", type=click.Choice(list(DOCUMENT_FORMATS)), default="yaml", show_default=True,
+              help="Print the snapshot as YAML or JSON.")
 def expand(name_or_file, output):
     """Print the full snapshot file of a shipped scenario (by NAME) or of a FILE.
 

@@ -73,7 +73,32 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def parse_snapshot(text: str, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
-    return snapshot_from_dict(parse_text(text, source), source, base_dir)
+    try:
+        doc = parse_text(text, source)
+    except UsageError:
+        _refuse_manifest(_first_document(text), source)  # kubectl get -o yaml of several objects: '---'
+        raise
+    return snapshot_from_dict(doc, source, base_dir)
+
+
+def _first_document(text: str) -> Any:
+    try:
+        return next(iter(yaml.safe_load_all(text)), None)
+    except yaml.YAMLError:
+        return None
+
+
+def _refuse_manifest(doc: Any, source: str) -> None:
+    """A Kubernetes manifest given to --from: say what it is and how to get a snapshot."""
+    if not isinstance(doc, dict) or str(doc.get("apiVersion", "")).startswith("okedoctor/"):
+        return
+    if doc.get("kind") and (doc.get("metadata") or doc.get("kind") == "List"):
+        name = (doc.get("metadata") or {}).get("name") or "NAME"
+        target = f"svc/{name}" if doc.get("kind") == "Service" else "svc/NAME"
+        raise UsageError(
+            f"{source}: this is not a snapshot but a Kubernetes manifest (kind {doc['kind']}); --from reads the "
+            f"facts of a diagnosis: write them with `okedoctor snapshot {target} -f incident.yaml` against the "
+            f"cluster, or diagnose it live with `okedoctor diagnose {target}`")
 
 
 def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | None = None) -> Snapshot:
@@ -83,6 +108,7 @@ def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | No
         doc = expand(doc, source, base_dir)
     if not isinstance(doc, dict):
         raise UsageError(f"{source}: not a snapshot: expected a mapping with apiVersion: {API_VERSION}")
+    _refuse_manifest(doc, source)
     api_version = doc.get("apiVersion")
     if api_version != API_VERSION:
         raise UsageError(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import click
 
+from okedoctor import completion
 from okedoctor.cliopts import checks_dir_option, load_checks, output_option
 from okedoctor.errors import UsageError
 
@@ -79,7 +80,7 @@ def checks_list(checks_dir, output):
 
 
 @checks.command("explain")
-@click.argument("code", metavar="CODE|NAME")
+@click.argument("code", metavar="CODE|NAME", shell_complete=completion.check_codes)
 @checks_dir_option()
 def checks_explain(code, checks_dir):
     """Print a check's documentation, by code (OKD-LB-009) or name (health-check-port-not-served)."""

@@ -6,8 +6,10 @@ import sys
 
 import click
 
+from okedoctor import completion
 from okedoctor.cliopts import (
     checks_dir_option,
+    color_option,
     emit,
     lang_option,
     live_options,
@@ -16,6 +18,7 @@ from okedoctor.cliopts import (
     make_live_options,
     output_option,
     policy_options,
+    refuse_live_only_with_file,
     verbose_option,
 )
 from okedoctor.errors import UsageError
@@ -24,12 +27,13 @@ from okedoctor.render import report_formats
 
 
 @click.command()
-@click.argument("target", required=False)
+@click.argument("target", required=False, shell_complete=completion.services)
 @click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
 @click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
 @output_option(report_formats())
 @verbose_option
 @lang_option
+@color_option
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @checks_dir_option(help="Also load check files from DIR (repeatable).")
 @policy_options
@@ -41,6 +45,7 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
     registry = load_checks(checks_dir)
     policy = load_policy(registry, kw)
     if from_file:
+        refuse_live_only_with_file()
         from okedoctor.snapshot import load_snapshot
 
         snap = load_snapshot(from_file)

@@ -9,6 +9,7 @@ import click
 
 from okedoctor.cliopts import (
     checks_dir_option,
+    color_option,
     lang_option,
     live_options,
     load_checks,
@@ -16,6 +17,7 @@ from okedoctor.cliopts import (
     make_live_options,
     output_option,
     policy_options,
+    refuse_live_only_with_file,
     write_out,
 )
 from okedoctor.errors import UsageError
@@ -53,6 +55,7 @@ def localized_fleet(fleet, lang: str | None):
               help="Report on a snapshot file (no network); without -n it covers every namespace in the file.")
 @output_option(fleet_formats())
 @lang_option
+@color_option
 @click.option("--state", "state_file", metavar="FILE",
               help="Remember findings here and report what is new, resolved or persisting.")
 @click.option("--only-changes", is_flag=True, help="Print only what changed since the last run (needs --state).")
@@ -87,6 +90,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
     registry = load_checks(checks_dir)
     policy = load_policy(registry, kw)
     if from_file:
+        refuse_live_only_with_file()
         from okedoctor.snapshot import load_snapshot
 
         snap, stats = load_snapshot(from_file), {"api_requests": {"kubernetes": 0, "oci": 0}}

@@ -15,18 +15,26 @@ from okedoctor.options import parse_target
               help="Where to write the snapshot (YAML; JSON when the name ends in .json).")
 @click.option("-n", "--namespace", help="Namespace of the Service (default: the context's).")
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to read when it was made by hand.")
+@click.option("--force", is_flag=True, help="Overwrite FILE when it exists.")
 @live_options
-def snapshot(target, out_file, namespace, lb_ocid, **kw):
+def snapshot(target, out_file, namespace, lb_ocid, force, **kw):
     """Collect the facts of one diagnosis and write them as a snapshot for a ticket: only the
     fields the checks read, every string redacted (no user_data, tags or unrelated annotations).
 
     Diagnose it later, or elsewhere, with `okedoctor diagnose --from FILE`.
     """
+    from pathlib import Path
+
     from okedoctor.live import collect
     from okedoctor.safeout import clean_text
     from okedoctor.snapshot import dump_snapshot
     from okedoctor.ticket import for_ticket
 
+    # Refused before any request: an incident's earlier snapshot is evidence, not scratch.
+    if Path(out_file).is_dir():
+        raise UsageError(f"{out_file} is a directory; give a file path with -f")
+    if Path(out_file).exists() and not force:
+        raise UsageError(f"{out_file} exists; pass --force to overwrite it, or give another -f FILE")
     opts = make_live_options(kw, namespace, lb_ocid)
     result = collect(parse_target(target, namespace), opts)
     try:

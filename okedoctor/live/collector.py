@@ -36,7 +36,7 @@ from okedoctor.model import Target
 from okedoctor.options import LiveOptions
 from okedoctor.snapshot import Snapshot
 
-__all__ = ["CollectResult", "FleetResult", "_oci_setup", "collect", "collect_fleet"]
+__all__ = ["CollectResult", "FleetResult", "_oci_setup", "collect", "collect_fleet", "list_services"]
 
 
 @dataclass
@@ -221,3 +221,16 @@ class _Run:
 
     def snapshot(self, cut: list[str]) -> Snapshot:
         return assemble(self.state, cut)
+
+
+def list_services(opts: LiveOptions, namespace: str | None, wires: Wires = REAL) -> list[tuple[str, str]]:
+    """(name, spec.type) of the Services in a namespace (the context's when None): for shell
+    completion and hints, one request within `opts.timeout`, nothing else read."""
+    kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
+    engine = Engine(opts.timeout)
+    try:
+        k = KubeReads(wires.kube(kt), engine, kt)
+        items = engine.result(engine.submit(KUBERNETES, k.services, namespace or kt.namespace or "default"))
+    finally:
+        engine.close()
+    return [(o["metadata"]["name"], str((o.get("spec") or {}).get("type") or "ClusterIP")) for o in items]

@@ -39,9 +39,18 @@ class _Console(Console):
         raise BrokenPipeError
 
 
+# `--color auto|always|never`, set once per process by the command line (cliopts.color_option):
+# a renderer's signature stays (report, out), and the fleet's renderers share the console.
+COLOR = {"mode": "auto"}
+
+
 def make_console(out: IO[str]) -> Console:
     width = int(os.environ.get("COLUMNS", "0") or 0) or None
-    return _Console(file=out, width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False)
+    mode = COLOR["mode"]
+    colors = {"always": {"force_terminal": True, "no_color": False},
+              "never": {"color_system": None, "no_color": True}}.get(mode, {})
+    return _Console(file=out, width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                    **colors)
 
 
 def render(report: Report, out: IO[str], verbose: bool = False, lang: str = "en") -> None:

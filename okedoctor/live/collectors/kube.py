@@ -10,6 +10,7 @@ from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import rbac_reason, strip_configmap_values, strip_secret_values
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
 from okedoctor.live.shapes import referenced_config, unscheduled, with_kind
+from okedoctor.options import service_hint
 
 # Without these the chain cannot be walked at all; the other reads only add detail.
 CORE_RESOURCES = ("endpoints", "endpointslices", "nodes")
@@ -66,9 +67,19 @@ class KubeCollector:
             hint = f"; other contexts in the kubeconfig: {', '.join(others)} (pass --context)" if others else ""
             raise UsageError(
                 f"service {s.target.namespace}/{s.target.service} not found in context {s.kt.context!r} "
-                f"(cluster {s.kt.cluster}, server {s.kt.server}){hint}") from None
+                f"(cluster {s.kt.cluster}, server {s.kt.server}){self._near(s.target.namespace, s.target.service)}"
+                f"{hint}") from None
         s.put("service", svc)
         return svc
+
+    def _near(self, namespace: str, name: str) -> str:
+        """A typo's likely meaning and the exposed Services there; "" when they cannot be listed."""
+        try:
+            listed = self.k.services(namespace)
+        except Exception:  # a hint only: the error about the missing Service is what matters
+            return ""
+        return service_hint(name, [(o["metadata"]["name"], str((o.get("spec") or {}).get("type") or "ClusterIP"))
+                                   for o in listed], namespace)
 
     def optional(self, resource: str, fn, *args, **kwargs):
         """A read whose failure leaves a named gap instead of stopping the run."""
