@@ -17,7 +17,15 @@ from pathlib import Path
 import click
 
 from okedoctor import completion
-from okedoctor.cliopts import color_option, emit, load_checks, output_option, timeout_option
+from okedoctor.cliopts import (
+    color_option,
+    emit,
+    lang_option,
+    load_checks,
+    output_option,
+    timeout_option,
+    verbose_option,
+)
 from okedoctor.errors import UsageError
 from okedoctor.render import report_formats
 
@@ -71,7 +79,9 @@ def _environment(env: dict[str, str]):
 @click.option("--no-exec", is_flag=True, help="Do not run the in-pod probe.")
 @timeout_option()
 @color_option
-def demo(scenario, output, list_only, no_exec, timeout):
+@verbose_option
+@lang_option
+def demo(scenario, output, list_only, no_exec, timeout, verbose, lang):
     """Diagnose a shipped scenario live against the embedded simulated OKE (no cluster needed)."""
     from okedoctor.snapshot import load_snapshot
 
@@ -86,10 +96,11 @@ def demo(scenario, output, list_only, no_exec, timeout):
     if name not in files:
         raise UsageError(f"no scenario {name!r}; one of: {', '.join(files)} (okedoctor demo --list)")
     snap = load_snapshot(files[name])
-    sys.exit(run_demo(name, snap, output=output, no_exec=no_exec, timeout=timeout))
+    sys.exit(run_demo(name, snap, output=output, no_exec=no_exec, timeout=timeout, verbose=verbose, lang=lang))
 
 
-def run_demo(name: str, snap, *, output: str, no_exec: bool, timeout: float) -> int:
+def run_demo(name: str, snap, *, output: str, no_exec: bool, timeout: float, verbose: bool = False,
+             lang: str | None = None) -> int:
     from okedoctor.diagnose import diagnose_snapshot
     from okedoctor.live import collect
     from okedoctor.model import Target
@@ -114,4 +125,4 @@ def run_demo(name: str, snap, *, output: str, no_exec: bool, timeout: float) -> 
             result = collect(target, opts)
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid, stats=result.stats)
         report.context = result.snapshot.context
-        return emit(report, output)
+        return emit(report, output, verbose, lang)
