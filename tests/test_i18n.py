@@ -92,3 +92,16 @@ def test_the_catalog_is_consistent():
         assert JAPANESE.search(template) or fields, template
     for label in ("ROOT CAUSE", "verdict:", "Internet", "LB", "Node", "failure", "unknown", "ok", "warning"):
         assert JAPANESE.search(tr.ui(label)), label
+
+
+def test_coverage_over_every_shipped_scenario_does_not_fall():
+    """Measured when written: 259 of 344 titles and fix sentences of the 69 golden reports (75%)
+    have a Japanese pattern; the rest stay English. This floor keeps a catalog edit from losing any."""
+    from tests.conftest import ROOT
+
+    tr = translator("ja")
+    sentences = [s for path in sorted((ROOT / "tests" / "golden").glob("*.json"))
+                 for f in json.loads(path.read_text())["findings"] if f["code"] != "OKD-CL-001"
+                 for s in (f["title"], f["fix"]["summary"])]
+    translated = sum(tr.translates(s) for s in sentences)
+    assert translated / len(sentences) >= 0.75, f"{translated} of {len(sentences)}"
