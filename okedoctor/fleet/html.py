@@ -41,6 +41,8 @@ ol.chain li+li::before{content:"\\2192";margin-right:8px;color:inherit;opacity:.
 li.s-ok{color:#2e7d32}li.s-error{color:#fff;background:#c62828 !important}
 li.s-warning{color:#fff;background:#b26a00 !important}li.s-unknown{color:#fff;background:#7b1fa2 !important}
 li.s-notApplicable,li.s-notReached{color:#8a949e}
+ol.chain.mini{margin:0;flex-wrap:nowrap}ol.chain.mini li{padding:0 6px;font-size:13px}
+ol.chain.mini li+li::before{margin-right:4px}
 .finding{border-left:4px solid #c62828;padding:2px 12px;margin:10px 0}
 .finding.sev-warning{border-color:#b26a00}.finding.sev-info{border-color:#0277bd}
 dl.evidence{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
@@ -106,7 +108,8 @@ def _header(fleet: FleetReport, title: str) -> str:
 def _table(fleet: FleetReport) -> str:
     since = fleet.since is not None
     rows = ['<section id="fleet"><h2>Services</h2><table id="fleet-table"><thead><tr><th>Service</th>'
-            f'<th>Verdict</th>{"<th>Since</th>" if since else ""}<th>Hop</th><th>Root cause</th></tr></thead><tbody>']
+            f'<th>Verdict</th>{"<th>Since</th>" if since else ""}<th>Chain</th><th>Hop</th><th>Root cause</th></tr>'
+            "</thead><tbody>"]
     for r in fleet.worst_first():
         key, v = service_key(r), r.verdict.value
         code, hop, text = _root(r)
@@ -118,21 +121,24 @@ def _table(fleet: FleetReport) -> str:
                 else '<td class="since"></td>'
         cause = f"<code>{_e(code)}</code> {_e(text)}" if code else _e(text)
         rows.append(f'<tr class="v-{_e(v)}" data-service="{_e(key)}" data-verdict="{_e(v)}"><td>{name}</td>'
-                    f'<td><span class="verdict v-{_e(v)}">{_e(v)}</span></td>{cell}<td>{_e(hop)}</td>'
-                    f"<td>{cause}</td></tr>")
+                    f'<td><span class="verdict v-{_e(v)}">{_e(v)}</span></td>{cell}<td>{_chain(r, mini=True)}</td>'
+                    f"<td>{_e(hop)}</td><td>{cause}</td></tr>")
     rows.append("</tbody></table></section>")
     return "".join(rows)
 
 
-def _chain(r: Report) -> str:
+def _chain(r: Report, mini: bool = False) -> str:
+    """The hops as traffic flows; `mini`: marks only, for the table (the hop's name in its title)."""
     items = []
     for hop in CHAIN:
         view = r.hop_view(hop)
         state = view.state.value
-        tip = f' title="{_e(view.reason)}"' if view.reason else ""
-        items.append(f'<li class="hop s-{_e(state)}" data-hop="{hop.value}" data-state="{_e(state)}"{tip}>'
-                     f'{_e(_LABEL[hop.value])} {_e(_MARK[state])}</li>')
-    return f'<ol class="chain" aria-label="the chain, as traffic flows">{"".join(items)}</ol>'
+        tip = f"{_LABEL[hop.value]}: {state}" + (f" ({view.reason})" if view.reason else "")
+        label = _e(_MARK[state]) if mini else f"{_e(_LABEL[hop.value])} {_e(_MARK[state])}"
+        items.append(f'<li class="hop s-{_e(state)}" data-hop="{hop.value}" data-state="{_e(state)}" '
+                     f'title="{_e(tip)}">{label}</li>')
+    kind = "chain mini" if mini else "chain"
+    return f'<ol class="{kind}" aria-label="the chain, as traffic flows">{"".join(items)}</ol>'
 
 
 def _service(r: Report) -> str:

@@ -86,6 +86,8 @@ class FleetReport:
             out["nothingToCheck"] = self.nothing_to_check
         if self.changes is not None:
             out["changes"] = self.changes.to_dict()
+        if self.since is not None:
+            out["since"] = dict(sorted(self.since.items()))
         return out
 
 

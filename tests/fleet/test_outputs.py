@@ -97,6 +97,8 @@ def test_fleet_text_table_is_failures_first_with_since_and_never_wrapped(tmp_pat
     rows = [re.split(r"\s*[┃│]\s*", line.strip()) for line in lines[head + 2:head + 7]]
     assert [r[0] for r in rows] == ["default/app1", "default/app3", "default/app", "default/app0", "default/app2"]
     assert rows[1][2].endswith("d") and int(rows[1][2][:-1]) > 9000 and rows[0][2] == "0m"
+    _, out, _ = run([*argv, "-o", "json"], capsys)
+    assert json.loads(out)["since"]["default/app3"] == "2000-01-01T00:00:00+00:00"
     long = fleet_file(tmp_path, {"app1"})
     long.write_text(long.read_text().replace("name: app1", "name: app1-" + "x" * 120))
     _, out, _ = run(["report", "--from", str(long), "--checks-dir", checks_dir], capsys)
@@ -158,7 +160,7 @@ def assert_report_dom(dom: Dom) -> None:
     assert [(r["data-service"], r["data-verdict"]) for r in rows] == [
         ("default/app1", "failure"), ("default/app3", "failure"),
         ("default/app", "ok"), ("default/app0", "ok"), ("default/app2", "ok")]
-    assert [e["text"] for e in dom.all("th")] == ["Service", "Verdict", "Since", "Hop", "Root cause"]
+    assert [e["text"] for e in dom.all("th")] == ["Service", "Verdict", "Since", "Chain", "Hop", "Root cause"]
     assert all(re.fullmatch(r"\d+m", e["text"]) for e in dom.all("td", class_="since")[:2])
     sections = [e for e in dom.all("section") if e.get("data-service")]
     assert [s["data-service"] for s in sections] == ["default/app1", "default/app3"]
@@ -166,8 +168,10 @@ def assert_report_dom(dom: Dom) -> None:
     ids = {e["id"] for e in dom.elements if e.get("id")}
     assert links and set(h[1:] for h in links) <= ids, "every link in the table lands on a Service's section"
     hops = [(e["data-hop"], e["data-state"]) for e in dom.all("li") if e.get("data-hop")]
-    assert hops[:5] == [("internet", "ok"), ("loadbalancer", "ok"), ("nodeport", "ok"), ("node", "ok"),
-                        ("pod", "error")]
+    broken = [("internet", "ok"), ("loadbalancer", "ok"), ("nodeport", "ok"), ("node", "ok"), ("pod", "error")]
+    # Every Service's chain in the table (5 rows), then the drawn chain of each broken Service (2).
+    assert len(hops) == 5 * 7 and hops[:5] == broken and hops[10:15] == [(h, "ok") for h, _ in broken[:5]]
+    assert hops[25:30] == broken
     roots = [e for e in dom.all("div") if "root" in e.get("class", "").split()]
     assert [r["data-code"] for r in roots] == ["TEST-POD-200", "TEST-POD-200"]
     assert "fix: remove the label" in roots[0]["text"]
