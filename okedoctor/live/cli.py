@@ -35,8 +35,11 @@ def snapshot(target, out_file, namespace, lb_ocid, force, **kw):
         raise UsageError(f"{out_file} is a directory; give a file path with -f")
     if Path(out_file).exists() and not force:
         raise UsageError(f"{out_file} exists; pass --force to overwrite it, or give another -f FILE")
+    from okedoctor.live.progress import ChainProgress
+
     opts = make_live_options(kw, namespace, lb_ocid)
-    result = collect(parse_target(target, namespace), opts)
+    with ChainProgress() as watch:
+        result = collect(parse_target(target, namespace), opts, watch=watch)
     try:
         dump_snapshot(for_ticket(result.snapshot), out_file)
     except OSError as exc:
