@@ -167,3 +167,12 @@ def test_the_cronjobs_configmap_holds_a_valid_config_and_example(tmp_path, built
     path.write_text(cm["data"]["config.yaml"].replace("#", ""))  # the commented example, switched on
     policy = load_policy(str(path), builtin_registry)
     assert len(policy.silences) == 1 and len(policy.overrides) == 1
+
+
+def test_markdown_for_the_ticket_lists_what_was_silenced(tmp_path, capsys):
+    silence = {"code": "OKD-INET-001", "reason": "probe from office", "expires": "2999-01-02"}
+    cfg = config(tmp_path, {"silences": [silence], "disable": ["OKD-POD-022"]})
+    _, out, _ = run(["diagnose", "--from", STALE, "--config", cfg, "-o", "markdown"], capsys)
+    section = out.split("## Silenced", 1)[1]
+    assert "- `OKD-INET-001` 203.0.113.10:80 timed out" in section and "probe from office" in section
+    assert "until 2999-01-02" in section and "- not run: `OKD-POD-022`" in section

@@ -113,3 +113,8 @@ def test_slack_and_prometheus_carry_the_docs_url(tmp_path, capsys):
     prom = tmp_path / "okedoctor.prom"
     run(["report", "--from", STALE, "--include-nodeport", "--prometheus-file", str(prom)], capsys)
     assert f'root_cause="OKD-LB-009",hop="loadbalancer",docs="{DOCS}#okd-lb-009"}} 2' in prom.read_text()
+
+
+def test_markdown_links_each_code_to_its_docs(capsys):
+    _, out, _ = run(["diagnose", "--from", STALE, "-o", "markdown"], capsys)
+    assert f"### [`OKD-LB-009`]({DOCS}#okd-lb-009) [error, loadbalancer]" in out

@@ -49,13 +49,25 @@ def lines(report: Report, heading: str = "#") -> list[str]:
         out += [f"- {g['reason']} ({g['kind']}; " + ", ".join(f"`{c}`" for c in g["checks"]) + ")"
                 for g in report.gaps]
         out.append("")
+    if report.silenced or report.disabled:
+        out += [f"{heading}# Silenced", ""]
+        out += [f"- `{s.finding.code}` {s.finding.title}: {s.reason} ({s.source}"
+                + (f", until {s.expires.isoformat()})" if s.expires else ")") for s in report.silenced]
+        if report.disabled:
+            out.append("- not run: " + ", ".join(f"`{c}`" for c in report.disabled))
+        out.append("")
     return out
 
 
 def _finding(f: Finding, heading: str) -> list[str]:
     tag = f"(consequence of `{f.caused_by}`)" if f.caused_by else (
         f"(effect; cause not found: {f.cause_unknown})" if f.cause_unknown else "")
-    out = [f"{heading} `{f.code}` [{f.severity.value}, {f.hop.value}] {f.title} {tag}".rstrip(), ""]
+    code = f"[`{f.code}`]({f.docs})" if f.docs else f"`{f.code}`"
+    out = [f"{heading} {code} [{f.severity.value}, {f.hop.value}] {f.title} {tag}".rstrip(), ""]
+    if f.silence_expired:
+        gone = f.silence_expired
+        out += [f"Shown again: the silence in {gone.get('source')} expired on {gone.get('expires')} "
+                f"({gone.get('reason')}).", ""]
     if f.subject:
         out.append(f"Object: `{f.subject}`")
         out.append("")
