@@ -13,7 +13,7 @@ from okedoctor.i18n import detect, translator
 from tests.conftest import SCENARIOS_DIR
 from tests.conftest import run_main as run
 
-JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+JAPANESE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
 SCENARIOS = {
     "stale-healthcheck-port": ["根本原因", "ヘルスチェック", "NodePort は 30417", "判定: 障害: OKD-LB-009"],
     "selector-mismatch": ["根本原因", "セレクタ", "一致する Pod がありません", "判定: 障害: OKD-POD-001"],
@@ -95,8 +95,9 @@ def test_the_catalog_is_consistent():
 
 
 def test_coverage_over_every_shipped_scenario_does_not_fall():
-    """Measured when written: 259 of 344 titles and fix sentences of the 69 golden reports (75%)
-    have a Japanese pattern; the rest stay English. This floor keeps a catalog edit from losing any."""
+    """Measured when written: 290 of 368 titles and fix sentences of the 79 golden reports (79%)
+    have a Japanese pattern; the rest stay English. This floor (new scenarios add English ones)
+    keeps a catalog edit from losing many."""
     from tests.conftest import ROOT
 
     tr = translator("ja")
