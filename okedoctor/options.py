@@ -48,14 +48,16 @@ def parse_target(text: str | None, namespace: str | None, default_namespace: str
 
 
 def service_hint(name: str, services: list[tuple[str, str]], namespace: str) -> str:
-    """"; did you mean X? exposed Services in NS: a (LoadBalancer), b (NodePort)" for a Service
+    """"; did you mean svc/X? exposed Services in NS: a (LoadBalancer), b (NodePort)" for a Service
     name that is not there: `services` are (name, spec.type) of the namespace."""
     near = difflib.get_close_matches(name, [n for n, _ in services], n=1, cutoff=0.6)
     exposed = sorted(f"{n} ({t})" for n, t in services if t in ("LoadBalancer", "NodePort"))
-    out = f"; did you mean svc/{near[0]}?" if near else ""
+    parts = [f"did you mean svc/{near[0]}?"] if near else []
     if exposed:
         shown = ", ".join(exposed[:10]) + (f", ... ({len(exposed)} in all)" if len(exposed) > 10 else "")
-        return out + f" exposed Services in {namespace}: {shown}"
-    others = len(services)
-    return out + (f" namespace {namespace} has no LoadBalancer or NodePort Service ({others} of other types)"
-                  if others else f" namespace {namespace} has no Service")
+        parts.append(f"exposed Services in {namespace}: {shown}")
+    elif services:
+        parts.append(f"namespace {namespace} has no LoadBalancer or NodePort Service ({len(services)} of other types)")
+    else:
+        parts.append(f"namespace {namespace} has no Service")
+    return "; " + " ".join(parts)

@@ -110,5 +110,5 @@ def test_an_error_line_quoting_the_file_is_one_printable_line(tmp_path):
     dump_snapshot(snap, path)
     run = run_cli("diagnose", "svc/other", "--from", str(path))
     assert run.code == 64
-    assert "it holds default/app\\x1b]0;owned\\x07\\u202e" in run.stderr
+    assert "exposed Services in default: app\\x1b]0;owned\\x07\\u202e (LoadBalancer)" in run.stderr
     assert RAW.findall(run.stderr) == [] and run.stderr.count("\n") == 1
