@@ -7,6 +7,7 @@ A completion never prints an error or waits long: a shell calls it on every TAB,
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 
 import click
@@ -14,7 +15,7 @@ from click.shell_completion import CompletionItem, get_completion_class
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_OKEDOCTOR_COMPLETE"
-LIVE_DEADLINE = 3.0
+LIVE_DEADLINE = 3.0  # a TAB waits no longer for the cluster; $OKEDOCTOR_COMPLETE_TIMEOUT changes it
 
 
 def _items(values: list[tuple[str, str]], incomplete: str) -> list[CompletionItem]:
@@ -37,7 +38,8 @@ def services(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
             from okedoctor.options import LiveOptions
 
             p = ctx.params
-            opts = LiveOptions(context=p.get("context"), kubeconfig=p.get("kubeconfig"), timeout=LIVE_DEADLINE)
+            deadline = float(os.environ.get("OKEDOCTOR_COMPLETE_TIMEOUT") or LIVE_DEADLINE)
+            opts = LiveOptions(context=p.get("context"), kubeconfig=p.get("kubeconfig"), timeout=deadline)
             listed = list_services(opts, p.get("namespace"))
     except Exception:  # a TAB must never print a traceback or an error into the command line
         return []

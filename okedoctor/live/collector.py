@@ -227,9 +227,10 @@ def list_services(opts: LiveOptions, namespace: str | None, wires: Wires = REAL)
     """(name, spec.type) of the Services in a namespace (the context's when None): for shell
     completion and hints, one request within `opts.timeout`, nothing else read."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
+    wire = wires.kube(kt)  # the client's import and setup are CPU work, not the API's time
     engine = Engine(opts.timeout)
     try:
-        k = KubeReads(wires.kube(kt), engine, kt)
+        k = KubeReads(wire, engine, kt)
         items = engine.result(engine.submit(KUBERNETES, k.services, namespace or kt.namespace or "default"))
     finally:
         engine.close()
