@@ -32,6 +32,7 @@ OCI = "oci"
 LIVE_CONTAINERS = "live.containers"
 LIVE_INTERNET = "live.internet"
 LIVE_PROBE = "live.probe"  # the in-pod HTTP probe (exec); a subset of live.containers
+LIVE_DNS = "live.dns"  # the A/AAAA answers for the URL's host
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,8 @@ class Facts:
             return Unavailable(SkipKind.NOT_OBSERVED, "container logs and the in-pod probe were not observed")
         if need == LIVE_INTERNET and "internet" not in self.live:
             return Unavailable(SkipKind.NOT_OBSERVED, "the public address was not probed from outside")
+        if need == LIVE_DNS and "dns" not in self.live:
+            return Unavailable(SkipKind.NOT_OBSERVED, "the URL's name was not resolved")
         return None
 
     # ---- kubernetes ---------------------------------------------------------------------
@@ -401,6 +404,36 @@ class Facts:
     def internet(self, address: str) -> Obj | None:
         """What a client on the internet saw at `ip:port`."""
         return (self.live.get("internet") or {}).get(address)
+
+    def internet_answer(self, address: str, host: str | None) -> Obj | None:
+        """What a client asking for `host` (Host header and SNI) saw at `ip:port`.
+
+        The entry's `hosts` holds answers that depend on the name; without one for `host`
+        the entry's own status/body is what the address answers any name.
+        """
+        seen = self.internet(address)
+        if seen is None or not host:
+            return seen
+        return (seen.get("hosts") or {}).get(host) or seen
+
+    def internet_tls(self, address: str) -> Obj | None:
+        """The certificate `ip:port` served (`subject`, `sans`, `issuer`, `notBefore`, `notAfter`,
+        `verifyError`), or None when the address spoke no TLS or was not probed with it."""
+        return (self.internet(address) or {}).get("tls")
+
+    @property
+    def dns_observed(self) -> bool:
+        return "dns" in self.live
+
+    def dns_answers(self, name: str) -> list[str] | None:
+        """The A/AAAA answers recorded for `name`; None when it does not resolve (NXDOMAIN)."""
+        answers = (self.live.get("dns") or {}).get(name.rstrip(".").lower())
+        return list(answers) if answers else None
+
+    @property
+    def target_url(self) -> str | None:
+        """The URL diagnosed (`target.url`), when the target is a URL rather than a Service."""
+        return self.target.url
 
     # ---- OCI ----------------------------------------------------------------------------
     def _oci_list(self, section: str) -> list[Obj]:

@@ -13,12 +13,14 @@ from typing import Any
 
 
 class Hop(enum.StrEnum):
-    """Where on the chain Internet -> LB -> NodePort -> Node -> Pod a fault sits."""
+    """Where on the chain (DNS ->) Internet -> LB -> NodePort -> Node (-> Ingress) -> Pod a fault sits."""
 
+    DNS = "dns"
     INTERNET = "internet"
     LOADBALANCER = "loadbalancer"
     NODEPORT = "nodeport"
     NODE = "node"
+    INGRESS = "ingress"
     POD = "pod"
     CLUSTER = "cluster"
 
@@ -28,17 +30,22 @@ class Hop(enum.StrEnum):
         return _DEPTH[self]
 
 
+# The ingress controller's pods and rules sit between the node and the backend pods.
 _DEPTH = {
     Hop.CLUSTER: -1,
     Hop.POD: 0,
-    Hop.NODE: 1,
-    Hop.NODEPORT: 2,
-    Hop.LOADBALANCER: 3,
-    Hop.INTERNET: 4,
+    Hop.INGRESS: 1,
+    Hop.NODE: 2,
+    Hop.NODEPORT: 3,
+    Hop.LOADBALANCER: 4,
+    Hop.INTERNET: 5,
+    Hop.DNS: 6,
 }
 
 # The order the text report draws the chain in, as traffic flows.
 CHAIN = (Hop.INTERNET, Hop.LOADBALANCER, Hop.NODEPORT, Hop.NODE, Hop.POD)
+# A URL's chain: the name resolves first, and the ingress rule picks the backend Service.
+URL_CHAIN = (Hop.DNS, Hop.INTERNET, Hop.LOADBALANCER, Hop.NODEPORT, Hop.NODE, Hop.INGRESS, Hop.POD)
 
 
 class HopState(enum.StrEnum):
@@ -214,11 +221,32 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Target:
+    """A Service; or a URL (`url`) or an Ingress/HTTPRoute (`route`, `ingress/NAME`) whose walk
+    ends at a Service (then `namespace`/`service` name it once found, and are empty before)."""
+
     namespace: str
     service: str
+    url: str | None = None
+    route: str | None = None
 
     def __str__(self) -> str:
+        if self.url:
+            return self.url
+        if self.route:
+            return f"{self.namespace}/{self.route}"
         return f"{self.namespace}/svc/{self.service}"
+
+    @property
+    def walks_url(self) -> bool:
+        return bool(self.url or self.route)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"namespace": self.namespace, "service": self.service}
+        if self.url:
+            out["url"] = self.url
+        if self.route:
+            out["route"] = self.route
+        return out
 
 
 @dataclass
@@ -228,13 +256,17 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
-    # The state of each hop of CHAIN, as the runner judged it; None for a report built by hand.
+    # The state of each hop of `chain`, as the runner judged it; None for a report built by hand.
     hops: dict[Hop, HopView] | None = None
     # Findings the user silenced, and the codes of checks the user switched off (`--disable`).
     silenced: list[Silenced] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     # The checks that ran (code, name, hop), for formats with one entry per check (JUnit).
     checks_run: list[tuple[str, str, Hop]] = field(default_factory=list)
+    # The hops drawn: CHAIN for a Service, URL_CHAIN for a URL or an Ingress/HTTPRoute.
+    chain: tuple[Hop, ...] = CHAIN
+    # A URL walk: the name's answers, the LB, the controller, the rule and the backend it found.
+    route: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -242,7 +274,7 @@ class Report:
             return Verdict.FAILURE
         if any(s.kind.makes_unknown for s in self.skipped):
             return Verdict.UNKNOWN
-        if any(self.hop_status(h) is HopState.UNKNOWN for h in CHAIN):
+        if any(self.hop_status(h) is HopState.UNKNOWN for h in self.chain):
             return Verdict.UNKNOWN
         if any(f.severity is Severity.WARNING for f in self.findings):
             return Verdict.WARNING
@@ -277,13 +309,13 @@ class Report:
         return list(grouped.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": "okedoctor/report/v1",
             "verdict": self.verdict.value,
-            "target": {"namespace": self.target.namespace, "service": self.target.service},
+            "target": self.target.to_dict(),
             "context": self.context,
-            "hops": {hop.value: self.hop_status(hop).value for hop in CHAIN},
-            "hopReasons": {hop.value: v.reason for hop in CHAIN if (v := self.hop_view(hop)).reason},
+            "hops": {hop.value: self.hop_status(hop).value for hop in self.chain},
+            "hopReasons": {hop.value: v.reason for hop in self.chain if (v := self.hop_view(hop)).reason},
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [s.to_dict() for s in self.skipped],
             "gaps": self.gaps,
@@ -291,3 +323,6 @@ class Report:
             "disabledChecks": list(self.disabled),
             "stats": self.stats,
         }
+        if self.route is not None:
+            out["route"] = self.route
+        return out

@@ -14,6 +14,9 @@ from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.safeout import clean_report
 
+# (findings, skipped, hops a check ran on, how many checks ran)
+Checked = tuple[list[Finding], list[Skipped], set[Hop], int]
+
 
 def run_checks(
     facts: Facts,
@@ -27,25 +30,20 @@ def run_checks(
     apply before hops are judged, so a silenced finding neither colours a hop nor the verdict."""
     policy = policy or Policy()
     started = time.perf_counter()
-    findings: list[Finding] = []
-    skipped: list[Skipped] = [
-        Skipped(check=where, reason=f"plugin failed to load: {err}", kind=SkipKind.ERROR)
-        for where, err in registry.load_errors
-    ]
-    checked: set[Hop] = set()
-    for check_cls in registry.sorted():
-        if check_cls.code in policy.disabled:
-            continue
-        got, skip = _run_one(check_cls, facts)
-        findings.extend(got)
-        if skip:
-            skipped.append(skip)
-        else:
-            checked.add(check_cls.hop)
+    findings, skipped, checked, ran = run_group(facts, registry, frozenset((*CHAIN, Hop.CLUSTER)), policy)
+    skipped[:0] = load_errors(registry)
     labels = ((facts.service or {}).get("metadata") or {}).get("labels") or {}
     findings, silenced = policy.apply(findings, facts.target.namespace, facts.target.service, labels)
     covered = chain.coverage(facts)
     hops = judge_hops(findings, skipped, checked, covered, end_to_end=chain.answers_end_to_end(facts))
+    return build_report(facts, findings, skipped, hops, context=context, stats=stats, ran=ran, started=started,
+                        registry=registry, policy=policy, silenced=silenced)
+
+
+def build_report(facts: Facts, findings: list[Finding], skipped: list[Skipped], hops: dict[Hop, HopView], *,
+                 context: dict | None, stats: dict | None, ran: int, started: float, registry: Registry,
+                 policy: Policy, silenced: list, drawn: tuple[Hop, ...] = CHAIN) -> Report:
+    on_chain = {*drawn, Hop.CLUSTER}
     report = Report(
         target=facts.target,
         context=context if context is not None else dict(facts.context),
@@ -55,12 +53,42 @@ def run_checks(
         hops=hops,
         silenced=silenced,
         disabled=sorted(c.code for c in registry.checks if c.code in policy.disabled),
-        checks_run=[(c.code, c.name, c.hop) for c in registry.sorted() if c.code not in policy.disabled],
+        checks_run=[(c.code, c.name, c.hop) for c in registry.sorted()
+                    if c.code not in policy.disabled and c.hop in on_chain],
+        chain=drawn,
     )
     clean_report(report, facts.unsafe_words)
-    report.stats.setdefault("checks_run", len(registry.checks) - len(report.disabled))
+    report.stats.setdefault("checks_run", ran)
     report.stats["checks_s"] = round(time.perf_counter() - started, 4)
     return report
+
+
+def load_errors(registry: Registry) -> list[Skipped]:
+    return [Skipped(check=where, reason=f"plugin failed to load: {err}", kind=SkipKind.ERROR)
+            for where, err in registry.load_errors]
+
+
+def run_group(facts: Facts, registry: Registry, hops: frozenset[Hop], policy: Policy) -> Checked:
+    """Run the checks of `hops` on `facts`: (findings, skipped, hops a check ran on, checks run).
+
+    A check runs only on a hop the report draws: a Service's report has no DNS or ingress hop,
+    so their checks neither run nor count as skipped there.
+    """
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    checked: set[Hop] = set()
+    ran = 0
+    for check_cls in registry.sorted():
+        if check_cls.hop not in hops or check_cls.code in policy.disabled:
+            continue
+        ran += 1
+        got, skip = _run_one(check_cls, facts)
+        findings.extend(got)
+        if skip:
+            skipped.append(skip)
+        else:
+            checked.add(check_cls.hop)
+    return findings, skipped, checked, ran
 
 
 def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipped | None]:
@@ -78,7 +106,8 @@ def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipp
 
 
 def judge_hops(findings: list[Finding], skipped: list[Skipped], checked: set[Hop],
-               covered: dict[Hop, HopView], *, end_to_end: bool) -> dict[Hop, HopView]:
+               covered: dict[Hop, HopView], *, end_to_end: bool,
+               drawn: tuple[Hop, ...] = CHAIN) -> dict[Hop, HopView]:
     """Each hop's state: its worst finding, else what the facts rule out, else whether a check looked.
 
     A hop is ok only when a check ran on it and nothing hid its facts. A check switched off by
@@ -86,7 +115,7 @@ def judge_hops(findings: list[Finding], skipped: list[Skipped], checked: set[Hop
     which proves the path it would have tested.
     """
     out: dict[Hop, HopView] = {}
-    for hop in CHAIN:
+    for hop in drawn:
         severities = {f.severity for f in findings if f.hop is hop}
         hidden = [s for s in skipped if s.hop is hop and
                   (s.kind.makes_unknown or (s.kind is SkipKind.DISABLED and not end_to_end))]

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from okedoctor.fleet.model import Changes, FleetReport, service_key
-from okedoctor.model import CHAIN, HopState, Report
+from okedoctor.model import HopState, Report
 from okedoctor.render import markdown as report_markdown
 from okedoctor.render.text import _STYLE, make_console
 from okedoctor.safeout import printable
@@ -26,7 +26,7 @@ def _root(report: Report) -> tuple[str, str, str]:
     effect = next((f for f in report.findings if f.cause_unknown), None)
     if effect is not None:
         return effect.code, effect.hop.value, f"(effect) {effect.title}; cause not found: {effect.cause_unknown}"
-    blind = next((h for h in CHAIN if report.hop_status(h) is HopState.UNKNOWN), None)
+    blind = next((h for h in report.chain if report.hop_status(h) is HopState.UNKNOWN), None)
     if blind is not None:
         return "", blind.value, f"not checked: {report.hop_view(blind).reason}"
     return "", "", ""

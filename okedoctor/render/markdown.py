@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from okedoctor.model import CHAIN, Finding, Report
+from okedoctor.model import Finding, Report
 
 _ICON = {"ok": "✅", "warning": "⚠️", "failure": "❌", "error": "❌", "unknown": "❔", "notApplicable": "➖",
          "notReached": "⏹️"}
@@ -24,7 +24,7 @@ def lines(report: Report, heading: str = "#") -> list[str]:
         f"- kube context: `{ctx.get('kubeContext', '?')}`; cluster: `{ctx.get('cluster', '?')}`; "
         f"region: `{ctx.get('region', '?')}`",
         "- chain: " + " → ".join(
-            f"{hop.value} {_ICON[report.hop_status(hop).value]}" for hop in CHAIN
+            f"{hop.value} {_ICON[report.hop_status(hop).value]}" for hop in report.chain
         ),
         "",
     ]
@@ -40,7 +40,7 @@ def lines(report: Report, heading: str = "#") -> list[str]:
             out += _finding(f, heading + "##")
     if not report.findings:
         out += ["No problem found on any hop.", ""]
-    notes = [(hop, report.hop_view(hop)) for hop in CHAIN]
+    notes = [(hop, report.hop_view(hop)) for hop in report.chain]
     notes = [(hop, v) for hop, v in notes if v.reason and v.state.value != "ok"]
     if notes:
         out += [f"- {hop.value} **{v.state.value}**: {v.reason}" for hop, v in notes] + [""]

@@ -15,12 +15,13 @@ from rich.console import Console
 from rich.text import Text
 
 from okedoctor.i18n import ENGLISH, Translator, translator
-from okedoctor.model import CHAIN, Finding, Report, Severity
+from okedoctor.model import Finding, Report, Severity
 
 _STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red", "error": "bold red", "unknown": "magenta",
           "notApplicable": "dim", "notReached": "dim"}
 _MARK = {"ok": "✔", "warning": "!", "error": "✖", "unknown": "?", "notApplicable": "n/a", "notReached": "–"}
-_LABEL = {"internet": "Internet", "loadbalancer": "LB", "nodeport": "NodePort", "node": "Node", "pod": "Pod"}
+_LABEL = {"dns": "DNS", "ingress": "Ingress", "internet": "Internet", "loadbalancer": "LB",
+          "nodeport": "NodePort", "node": "Node", "pod": "Pod"}
 _SEV = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 # The finding that names the cluster: the header says it, so its block is shown only with -v.
 CONTEXT_CODE = "OKD-CL-001"
@@ -122,7 +123,7 @@ def hop_notes(report: Report, tr: Translator = ENGLISH) -> list[Text]:
     Hops hidden by one source (OCI denied) are one line, whichever check or fact each names."""
     label = {"unknown": "unknown", "notApplicable": "not applicable", "notReached": "not reached"}
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for hop in CHAIN:
+    for hop in report.chain:
         view = report.hop_view(hop)
         if view.reason and view.state.value in label:
             key = (view.state.value, _HOP_REASON_PREFIX.sub("", view.reason))
@@ -155,7 +156,7 @@ def header(report: Report, tr: Translator = ENGLISH) -> Text:
 
 def chain(report: Report, tr: Translator = ENGLISH) -> Text:
     t = Text()
-    for i, hop in enumerate(CHAIN):
+    for i, hop in enumerate(report.chain):
         status = report.hop_status(hop).value
         if i:
             t.append(" ──▶ ", style="dim")
@@ -235,7 +236,7 @@ def verdict_line(report: Report, tr: Translator = ENGLISH) -> str:
     more = f"{u('and more')} {len(roots) - 2}" if tr.lang != "en" else f"and {len(roots) - 2} more"
     named = [f"{f.code} {f.title}" for f in roots[:2]] + ([more] if len(roots) > 2 else [])
     if not named and verdict.value == "unknown":
-        blind = [u(_LABEL[h.value]) for h in CHAIN if report.hop_view(h).state.value == "unknown"]
+        blind = [u(_LABEL[h.value]) for h in report.chain if report.hop_view(h).state.value == "unknown"]
         if blind:
             named = [f"{', '.join(blind)} {u('not checked')}"]
         elif report.gaps:
