@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from okedoctor.chain.ingress import route_url
 from okedoctor.errors import UsageError
 from okedoctor.facts import Facts
 from okedoctor.model import Report, Target
@@ -13,11 +14,19 @@ from okedoctor.registry import Registry
 from okedoctor.runner import run_checks
 from okedoctor.safeout import clean_value
 from okedoctor.snapshot import Snapshot
+from okedoctor.urldiag import diagnose_url
+from okedoctor.urls import parse_url
 
 
 def resolve_target(snapshot: Snapshot, target: Target | None, namespace: str | None, source: str) -> Target:
     """The target asked for, else the file's; checked against what the file holds."""
     file_target = snapshot.target or {}
+    if target is None and file_target.get("url"):
+        return Target("", "", url=parse_url(file_target["url"]).text)
+    if target is not None and target.url:
+        return target
+    if target is not None and target.route:
+        return route_target(snapshot, target, source)
     if target is None:
         if not file_target.get("service"):
             raise UsageError(f"{source} names no target; give one, e.g. okedoctor diagnose svc/NAME --from {source}")
@@ -38,6 +47,21 @@ def resolve_target(snapshot: Snapshot, target: Target | None, namespace: str | N
     return target
 
 
+def route_target(snapshot: Snapshot, target: Target, source: str) -> Target:
+    """`ingress/NAME` or `httproute/NAME`: the URL of its first rule, walked like any URL."""
+    kind, _, name = (target.route or "").partition("/")
+    kinds = {"ingress": "Ingress", "httproute": "HTTPRoute"}
+    obj = next((o for o in snapshot.kubernetes if o.get("kind") == kinds[kind]
+                and o["metadata"].get("name") == name
+                and (o["metadata"].get("namespace") or "default") == target.namespace), None)
+    if obj is None:
+        raise UsageError(f"{kinds[kind]} {target.namespace}/{name} is not in {source}")
+    url = route_url(obj)
+    if url is None:
+        raise UsageError(f"{kinds[kind]} {target.namespace}/{name} has no rule naming a host: diagnose its URL")
+    return Target(target.namespace, "", url=url, route=target.route)
+
+
 def diagnose_snapshot(
     snapshot: Snapshot,
     target: Target,
@@ -49,6 +73,11 @@ def diagnose_snapshot(
 ) -> Report:
     started = time.perf_counter()
     facts = Facts(snapshot, target, lb_ocid=lb_ocid)
+    if target.url:
+        report = diagnose_url(facts, registry, stats=stats, policy=policy)
+        report.stats.setdefault("duration_s", round(time.perf_counter() - started, 4))
+        report.stats.setdefault("api_requests", {"kubernetes": 0, "oci": 0})
+        return report
     report = run_checks(facts, registry, stats=stats, policy=policy)
     if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer"):
         report.context["lbSearch"] = clean_value(facts.lb_search.to_dict())  # how the LB was found, or where it was not

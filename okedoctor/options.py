@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from okedoctor.errors import UsageError
 from okedoctor.model import Target
+from okedoctor.urls import looks_like_url, parse_url
 
 AUTH_TYPES = ("api_key", "security_token", "instance_principal", "resource_principal", "oke_workload_identity")
 _SERVICE_TYPES = ("svc", "service", "services")
+_ROUTE_TYPES = {"ingress": "ingress", "ingresses": "ingress", "ing": "ingress",
+                "httproute": "httproute", "httproutes": "httproute"}
 
 
 @dataclass(frozen=True)
@@ -34,16 +37,25 @@ class LiveOptions:
 
 
 def parse_target(text: str | None, namespace: str | None, default_namespace: str = "default") -> Target | None:
-    """`svc/NAME` (also `service/NAME`, `services/NAME`) -> Target; None when no target was given."""
+    """The one place a CLI target is read; None when no target was given.
+
+    `svc/NAME` (also `service/NAME`, `services/NAME`), `ingress/NAME`, `httproute/NAME`, or a URL
+    (`https://host/path`, or a bare `host[/path]`).
+    """
     if not text:
         return None
+    if looks_like_url(text):
+        return Target("", "", url=parse_url(text).text)
     kind, sep, name = text.partition("/")
     if not sep:
         raise UsageError(f"target {text!r} names no type: write svc/{text}")
-    if kind.lower() not in _SERVICE_TYPES:
-        raise UsageError(f"target {text!r}: okedoctor diagnoses Services; write svc/NAME")
+    route = _ROUTE_TYPES.get(kind.lower())
+    if kind.lower() not in _SERVICE_TYPES and not route:
+        raise UsageError(f"target {text!r}: write svc/NAME, ingress/NAME, httproute/NAME or a URL")
     if not name or "/" in name:
-        raise UsageError(f"target {text!r}: expected svc/NAME")
+        raise UsageError(f"target {text!r}: expected {kind}/NAME")
+    if route:
+        return Target(namespace or default_namespace, "", route=f"{route}/{name}")
     return Target(namespace or default_namespace, name)
 
 

@@ -203,3 +203,39 @@ def service_port(service: Obj | None, port: int | str | None) -> Obj | None:
         if (isinstance(port, int) and p.get("port") == port) or (isinstance(port, str) and p.get("name") == port):
             return p
     return None
+
+
+def route_url(route: Obj) -> str | None:
+    """The URL an Ingress's (or HTTPRoute's) first host rule serves: https when its TLS names the host."""
+    paths = [p for p in (ingress_paths(route) if route.get("kind") == "Ingress" else route_paths(route)) if p.host]
+    if not paths:
+        return None
+    first = paths[0]
+    tls_hosts = {h for t in (route.get("spec") or {}).get("tls") or [] for h in t.get("hosts") or []}
+    scheme = "https" if first.host in tls_hosts else "http"
+    return f"{scheme}://{first.host}{first.path}"
+
+
+def class_problem(facts: Facts, ingress: Obj, kind: ControllerKind) -> str | None:
+    """Why the controller `kind` ignores this Ingress, or None when it serves it."""
+    name = class_name(ingress)
+    classes = {c["metadata"]["name"]: (c.get("spec") or {}).get("controller") for c in facts.objects("IngressClass")}
+    if name is None:
+        defaults = default_classes(facts)
+        if not defaults:
+            return "it names no ingressClassName and no IngressClass is marked default"
+        if len(defaults) > 1:
+            return f"it names no ingressClassName and {len(defaults)} IngressClasses are marked default"
+        name = defaults[0]["metadata"]["name"]
+    if name not in classes:
+        return f"its class {name!r} does not exist"
+    if classes[name] != kind.controller:
+        return f"its class {name!r} belongs to controller {classes[name]!r}, not {kind.controller!r}"
+    return None
+
+
+def class_table(facts: Facts) -> list[dict[str, Any]]:
+    """The cluster's IngressClasses as evidence: name, controller, default."""
+    return [{"name": c["metadata"]["name"], "controller": (c.get("spec") or {}).get("controller"),
+             "default": ((c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true")}
+            for c in facts.objects("IngressClass")]

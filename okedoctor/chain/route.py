@@ -40,20 +40,20 @@ class Walk:
         out: dict[str, Any] = {"url": self.url.text, "host": self.url.host, "path": self.url.path,
                                "dns": self.answers if self.resolved else "not resolved"}
         if self.edge:
-            out["edgeService"] = _ref(self.edge)
+            out["edgeService"] = ref(self.edge)
             out["address"] = self.address
         if self.controller:
             out["controller"] = self.controller.name
         if self.match:
             out["rule"] = self.match.to_dict()
         if self.backend:
-            out["backendService"] = _ref(self.backend)
+            out["backendService"] = ref(self.backend)
         if self.stop:
             out["stopsAt"] = {"hop": self.stop.value, "why": self.why}
         return out
 
 
-def _ref(obj: Obj) -> str:
+def ref(obj: Obj) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
 
@@ -70,7 +70,7 @@ def cluster_load_balancers(facts: Facts) -> list[dict[str, Any]]:
         ips = [i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
                if i.get("ip")]
         if ips:
-            out.append({"type": "service", "service": _ref(svc), "addresses": ips})
+            out.append({"type": "service", "service": ref(svc), "addresses": ips})
     return out
 
 

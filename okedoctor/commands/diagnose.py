@@ -39,7 +39,8 @@ from okedoctor.render import report_formats
 @policy_options
 @live_options
 def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, **kw):
-    """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME)."""
+    """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME), or
+    DNS -> ... -> Ingress -> Pod for a URL (https://host/path), ingress/NAME or httproute/NAME."""
     from okedoctor.diagnose import diagnose_snapshot, resolve_target
 
     registry = load_checks(checks_dir)
@@ -58,8 +59,12 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
         from okedoctor.live.progress import ChainProgress
 
         opts = make_live_options(kw, namespace, lb_ocid)
+        wanted = parse_target(target, namespace, default_namespace="default")
+        if wanted is not None and wanted.walks_url:
+            raise UsageError(f"{target}: a URL, Ingress or HTTPRoute is diagnosed from a file only so far "
+                             "(okedoctor diagnose URL --from FILE); diagnose its Service live: svc/NAME")
         with ChainProgress() as watch:
-            result = collect(parse_target(target, namespace, default_namespace="default"), opts, watch=watch)
+            result = collect(wanted, opts, watch=watch)
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                    stats=result.stats, policy=policy)
         report.context = {**result.snapshot.context, **report.context}

@@ -142,7 +142,10 @@ def header(report: Report, tr: Translator = ENGLISH) -> Text:
     ctx, u = report.context, tr.ui
     t = Text()
     t.append("okedoctor ", style="bold")
-    t.append(f"{report.target}\n")
+    t.append(f"{report.target}")
+    if report.target.url and report.target.service:
+        t.append(f"  -> {report.target.namespace}/svc/{report.target.service}", style="dim")
+    t.append("\n")
     t.append(f"{u('context')} {ctx.get('kubeContext', '?')}", style="dim")
     if ctx.get("server"):
         t.append(f"  {u('server')} {ctx['server']}", style="dim")
