@@ -5,10 +5,10 @@ editable install or a source tree. A new built-in check adds its module name to 
 its hop's `__init__.py`.
 """
 
-from okedoctor_checks import cluster, internet, loadbalancer, node, nodeport, pod
+from okedoctor_checks import cluster, dns, ingress, internet, loadbalancer, node, nodeport, pod, tls
 
 BUILTIN: tuple[str, ...] = tuple(
     f"{pkg.__name__}.{module}"
-    for pkg in (pod, node, nodeport, loadbalancer, internet, cluster)
+    for pkg in (pod, ingress, node, nodeport, loadbalancer, internet, tls, dns, cluster)
     for module in pkg.MODULES
 )

@@ -1,0 +1,9 @@
+"""Checks of the ingress hop: the controller, the IngressClass, the rule and the backend a URL reaches."""
+
+MODULES: tuple[str, ...] = (
+    "no_rule_matches",
+    "ingress_class_not_served",
+    "backend_service_missing",
+    "tls_secret_missing",
+    "controller_not_ready",
+)

@@ -1,0 +1,50 @@
+"""OKD-TLS-003: a client cannot verify the certificate chain the public address serves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from okedoctor.chain import tls
+from okedoctor.check import Check
+from okedoctor.facts import LIVE_INTERNET, Facts
+from okedoctor.model import Finding, Fix, Hop
+
+
+class CertificateNotTrusted(Check):
+    """A client cannot verify the certificate chain the public listener serves (incomplete chain, self-signed).
+
+    What it checks
+        The verifier's error the internet probe recorded (`verifyError`), other than expiry
+        and a name mismatch, which OKD-TLS-001 and OKD-TLS-002 report.
+    Why it breaks
+        A listener that serves the leaf without its intermediate certificates works in a
+        browser that cached them and fails in curl, Java, Go and mobile clients ("unable to get
+        local issuer certificate"); a self-signed or controller default certificate fails
+        everywhere.
+    How to fix
+        Serve the full chain: the TLS Secret's tls.crt (or the LB certificate bundle's
+        publicCertificate + caCertificate) must hold the leaf followed by every intermediate.
+    """
+
+    code = "OKD-TLS-003"
+    name = "certificate-not-trusted"
+    hop = Hop.INTERNET
+    needs = (LIVE_INTERNET,)
+    # Often the effect of the ingress layer (a missing TLS Secret makes the controller serve its default one).
+    symptom = True
+
+    def run(self, facts: Facts) -> Iterator[Finding]:
+        for served in tls.served(facts):
+            error = (served.cert or {}).get("verifyError")
+            if not error or tls.is_expiry_error(error) or tls.is_name_error(error):
+                continue
+            yield self.finding(
+                f"clients cannot verify the certificate {served.address} serves: {error}",
+                subject=f"listener/{served.address}",
+                evidence={"address": served.address, "verifyError": error, "subject": served.cert.get("subject"),
+                          "issuer": served.cert.get("issuer")},
+                fix=Fix("Serve the whole chain: the leaf followed by every intermediate in tls.crt (or in the LB "
+                        "certificate bundle's caCertificate).",
+                        (f"openssl s_client -connect {served.address} -servername {served.host or 'HOST'} "
+                         "-showcerts </dev/null",)),
+            )
