@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from okedoctor.sim.edgecerts import EdgeCerts
 from okedoctor.sim.httpbase import Behaviour, SimHandler, SimServer
 
 RAW_ERRORS = ("refused", "timeout", "reset", "tls")
@@ -27,6 +28,10 @@ class InternetHandler(SimHandler):
 
     def route(self) -> None:
         ans = self.server.app
+        # An answer that depends on the name asked for (Host header / SNI): the entry's `hosts`.
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower() if "]" not in (
+            self.headers.get("Host") or "") else ""
+        ans = ((ans.get("hosts") or {}).get(host)) or ans
         status = int(ans.get("status", 200))
         body = "" if ans.get("body") is None else str(ans["body"])
         self.reply(status, body.encode(), "text/plain; charset=utf-8")
@@ -106,7 +111,7 @@ class Internet:
     raw: list[RawListener] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
 
-    def start(self, internet: dict[str, Any], tls: ssl.SSLContext) -> None:
+    def start(self, internet: dict[str, Any], tls: ssl.SSLContext, edge: EdgeCerts | None = None) -> None:
         for address, ans in internet.items():
             ans = ans if isinstance(ans, dict) else {}
             if "error" in ans and ans["error"] not in RAW_ERRORS:
@@ -117,7 +122,10 @@ class Internet:
                 port = raw.port
             else:
                 server = SimServer(InternetHandler, self.behaviour, ans)
-                if address.rsplit(":", 1)[-1] == "443" or ans.get("tls") is True:
+                if isinstance(ans.get("tls"), dict) and edge is not None:
+                    server.socket = edge.context(ans["tls"]).wrap_socket(
+                        server.socket, server_side=True, do_handshake_on_connect=False)
+                elif address.rsplit(":", 1)[-1] == "443" or ans.get("tls") is True:
                     server.socket = tls.wrap_socket(server.socket, server_side=True,
                                                     do_handshake_on_connect=False)
                 threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sim-internet-{address}",

@@ -16,6 +16,7 @@ import yaml
 from okedoctor.errors import UsageError
 from okedoctor.sim.certs import make_api_key, make_tls
 from okedoctor.sim.denials import denial_faults
+from okedoctor.sim.edgecerts import EdgeCerts
 from okedoctor.sim.httpbase import Behaviour, Fault, Faults, Recorder, SimServer
 from okedoctor.sim.internet import Internet
 from okedoctor.sim.kubeapi import KubeApp, KubeHandler
@@ -107,7 +108,9 @@ class Simulator:
         try:
             self._start_kube(ctx, live)
             self._start_oci()
-            self._internet.start(internet, ctx)
+            self._edge = EdgeCerts(self.workdir)
+            self._edge.write_trust()
+            self._internet.start(internet, ctx, self._edge)
         except BaseException:
             self.stop()
             raise
@@ -120,6 +123,10 @@ class Simulator:
             "OKEDOCTOR_OCI_ENDPOINT": self.oci_url,
             "OKEDOCTOR_INTERNET_REDIRECT": ",".join(f"{a}={t}" for a, t in self._internet.redirects.items()),
             "NO_PROXY": "127.0.0.1,localhost",
+            # The names the file resolves, and the CAs its public certificates chain to: a client
+            # of the simulator never asks the machine's resolver nor trusts the machine's CAs.
+            "OKEDOCTOR_DNS": dns_setting(live.get("dns") or {}),
+            "OKEDOCTOR_INTERNET_CA": str(self._edge.ca_file),
         }
 
     def stop(self) -> None:
@@ -202,6 +209,12 @@ class Simulator:
         path = self.workdir / "kubeconfig"
         path.touch(mode=0o600, exist_ok=True)
         path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def dns_setting(dns: dict[str, Any]) -> str:
+    """`live.dns` as OKEDOCTOR_DNS: `name=addr addr,name=addr` (read by okedoctor/live/resolve.py).
+    Set but empty, it resolves nothing: every name is NXDOMAIN, as for a file without answers."""
+    return ",".join(f"{name}={' '.join(str(a) for a in answers or [])}" for name, answers in dns.items())
 
 
 def _git_version(snap: Snapshot) -> str:

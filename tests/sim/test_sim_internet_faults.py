@@ -118,7 +118,9 @@ def test_sim_serve_prints_exports_and_stops_on_sigterm(tmp_path):
     try:
         env = read_exports(proc)
         assert set(env) == {"KUBECONFIG", "OCI_CLI_CONFIG_FILE", "OCI_CLI_PROFILE", "OCI_CLI_RC_FILE",
-                            "OKEDOCTOR_OCI_ENDPOINT", "OKEDOCTOR_INTERNET_REDIRECT", "NO_PROXY"}
+                            "OKEDOCTOR_OCI_ENDPOINT", "OKEDOCTOR_INTERNET_REDIRECT", "NO_PROXY",
+                            "OKEDOCTOR_DNS", "OKEDOCTOR_INTERNET_CA"}
+        assert env["OKEDOCTOR_DNS"] == ""  # the file resolves no name: nothing resolves, nothing is asked
         # The oci CLI's rc file sends a plain `oci ...` in that shell to the simulator too.
         rc = (tmp_path / "w" / "oci_cli_rc").read_text()
         assert env["OCI_CLI_RC_FILE"] == str(tmp_path / "w" / "oci_cli_rc")
