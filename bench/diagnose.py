@@ -1,6 +1,9 @@
 """One live diagnosis against the simulated OKE with added latency per request.
 
-    python bench/diagnose.py [SCENARIO] [--latency-ms 50] [--no-exec]
+    python bench/diagnose.py [SCENARIO] [--latency-ms 50] [--no-exec] [--service NS/NAME]
+
+A scenario with `target.url` is diagnosed as that URL (name, LB, ingress rule, backend);
+--service diagnoses one of its Services instead, to compare the two on the same cluster.
 
 Prints the wall time, the requests per API and the longest chain of dependent requests: with
 L ms per request, a diagnosis cannot take less than about chain x L, and the collector's job is
@@ -25,6 +28,7 @@ def main() -> int:
     ap.add_argument("scenario", nargs="?", default="healthy-nlb")
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--no-exec", action="store_true")
+    ap.add_argument("--service", metavar="NS/NAME", help="diagnose this Service of the scenario instead")
     ap.add_argument("--runs", type=int, default=2,
                     help="diagnoses in this process: the first pays the imports, the next ones do not")
     args = ap.parse_args()
@@ -39,17 +43,29 @@ def main() -> int:
 
     path = ROOT / "okedoctor" / "scenarios" / f"{args.scenario}.yaml"
     snap = load_snapshot(path)
-    target = Target(snap.target.get("namespace") or "default", snap.target["service"])
+    if args.service:
+        ns, _, name = args.service.partition("/")
+        target = Target(ns, name)
+    elif snap.target.get("url"):
+        target = Target("", "", url=snap.target["url"])
+    else:
+        target = Target(snap.target.get("namespace") or "default", snap.target["service"])
     registry = load_registry(entry_points_enabled=False)
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory() as workdir, \
                 Simulator(snap, workdir, latency_ms=args.latency_ms) as sim:
             os.environ.update(sim.env)
-            opts = LiveOptions(namespace=target.namespace, lb_ocid=snap.target.get("lbOcid"), no_exec=args.no_exec,
+            opts = LiveOptions(namespace=target.namespace or None, lb_ocid=snap.target.get("lbOcid"),
+                               no_exec=args.no_exec,
                                timeout=60, oci_endpoint=sim.env["OKEDOCTOR_OCI_ENDPOINT"],
                                internet_redirect=sim.env["OKEDOCTOR_INTERNET_REDIRECT"])
             started = time.perf_counter()
-            result = collect(target, opts)
+            if target.url:
+                from okedoctor.live.urlcollect import collect_url
+
+                result = collect_url(target, opts)
+            else:
+                result = collect(target, opts)
             report = diagnose_snapshot(result.snapshot, result.target, registry, stats=result.stats)
             wall = time.perf_counter() - started
             served = {api: sum(1 for r in sim.requests if r["api"] == api)

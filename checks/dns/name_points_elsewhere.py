@@ -39,11 +39,11 @@ class NamePointsElsewhere(Check):
         if walk is None or not walk.answers or walk.edge is not None:
             return
         host = walk.url.host
-        current = [a for lb in walk.cluster_lbs if lb["type"] == "service" for a in lb["addresses"]]
+        current = [a for lb in walk.cluster_lbs for a in lb["addresses"]]
         yield self.finding(
             f"{host} resolves to {', '.join(walk.answers)}, an address no load balancer of the cluster holds",
             subject=f"dns/{host}",
-            evidence={"name": host, "answers": walk.answers, "clusterLoadBalancers": list(walk.cluster_lbs)},
+            evidence={"name": host, "answers": walk.answers, "loadBalancerServices": list(walk.cluster_lbs)},
             fix=Fix(f"Point {host} at the current address of the load balancer in front of the ingress controller"
                     + (f" ({', '.join(current)})" if current else "") + "; a reserved public IP keeps it stable.",
                     (f"dig +short {host}", "kubectl get svc -A --field-selector spec.type=LoadBalancer")),

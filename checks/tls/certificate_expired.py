@@ -48,7 +48,6 @@ class CertificateExpired(Check):
                 severity=None if expired else Severity.WARNING,
                 evidence={"address": served.address, "subject": served.cert.get("subject"),
                           "issuer": served.cert.get("issuer"), "notAfter": date,
-                          "observedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                           "verifyError": served.cert.get("verifyError")},
                 fix=Fix("Renew the certificate and install it where the listener reads it (the ingress TLS Secret "
                         "behind an NLB, the LB listener's certificate behind an L7 LB).",

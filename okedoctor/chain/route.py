@@ -59,18 +59,14 @@ def ref(obj: Obj) -> str:
 
 
 def cluster_load_balancers(facts: Facts) -> list[dict[str, Any]]:
-    """Every LB/NLB the facts hold and every LoadBalancer Service's address: what a name could point at."""
+    """Every LoadBalancer Service's addresses (its LB's, as the cloud controller manager wrote them):
+    what the URL's name should point at. Read from Kubernetes alone, so it is known without OCI."""
     out = []
-    for section, flavor in (("networkLoadBalancers", "nlb"), ("loadBalancers", "lb")):
-        for body in facts.oci.get(section) or []:
-            ips = [a.get("ipAddress") for a in body.get("ipAddresses") or [] if a.get("ipAddress")]
-            out.append({"type": flavor, "id": body.get("id"), "displayName": body.get("displayName"),
-                        "addresses": ips})
     for svc in facts.services:
         ips = [i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
                if i.get("ip")]
         if ips:
-            out.append({"type": "service", "service": ref(svc), "addresses": ips})
+            out.append({"service": ref(svc), "addresses": ips})
     return out
 
 

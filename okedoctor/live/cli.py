@@ -38,8 +38,16 @@ def snapshot(target, out_file, namespace, lb_ocid, force, **kw):
     from okedoctor.live.progress import ChainProgress
 
     opts = make_live_options(kw, namespace, lb_ocid)
-    with ChainProgress() as watch:
-        result = collect(parse_target(target, namespace), opts, watch=watch)
+    wanted = parse_target(target, namespace)
+    if wanted is not None and wanted.route:
+        raise UsageError(f"{target}: snapshot an Ingress or HTTPRoute by its URL (okedoctor snapshot https://HOST/PATH)")
+    if wanted is not None and wanted.url:
+        from okedoctor.live.urlcollect import collect_url
+
+        result = collect_url(wanted, opts)  # records live.dns and the certificate the URL served
+    else:
+        with ChainProgress() as watch:
+            result = collect(wanted, opts, watch=watch)
     try:
         dump_snapshot(for_ticket(result.snapshot), out_file)
     except OSError as exc:

@@ -94,3 +94,93 @@ def probe_address(address: str, timeout: float, redirect: dict[str, tuple[str, i
         out = {"error": type(exc).__name__}
     out["elapsedMs"] = int((time.perf_counter() - started) * 1000)
     return out
+
+
+def _connect_to(address: str, redirect: dict[str, tuple[str, int]] | None) -> tuple[str, int] | None:
+    if redirect is not None:
+        return redirect.get(address)
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _name(name: Any) -> str:
+    """`CN=shop.example.com, O=..., C=US`: most specific first, as openssl and browsers show it."""
+    return ", ".join(rdn.rfc4514_string() for rdn in reversed(list(name.rdns)))
+
+
+def describe_certificate(der: bytes, verify_error: str | None) -> dict[str, Any]:
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
+    except x509.ExtensionNotFound:
+        sans = []
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return {"subject": _name(cert.subject), "sans": list(sans), "issuer": _name(cert.issuer),
+            "notBefore": cert.not_valid_before_utc.strftime(stamp),
+            "notAfter": cert.not_valid_after_utc.strftime(stamp), "verifyError": verify_error}
+
+
+def _trusting(ca_file: str):
+    """A verifying client context that trusts only `ca_file` (the simulator's stand-in for the
+    system's CAs); an empty file trusts nothing."""
+    import ssl
+    from pathlib import Path
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if Path(ca_file).is_file() and Path(ca_file).stat().st_size:
+        ctx.load_verify_locations(cafile=ca_file)
+    return ctx
+
+
+def peer_certificate(target: tuple[str, int], host: str, timeout: float, ca_file: str | None) -> dict | None:
+    """The certificate `target` serves for `host` (SNI), and what a verifying client says of it;
+    None when it speaks no TLS."""
+    import socket
+    import ssl
+
+    def handshake(ctx: ssl.SSLContext) -> bytes:
+        with socket.create_connection(target, timeout=timeout) as raw, \
+                ctx.wrap_socket(raw, server_hostname=host) as conn:
+            return conn.getpeercert(binary_form=True) or b""
+
+    verifying = ssl.create_default_context() if ca_file is None else _trusting(ca_file)
+    try:
+        return describe_certificate(handshake(verifying), None)
+    except ssl.SSLCertVerificationError as exc:
+        error = str(exc.verify_message)
+    except (ssl.SSLError, OSError):
+        return None
+    lenient = ssl.create_default_context()
+    lenient.check_hostname, lenient.verify_mode = False, ssl.CERT_NONE
+    try:
+        return describe_certificate(handshake(lenient), error)
+    except (ssl.SSLError, OSError):
+        return None
+
+
+def probe_url(address: str, host: str, scheme: str, path: str, timeout: float,
+              redirect: dict[str, tuple[str, int]] | None, ca_file: str | None) -> dict[str, Any] | None:
+    """What a client asking for `scheme://host/path` at `address` met: the answer, and for https
+    the certificate. None when the address may not be contacted (not in the redirect map)."""
+    import httpx
+
+    target = _connect_to(address, redirect)
+    if target is None:
+        return None
+    out: dict[str, Any] = {}
+    if scheme == "https":
+        cert = peer_certificate(target, host, timeout, ca_file)
+        if cert is not None:
+            out["tls"] = cert
+    hostpart = f"[{target[0]}]" if ":" in target[0] else target[0]
+    try:
+        with httpx.Client(verify=False, timeout=timeout, trust_env=False, follow_redirects=False) as client:
+            resp = client.get(f"{scheme}://{hostpart}:{target[1]}{path}",
+                              headers={"Host": host, "User-Agent": "okedoctor"})
+            out.update(status=resp.status_code, body=redact(resp.text[:BODY_LIMIT]))
+    except httpx.HTTPError as exc:
+        out["error"] = type(exc).__name__
+    return out

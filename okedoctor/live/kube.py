@@ -252,6 +252,11 @@ RBAC = {
     "configmaps": RbacRule("", "configmaps", ("get",)),
     "pods/log": RbacRule("", "pods/log", ("get",)),
     "pods/exec": RbacRule("", "pods/exec", ("create", "get")),
+    # A URL diagnosis lists these cluster-wide: the Service holding the address, the rules to the backend.
+    "allservices": RbacRule("", "services", ("list",)),
+    "ingresses": RbacRule("networking.k8s.io", "ingresses", ("list",)),
+    "ingressclasses": RbacRule("networking.k8s.io", "ingressclasses", ("list",)),
+    "httproutes": RbacRule("gateway.networking.k8s.io", "httproutes", ("list",)),
 }
 
 

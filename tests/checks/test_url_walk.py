@@ -106,7 +106,7 @@ def test_a_name_that_does_not_resolve_lists_the_cluster_load_balancers(builtin_r
         doc["live"]["dns"] = {}
     report = _report(_url_snapshot(edit), builtin_registry).to_dict()
     (f,) = [f for f in report["findings"] if f["code"] == "OKD-DNS-001"]
-    assert "203.0.113.10" in str(f["evidence"]["clusterLoadBalancers"])
+    assert "203.0.113.10" in str(f["evidence"]["loadBalancerServices"])
     assert report["hops"]["pod"] == "notReached" and report["verdict"] == "failure"
 
 

@@ -34,6 +34,8 @@ from tests.live.conftest import run_cli
 
 
 def _target_args(snap) -> list[str]:
+    if snap.target.get("url"):  # a URL is walked live as from the file: name, LB, ingress rule, backend
+        return [snap.target["url"]]
     args = [f"svc/{snap.target['service']}", "-n", snap.target.get("namespace") or "default"]
     if snap.target.get("lbOcid"):
         args += ["--lb-ocid", snap.target["lbOcid"]]
@@ -93,12 +95,7 @@ def _assert_read_only(requests, *, exec_allowed: bool) -> None:
             assert exec_allowed, f"exec with --no-exec: {req}"
 
 
-def _service_target(path: Path) -> bool:
-    return not load_snapshot(path).target.get("url")
-
-
-# A URL target is diagnosed from a file only so far (see test_a_url_is_not_yet_diagnosed_live).
-@pytest.mark.parametrize("path", [p for p in scenario_paths() if _service_target(p)], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", scenario_paths(), ids=lambda p: p.stem)
 def test_live_report_equals_the_file_report(path: Path, sim_env, tmp_path, monkeypatch):
     snap = load_snapshot(path)
     from_file = run_cli("diagnose", "--from", str(path), "-o", "json", *(
@@ -120,17 +117,6 @@ def test_live_report_equals_the_file_report(path: Path, sim_env, tmp_path, monke
     assert not diffs, f"{path.stem}: the live report differs from the file's:\n  " + "\n  ".join(diffs)
     assert got == want
     _assert_read_only(sim.requests, exec_allowed="--no-exec" not in flags)
-
-
-def test_a_url_is_not_yet_diagnosed_live(sim_env, tmp_path):
-    """Until the live collector resolves names and probes TLS, a URL target live is a one-line usage
-    error (exit 64) that says how to diagnose it, never a guess."""
-    path = next(p for p in scenario_paths() if p.stem == "healthy-ingress-nginx-url")
-    sim = sim_env(load_snapshot(path), tmp_path / "sim")
-    live = run_cli("diagnose", "https://shop.example.com/cart")
-    assert live.code == 64 and live.stdout == ""
-    assert "--from FILE" in live.stderr and len(live.stderr.strip().splitlines()) == 1
-    assert sim.requests == []
 
 
 def test_the_comparison_sees_fixes_hops_and_evidence():

@@ -45,15 +45,27 @@ def test_reader_and_exec_roles_cover_a_full_diagnosis(sim_env, tmp_path):
     pod["status"]["containerStatuses"][0]["restartCount"] = 1  # running, restarted: logs and the probe
     sim = sim_env(snap, tmp_path / "sim")
     assert run_cli("diagnose", "svc/app", "-o", "json").code in (0, 1, 2)
+    seen = _assert_allowed(sim.requests)
+    assert {"services", "pods", "nodes", "pods/log", "pods/exec", "events"} <= seen
+
+
+def test_the_reader_role_covers_a_url_diagnosis(sim_env, tmp_path):
+    sim = sim_env(load_snapshot(SCENARIOS_DIR / "healthy-ingress-nginx-url.yaml"), tmp_path / "sim")
+    assert run_cli("diagnose", "https://shop.example.com/cart", "-o", "json").code == 0
+    seen = _assert_allowed(sim.requests)
+    assert {"services", "ingresses", "ingressclasses", "httproutes", "secrets"} <= seen
+
+
+def _assert_allowed(requests) -> set[str]:
     rules = roles()
     seen = set()
-    for req in (r for r in sim.requests if r["api"] == "kubernetes"):
+    for req in (r for r in requests if r["api"] == "kubernetes"):
         exec_ws = req["path"].endswith("/exec")
         group, resource, verb = attributes(req["path"], exec_ws)
         seen.add(resource)
         role = "okedoctor-exec" if exec_ws else "okedoctor-reader"
         assert allowed(rules[role], group, resource, verb), f"{role} lacks {verb} {group}/{resource} ({req['path']})"
-    assert {"services", "pods", "nodes", "pods/log", "pods/exec", "events"} <= seen
+    return seen
 
 
 def test_roles_do_not_write_and_exec_is_separate():

@@ -1,0 +1,200 @@
+"""Live collection for a URL: resolve the name, find the Service whose LB holds the address, follow
+the ingress rule to the backend Service, and collect both Services as a Service diagnosis does.
+
+Round trips, dependent ones in order: (1) every Service, the Ingresses, IngressClasses and
+HTTPRoutes, one list each, together; (2) the edge Service's pods (is it an ingress controller?);
+(3) the two Services' own collections side by side, plus the Ingress's TLS Secret and the probe
+of the URL itself (its certificate with the host as SNI, its answer for the Host). The result is
+the Snapshot a file with `target.url` holds (docs/snapshot-format.md).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from typing import Any
+
+from okedoctor.chain import route as routes
+from okedoctor.errors import CollectionError
+from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI, Facts
+from okedoctor.live.collector import CollectResult, _finish, _open, _Run
+from okedoctor.live.collectors.lbfind import REGION_LABEL
+from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION
+from okedoctor.live.collectors.wires import REAL, Wires
+from okedoctor.live.engine import INTERNET_API, Engine
+from okedoctor.live.internet import parse_redirect, probe_url
+from okedoctor.live.kube import rbac_reason, resolve_kube_target, scrub_object, strip_secret_values
+from okedoctor.live.kube_reads import Forbidden, Gone, KubeReads, Unreachable, list_items
+from okedoctor.live.resolve import resolve
+from okedoctor.live.shapes import first_truthy, with_kind
+from okedoctor.model import Target
+from okedoctor.options import LiveOptions
+from okedoctor.snapshot import Snapshot
+from okedoctor.urls import Url, parse_url
+
+CA_ENV = "OKEDOCTOR_INTERNET_CA"
+_LISTS = (  # (path, apiVersion, kind, required)
+    ("/api/v1/services", "v1", "Service", True),
+    ("/apis/networking.k8s.io/v1/ingresses", "networking.k8s.io/v1", "Ingress", False),
+    ("/apis/networking.k8s.io/v1/ingressclasses", "networking.k8s.io/v1", "IngressClass", False),
+    ("/apis/gateway.networking.k8s.io/v1/httproutes", "gateway.networking.k8s.io/v1", "HTTPRoute", False),
+)
+
+
+def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> CollectResult:
+    url = parse_url(target.url or "")
+    kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
+    engine = Engine(opts.timeout)
+    try:
+        wire = _open(kt, engine, opts, wires)
+        k = KubeReads(wire, engine, kt)
+        answers = resolve(url.host)
+        listed = _lists(k, engine)
+        base = _provisional(kt.context, url, answers, listed)
+        walk = _walk(k, base, listed)
+        runs = []
+        for svc in (walk.edge, walk.backend if walk.stop is None else None):
+            if svc is None or any(r.state.target == _target(svc) for r in runs):
+                continue
+            run = _Run(kt, _target(svc), opts, engine, wires)
+            run.state.cluster_services = listed["Service"]
+            run.start(wire, service=svc)
+            runs.append(run)
+        extra = engine.submit(KUBERNETES, _tls_secrets, k, walk)
+        probe = engine.submit(LIVE_INTERNET, _probe, engine, opts, walk) if walk.address else None
+        snapshot = _finish(engine, runs, fleet=True) if runs else _bare(kt, k, engine, opts, wires)
+        snapshot = _complete(snapshot, url, answers, listed, engine.result(extra),
+                             engine.result(probe) if probe else None, walk)
+    finally:
+        engine.close()
+    return CollectResult(snapshot=snapshot, target=Target("", "", url=url.text), stats=engine.stats())
+
+
+def _target(svc: dict) -> Target:
+    return Target(svc["metadata"].get("namespace") or "default", svc["metadata"]["name"])
+
+
+def _lists(k: KubeReads, engine: Engine) -> dict[str, list[dict]]:
+    futs = {kind: engine.submit(KUBERNETES, _list, k, path, api, kind, required)
+            for path, api, kind, required in _LISTS}
+    return {kind: engine.result(fut) for kind, fut in futs.items()}
+
+
+def _list(k: KubeReads, path: str, api: str, kind: str, required: bool) -> list[dict]:
+    try:
+        return [with_kind(o, api, kind) for o in list_items(k.get(1, path))]
+    except Gone:
+        return []  # the API group is not installed (no Gateway API): nothing of that kind exists
+    except Forbidden:
+        if required:
+            raise CollectionError(rbac_reason("allservices", None, "Services") + "; a URL is found by them") from None
+        return []
+    except Unreachable as exc:
+        if required:
+            raise CollectionError(f"cannot reach the Kubernetes API server: {exc}") from None
+        return []
+
+
+def _provisional(context: str, url: Url, answers: list[str], listed: dict[str, list[dict]]) -> Snapshot:
+    objects = [o for kind in ("Service", "Ingress", "IngressClass", "HTTPRoute") for o in listed[kind]]
+    return Snapshot(kind="Snapshot", metadata={"name": url.host}, context={"kubeContext": context},
+                    target={"url": url.text}, kubernetes=objects, live={"dns": {url.host: answers}})
+
+
+def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes.Walk:
+    """The walk over what was listed, with the edge Service's pods read to recognise a controller."""
+    facts = Facts(base, Target("", "", url=base.target["url"]))
+    first = routes.walk(facts)
+    assert first is not None
+    if first.edge is None:
+        return first
+    meta, selector = first.edge["metadata"], (first.edge.get("spec") or {}).get("selector") or {}
+    pods: list[dict] = []
+    if selector:
+        try:
+            pods = k.pods(meta.get("namespace") or "default",
+                          ",".join(f"{a}={b}" for a, b in selector.items()), 2)
+        except (Forbidden, Gone, Unreachable):
+            pods = []
+    with_pods = Snapshot(kind="Snapshot", metadata=base.metadata, context=base.context, target=base.target,
+                         kubernetes=[*base.kubernetes, *(with_kind(p, "v1", "Pod") for p in pods)], live=base.live)
+    final = routes.walk(Facts(with_pods, Target("", "", url=base.target["url"])))
+    assert final is not None
+    return final
+
+
+def _tls_secrets(k: KubeReads, walk: routes.Walk) -> list[dict]:
+    """The TLS Secret the matching Ingress names for the host (values stripped), when it exists."""
+    if walk.match is None or walk.match.kind != "Ingress":
+        return []
+    out = []
+    for entry in (walk.match.route.get("spec") or {}).get("tls") or []:
+        if walk.url.host in (entry.get("hosts") or []) and entry.get("secretName"):
+            try:
+                secret = k.secret(walk.match.namespace, entry["secretName"], 3)
+            except (Forbidden, Gone, Unreachable):
+                continue
+            out.append(strip_secret_values(with_kind(secret, "v1", "Secret")))
+    return out
+
+
+def _probe(engine: Engine, opts: LiveOptions, walk: routes.Walk) -> dict[str, Any] | None:
+    engine.hit(INTERNET_API, 3)
+    address = f"{walk.address}:{walk.url.port}"
+    timeout = min(3.0, max(0.2, engine.remaining() - 0.2))
+    return probe_url(address, walk.url.host, walk.url.scheme, walk.url.path, timeout,
+                     parse_redirect(opts.internet_redirect), os.environ.get(CA_ENV))
+
+
+def _bare(kt: Any, k: KubeReads, engine: Engine, opts: LiveOptions, wires: Wires) -> Snapshot:
+    """The walk ended before any Service: the cluster's header facts only (its nodes, region, compartment)."""
+    try:
+        nodes = [with_kind(n, "v1", "Node") for n in k.nodes(2)]
+    except (Forbidden, Gone, Unreachable):
+        nodes = []
+    setup = engine.result(engine.once(("oci-setup",), OCI, wires.oci_setup, opts))
+    context: dict[str, Any] = {"kubeContext": kt.context, "server": kt.server, "cluster": kt.cluster}
+    region = getattr(setup, "region", None) or opts.region or first_truthy(
+        (n["metadata"].get("labels") or {}).get(REGION_LABEL) for n in nodes)
+    compartment = first_truthy((n["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) for n in nodes)
+    if region:
+        context["region"] = region
+    if compartment:
+        context["compartmentId"] = compartment
+    return Snapshot(kind="Snapshot", metadata={}, context=context, kubernetes=nodes)
+
+
+def _complete(snap: Snapshot, url: Url, answers: list[str], listed: dict[str, list[dict]], secrets: list[dict],
+              seen: dict[str, Any] | None, walk: routes.Walk) -> Snapshot:
+    """The URL's own facts on top of the Services' collections: what a file with target.url holds."""
+    have = {(o.get("kind"), (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"])
+            for o in snap.kubernetes}
+    extra = [o for kind in ("Service", "Ingress", "IngressClass", "HTTPRoute") for o in listed[kind]] + secrets
+    for obj in extra:
+        key = (obj.get("kind"), (obj.get("metadata") or {}).get("namespace", ""), obj["metadata"]["name"])
+        if key not in have:
+            snap.kubernetes.append(scrub_object(obj))
+            have.add(key)
+    snap.live["dns"] = {url.host: answers} if answers else {}
+    if seen is not None and walk.address:
+        _merge_probe(snap.live.setdefault("internet", {}), f"{walk.address}:{url.port}", url.host, seen)
+    snap.target = {"url": url.text}
+    # How the edge's LB was searched is the Service diagnosis's header; a URL's is its `route`.
+    snap.context.pop("lbSearch", None)
+    snap.metadata = {**snap.metadata, "name": url.host,
+                     "capturedAt": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return snap
+
+
+def _merge_probe(internet: dict[str, Any], address: str, host: str, seen: dict[str, Any]) -> None:
+    """The URL's answer joins the address's entry: its certificate as `tls`, and its answer under
+    `hosts` only where it differs from what the address answers any name."""
+    entry = internet.get(address)
+    if entry is None:
+        internet[address] = seen
+        return
+    if "tls" in seen:
+        entry["tls"] = seen["tls"]
+    answer = {k: seen[k] for k in ("status", "body", "error") if k in seen}
+    if {k: entry.get(k) for k in answer} != answer:
+        entry.setdefault("hosts", {})[host] = answer
