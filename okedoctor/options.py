@@ -51,7 +51,8 @@ def parse_target(text: str | None, namespace: str | None, default_namespace: str
         raise UsageError(f"target {text!r} names no type: write svc/{text}")
     route = _ROUTE_TYPES.get(kind.lower())
     if kind.lower() not in _SERVICE_TYPES and not route:
-        raise UsageError(f"target {text!r}: write svc/NAME, ingress/NAME, httproute/NAME or a URL")
+        raise UsageError(f"target {text!r}: okedoctor diagnoses Services, Ingresses, HTTPRoutes and URLs; "
+                         "write svc/NAME, ingress/NAME, httproute/NAME or https://HOST/PATH")
     if not name or "/" in name:
         raise UsageError(f"target {text!r}: expected {kind}/NAME")
     if route:
