@@ -150,3 +150,28 @@ def test_the_text_report_draws_the_longer_chain():
     out = run_cli("diagnose", "--from", str(SCENARIOS_DIR / "dns-stale-lb-address.yaml"))
     assert out.code == 2
     assert "DNS ✖ ──▶ Internet – ──▶ LB – ──▶ NodePort – ──▶ Node – ──▶ Ingress – ──▶ Pod –" in out.stdout
+
+
+def test_an_istio_gateway_routes_by_httproute(builtin_registry):
+    def edit(doc):
+        svc = next(o for o in _objects(doc, "Service") if o["metadata"]["name"] == "ingress-nginx-controller")
+        svc["spec"]["selector"] = {"istio": "ingressgateway"}
+        for pod in _objects(doc, "Pod"):
+            if pod["metadata"]["namespace"] == "ingress-nginx":
+                pod["metadata"]["labels"] = {"istio": "ingressgateway"}
+                for c in pod["spec"]["containers"]:
+                    c["image"] = "docker.io/istio/proxyv2:1.23.0"
+        doc["kubernetes"] = [o for o in doc["kubernetes"] if o["kind"] != "Ingress"]
+        doc["kubernetes"].append({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "storefront", "namespace": "shop"},
+            "spec": {"hostnames": ["shop.example.com"], "rules": [
+                {"matches": [{"path": {"type": "PathPrefix", "value": "/cart"}}],
+                 "backendRefs": [{"name": "storefront", "port": 80}]},
+                {"matches": [{"path": {"type": "Exact", "value": "/about"}}],
+                 "backendRefs": [{"name": "about", "port": 80}]}]}})
+    report = _report(_url_snapshot(edit), builtin_registry).to_dict()
+    assert report["route"]["controller"] == "istio"
+    assert report["route"]["rule"]["object"] == "httproute/shop/storefront"
+    assert report["route"]["backendService"] == "shop/storefront"
+    assert report["verdict"] == "ok" and report["hops"]["ingress"] == "ok"
