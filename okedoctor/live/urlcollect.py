@@ -63,6 +63,10 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
         extra = engine.submit(KUBERNETES, _tls_secrets, k, walk)
         probe = engine.submit(LIVE_INTERNET, _probe, engine, opts, walk) if walk.address else None
         snapshot = _finish(engine, runs, fleet=True) if runs else _bare(kt, k, engine, opts, wires)
+        if runs:
+            # The runs count their depths from their Service, which the walk's two round trips
+            # (the lists, then the edge's pods) preceded: the longest chain is theirs plus two.
+            engine.reach(engine.chain + 2)
         snapshot = _complete(snapshot, url, answers, listed, engine.result(extra),
                              engine.result(probe) if probe else None, walk)
     finally:

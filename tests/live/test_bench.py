@@ -19,3 +19,16 @@ def test_bench_prints_wall_time_requests_and_chain():
     chain = int(re.search(r"longest chain\s+(\d+) dependent requests", out).group(1))
     assert 2 <= chain <= 6
     assert "verdict ok" in out
+
+
+def _chain(*args: str) -> int:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "diagnose.py"), "healthy-ingress-nginx-url", *args,
+                           "--runs", "1", "--latency-ms", "20"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(re.search(r"longest chain\s+(\d+) dependent requests", proc.stdout).group(1))
+
+
+def test_a_url_costs_at_most_two_more_dependent_round_trips_than_its_service():
+    """Issue #17: the walk (the lists, then the edge's pods) precedes the Services' collections."""
+    url, service = _chain(), _chain("--service", "ingress-nginx/ingress-nginx-controller")
+    assert service < url <= service + 2
