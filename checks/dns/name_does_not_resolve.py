@@ -38,7 +38,7 @@ class NameDoesNotResolve(Check):
         yield self.finding(
             f"{host} does not resolve (NXDOMAIN): no client reaches the cluster",
             subject=f"dns/{host}",
-            evidence={"name": host, "answers": [], "loadBalancerServices": list(walk.cluster_lbs)},
+            evidence={"name": host, "answers": [], "loadBalancerServices": list(walk.lb_services)},
             fix=Fix(f"Create an A record for {host} pointing at the address of the load balancer in front of "
                     "the ingress controller (see loadBalancerServices), or fix the ExternalDNS that should write it.",
                     (f"dig +short {host}", "kubectl get svc -A --field-selector spec.type=LoadBalancer")),

@@ -15,8 +15,8 @@ class NamePointsElsewhere(Check):
 
     What it checks
         That one of the name's A/AAAA answers (`live.dns`) is the address of a load balancer
-        the cluster has: a LoadBalancer Service's status.loadBalancer.ingress, or the public
-        address of an LB/NLB in the facts.
+        the cluster has: a LoadBalancer Service's status.loadBalancer.ingress (every such
+        Service and its addresses are listed in the evidence).
     Why it breaks
         Deleting and re-creating a LoadBalancer Service (a new ingress-nginx install, a changed
         load-balancer-type annotation, a cluster rebuilt) gives it a new public address; a
@@ -24,9 +24,9 @@ class NamePointsElsewhere(Check):
         the old one, which answers nothing or belongs to someone else.
     How to fix
         Point the record at the current address of the load balancer in front of the ingress
-        controller (listed in the evidence), or let ExternalDNS own it; with a reserved public
-        IP (`oci.oraclecloud.com/load-balancer-ip` / spec.loadBalancerIP) the address survives
-        a re-creation next time.
+        controller (the LoadBalancer Services are listed in the evidence), or let ExternalDNS
+        own it; with a reserved public IP (`oci.oraclecloud.com/load-balancer-ip` /
+        spec.loadBalancerIP) the address survives a re-creation next time.
     """
 
     code = "OKD-DNS-002"
@@ -39,11 +39,11 @@ class NamePointsElsewhere(Check):
         if walk is None or not walk.answers or walk.edge is not None:
             return
         host = walk.url.host
-        current = [a for lb in walk.cluster_lbs for a in lb["addresses"]]
+        current = [a for lb in walk.lb_services for a in lb["addresses"]]
         yield self.finding(
             f"{host} resolves to {', '.join(walk.answers)}, an address no load balancer of the cluster holds",
             subject=f"dns/{host}",
-            evidence={"name": host, "answers": walk.answers, "loadBalancerServices": list(walk.cluster_lbs)},
+            evidence={"name": host, "answers": walk.answers, "loadBalancerServices": list(walk.lb_services)},
             fix=Fix(f"Point {host} at the current address of the load balancer in front of the ingress controller"
                     + (f" ({', '.join(current)})" if current else "") + "; a reserved public IP keeps it stable.",
                     (f"dig +short {host}", "kubectl get svc -A --field-selector spec.type=LoadBalancer")),

@@ -34,7 +34,7 @@ class Walk:
     backend: Obj | None = None  # the Service traffic ends at (the edge itself without a controller)
     stop: Hop | None = None  # the first hop the request does not get past, None when it reaches the pods
     why: str = ""
-    cluster_lbs: tuple[dict[str, Any], ...] = field(default=())
+    lb_services: tuple[dict[str, Any], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"url": self.url.text, "host": self.url.host, "path": self.url.path,
@@ -58,7 +58,7 @@ def ref(obj: Obj) -> str:
     return f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
 
 
-def cluster_load_balancers(facts: Facts) -> list[dict[str, Any]]:
+def load_balancer_services(facts: Facts) -> list[dict[str, Any]]:
     """Every LoadBalancer Service's addresses (its LB's, as the cloud controller manager wrote them):
     what the URL's name should point at. Read from Kubernetes alone, so it is known without OCI."""
     out = []
@@ -86,7 +86,7 @@ def walk(facts: Facts) -> Walk | None:
         return None
     url = parse_url(facts.target_url)
     answers = facts.dns_answers(url.host)
-    base = Walk(url, answers, facts.dns_observed, cluster_lbs=tuple(cluster_load_balancers(facts)))
+    base = Walk(url, answers, facts.dns_observed, lb_services=tuple(load_balancer_services(facts)))
     if not base.resolved:
         return _replace(base, stop=Hop.DNS, why=f"{url.host} was not resolved")
     if not answers:
