@@ -175,3 +175,16 @@ def test_an_istio_gateway_routes_by_httproute(builtin_registry):
     assert report["route"]["rule"]["object"] == "httproute/shop/storefront"
     assert report["route"]["backendService"] == "shop/storefront"
     assert report["verdict"] == "ok" and report["hops"]["ingress"] == "ok"
+
+
+@pytest.mark.parametrize("name", ["healthy-ingress-nginx-url", "dns-stale-lb-address", "ingress-wrong-class"])
+def test_url_reports_validate_against_the_shipped_schema(name):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[2] / "okedoctor/schema/report-v1.json").read_text())
+    out = run_cli("diagnose", "--from", str(SCENARIOS_DIR / f"{name}.yaml"), "-o", "json")
+    jsonschema.validate(out.json, schema)
+    assert set(out.json["hops"]) == {"dns", "internet", "loadbalancer", "nodeport", "node", "ingress", "pod"}
