@@ -136,7 +136,9 @@ def clean_report(report: Report, words: frozenset[str] = frozenset()) -> Report:
     report.silenced = [replace(s, finding=_clean_finding(s.finding, words)) for s in report.silenced]
     report.skipped = [replace(s, check=clean_text(s.check), reason=clean_text(s.reason)) for s in report.skipped]
     report.context = clean_value(report.context)
-    report.target = Target(clean_text(report.target.namespace), clean_text(report.target.service))
+    t = report.target
+    report.target = Target(clean_text(t.namespace), clean_text(t.service),
+                           url=clean_text(t.url) if t.url else t.url, route=clean_text(t.route) if t.route else t.route)
     if report.hops is not None:
         report.hops = {h: HopView(v.state, clean_text(v.reason)) for h, v in report.hops.items()}
     return report

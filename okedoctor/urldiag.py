@@ -19,6 +19,7 @@ from okedoctor.model import URL_CHAIN, Finding, Hop, HopState, HopView, Report, 
 from okedoctor.policy import Policy
 from okedoctor.registry import Registry
 from okedoctor.runner import build_report, judge_hops, load_errors, run_group
+from okedoctor.safeout import clean_value
 
 EDGE_HOPS = frozenset((Hop.INTERNET, Hop.LOADBALANCER, Hop.NODEPORT, Hop.NODE))
 WALK_HOPS = frozenset((Hop.DNS, Hop.INGRESS, Hop.CLUSTER))
@@ -57,7 +58,8 @@ def diagnose_url(facts: Facts, registry: Registry, *, stats: dict | None = None,
     hops_judged = judge_hops(findings, skipped, checked, covered, end_to_end=end_to_end, drawn=URL_CHAIN)
     report = build_report(end, findings, skipped, hops_judged, context=None, stats=stats, ran=ran,
                           started=started, registry=registry, policy=policy, silenced=silenced, drawn=URL_CHAIN)
-    report.route = walk.to_dict()
+    # Hosts, paths and names in the walk come from the cluster: cleaned like the rest of the report.
+    report.route = clean_value(walk.to_dict())
     return report
 
 
