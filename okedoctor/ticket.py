@@ -35,7 +35,8 @@ _ANNOTATION_KEYS = re.compile(
     r"(?:service\.beta\.kubernetes\.io/|oci\.oraclecloud\.com/|oci-network-load-balancer\.oraclecloud\.com/"
     r"|flannel\.alpha\.coreos\.com/"
     r"|deployment\.kubernetes\.io/revision$|storageclass\.kubernetes\.io/is-default-class$"
-    r"|storageclass\.beta\.kubernetes\.io/is-default-class$|volume\.kubernetes\.io/selected-node$)")
+    r"|storageclass\.beta\.kubernetes\.io/is-default-class$|volume\.kubernetes\.io/selected-node$"
+    r"|ingressclass\.kubernetes\.io/is-default-class$|kubernetes\.io/ingress\.class$)")
 
 _REF = {"apiVersion": ALL, "kind": ALL, "name": ALL, "uid": ALL, "controller": ALL}
 META = {"name": ALL, "namespace": ALL, "uid": ALL, "labels": ALL, "annotations": ANNOTATIONS,
@@ -84,6 +85,11 @@ KUBERNETES: dict[str, dict[str, Spec]] = {
     # Collected with their values already masked: the key names are what the checks compare.
     "Secret": {"type": ALL, "data": ALL, "stringData": ALL, "immutable": ALL},
     "ConfigMap": {"data": ALL, "binaryData": ALL, "immutable": ALL},
+    # A URL's walk (okedoctor/chain/route.py): the rules, classes and routes that pick its backend.
+    "Ingress": {"spec": {"ingressClassName": ALL, "defaultBackend": ALL, "rules": ALL, "tls": ALL},
+                "status": ALL},
+    "IngressClass": {"spec": {"controller": ALL}},
+    "HTTPRoute": {"spec": {"hostnames": ALL, "rules": ALL, "parentRefs": ALL}},
 }
 
 _RULE = {"protocol": ALL, "source": ALL, "sourceType": ALL, "destination": ALL, "destinationType": ALL,
