@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from okedoctor import __version__
+from okedoctor import __version__, clock
 from okedoctor.errors import OkedoctorError
 from okedoctor.model import ExitCode
 
@@ -67,6 +67,14 @@ def prog_name() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and documented exit codes, never a traceback."""
+    clock.mark_start()
+    try:
+        _run(argv)
+    finally:
+        clock.forget_start()
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name=prog_name(), complete_var="_OKEDOCTOR_COMPLETE", standalone_mode=False)
     except click.exceptions.Exit as exc:

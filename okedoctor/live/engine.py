@@ -7,11 +7,14 @@ dependent requests, the figure that bounds wall time when each request costs a r
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
+
+from okedoctor import clock
 
 # The APIs requests are counted by (not fact names, though two are spelled alike).
 KUBE_API, OCI_API, INTERNET_API = APIS = ("kubernetes", "oci", "internet")
@@ -20,12 +23,12 @@ KUBE_API, OCI_API, INTERNET_API = APIS = ("kubernetes", "oci", "internet")
 class Engine:
     def __init__(self, timeout: float, workers: int = 32):
         self.started = time.perf_counter()
-        self.deadline = self.started + timeout
+        self.deadline = min(self.started, clock.command_started()) + timeout
         self.timeout = timeout
         self.counts = dict.fromkeys(APIS, 0)
         self.chain = 0
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="okedoctor")
+        self._pool = DaemonPool(workers)
         self._tracked: list[tuple[str, Future]] = []
         self._once: dict[Any, Future] = {}
         self._tasks: dict[Future, _Task] = {}
@@ -36,7 +39,7 @@ class Engine:
         return max(0.0, self.deadline - time.perf_counter())
 
     def request_timeout(self, cap: float = 10.0) -> tuple[float, float]:
-        """(connect, read) for one request: never past the deadline."""
+        """(connect, each socket read) for one request: never past the deadline."""
         left = max(0.05, self.remaining())
         return (min(5.0, left), min(cap, left))
 
@@ -122,14 +125,15 @@ class Engine:
     def result(self, fut: Future) -> Any:
         """The future's value, waiting no longer than the deadline; raises TimeoutError after it.
 
-        A task still queued is run here, in the waiting thread: tasks that wait on other tasks
-        (a Service's OCI phase waits on the node list) would otherwise fill every worker of a
-        fleet run with waiters and starve the work they wait for.
+        A task still queued is started at once in a thread of its own: tasks that wait on other
+        tasks (a Service's OCI phase waits on the node list) would otherwise fill every worker of
+        a fleet run with waiters and starve the work they wait for. It is not run in the waiting
+        thread, which must stay free to give up at the deadline whatever the server does.
         """
         with self._lock:
             task = self._tasks.get(fut)
-        if task is not None:
-            task.run()
+        if task is not None and task.claimable():
+            _daemon(task.run, "okedoctor-inline")
         return fut.result(timeout=self.remaining())
 
     def wait_all(self) -> list[str]:
@@ -146,8 +150,10 @@ class Engine:
             wait(pending, timeout=left, return_when=FIRST_COMPLETED)
 
     def close(self) -> None:
+        """Cancel what has not started; a read still stuck in a server is left to its daemon
+        thread, which the process does not wait for at exit."""
         self.closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         with self._lock:
             tasks = list(self._tasks.values())
         for task in tasks:
@@ -175,6 +181,10 @@ class _Task:
             taken, self._claimed = not self._claimed, True
         return taken
 
+    def claimable(self) -> bool:
+        with self._claim:
+            return not self._claimed
+
     def cancel(self) -> None:
         """Cancel it if nobody has started it (the run is over)."""
         if self._take():
@@ -189,3 +199,42 @@ class _Task:
             self.fut.set_result(self.fn(*self.args, **self.kwargs))
         except BaseException as exc:  # handed to whoever waits on the future
             self.fut.set_exception(exc)
+
+
+def _daemon(fn: Callable[[], None], name: str) -> None:
+    threading.Thread(target=fn, name=name, daemon=True).start()
+
+
+class DaemonPool:
+    """A fixed set of daemon worker threads, all started with the first task.
+
+    Not concurrent.futures' pool: its workers are joined at interpreter exit, so one read
+    stuck on a server that trickles its answer would keep the process alive past --timeout.
+    """
+
+    def __init__(self, workers: int):
+        self._workers = workers
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if not self._started:
+                self._started = True
+                for n in range(self._workers):
+                    _daemon(self._work, f"okedoctor-{n}")
+        self._queue.put(fn)
+
+    def _work(self) -> None:
+        while (fn := self._queue.get()) is not None:
+            fn()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+        for _ in range(self._workers):
+            self._queue.put(None)

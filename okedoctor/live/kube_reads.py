@@ -6,11 +6,14 @@ Errors are sorted into what the user can act on: 401 and transport failures stop
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from okedoctor.errors import CollectionError
 from okedoctor.live.engine import KUBE_API, Engine
@@ -39,12 +42,31 @@ class Unreachable(Exception):  # noqa: N818
     pass
 
 
+# Idempotent reads are retried on these (and on a reset connection), as client-go does for 429
+# and 5xx; 501 Not Implemented will not change.
+RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+ATTEMPTS = 3
+BACKOFF_BASE_S = 0.2
+BACKOFF_MAX_S = 2.0
+RETRY_AFTER_MAX_S = 10.0  # a longer Retry-After is not waited for: the read is reported unavailable
+
+
+class Answer(NamedTuple):
+    status: int
+    body: bytes
+    reason: str | None
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
 class KubeWire(Protocol):
     """The read seam: GETs and execs against an API server (the real one, or a snapshot in memory)."""
 
     def get(self, path: str, query: list[tuple[str, Any]], accept: str,
-            timeout: tuple[float, float]) -> tuple[int, bytes, str | None]:
-        """(status, body, reason) of GET `path` (parameters already filled in)."""
+            timeout: tuple[float, float, float]) -> tuple:
+        """(status, body, reason[, retry_after]) of GET `path` (parameters already filled in).
+
+        `timeout` is (connect, each socket read, the whole answer) in seconds.
+        """
         ...
 
     def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
@@ -63,17 +85,21 @@ class ApiClientWire:
     api_client: Any
 
     def get(self, path: str, query: list[tuple[str, Any]], accept: str,
-            timeout: tuple[float, float]) -> tuple[int, bytes, str | None]:
+            timeout: tuple[float, float, float]) -> Answer:
         client = self.api_client
+        connect, each_read, whole = timeout
+        until = time.monotonic() + whole
         try:
             method, url, headers, _, _ = client.param_serialize(
                 method="GET", resource_path=path, path_params={}, query_params=query,
                 header_params={"Accept": accept}, auth_settings=["BearerToken"])
-            resp = client.call_api(method, url, headers, _request_timeout=timeout)
-            data = resp.read()
+            resp = client.call_api(method, url, headers, _request_timeout=(connect, each_read))
+            data = _read_until(resp.response, until)
+        except Unreachable:
+            raise
         except Exception as exc:  # urllib3 transport errors: refused, reset, TLS, timeout
             raise Unreachable(_one_line(exc)) from None
-        return resp.status, data, resp.reason
+        return Answer(resp.status, data, resp.reason, _retry_after(resp.headers.get("Retry-After")))
 
     def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
         """Over the exec WebSocket."""
@@ -126,14 +152,42 @@ class KubeReads:
     def get(self, depth: int, path: str, params: dict[str, str] | None = None,
             query: list[tuple[str, Any]] | None = None, raw: bool = False) -> Any:
         self.engine.hit(KUBE_API, depth)
-        status, data, reason = self.wire.get(fill_path(path, params), query or [],
-                                             "text/plain" if raw else "application/json",
-                                             self.engine.request_timeout())
-        if not 200 <= status <= 299:
-            raise self._classify(status, data, reason)
+        ans = self._answer(fill_path(path, params), query or [], "text/plain" if raw else "application/json")
+        if not 200 <= ans.status <= 299:
+            raise self._classify(ans.status, ans.body, ans.reason)
         if raw:
-            return data.decode("utf-8", "replace")
-        return json.loads(data)
+            return ans.body.decode("utf-8", "replace")
+        return json.loads(ans.body)
+
+    def _answer(self, path: str, query: list[tuple[str, Any]], accept: str) -> Answer:
+        """One GET, retried with backoff on 429/5xx or a reset connection while the deadline allows.
+
+        Only GETs come here (list, get, logs), so a retry can never repeat a change.
+        """
+        for attempt in range(1, ATTEMPTS + 1):
+            if attempt > 1:
+                self.engine.count(KUBE_API)
+            connect, each_read = self.engine.request_timeout()
+            try:
+                ans = Answer(*self.wire.get(path, query, accept, (connect, each_read, self.engine.remaining())))
+            except Unreachable as exc:
+                if attempt == ATTEMPTS or not _transient(str(exc)) or not self._pause(attempt, None):
+                    raise
+                continue
+            if ans.status not in RETRY_STATUSES or attempt == ATTEMPTS or not self._pause(attempt, ans.retry_after):
+                return ans
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _pause(self, attempt: int, retry_after: float | None) -> bool:
+        """Sleep before the next attempt; False when the server's wait or ours would pass the deadline."""
+        if retry_after is not None:
+            wait = retry_after
+        else:
+            wait = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+        if wait > RETRY_AFTER_MAX_S or wait + 0.2 >= self.engine.remaining():
+            return False
+        time.sleep(wait)
+        return True
 
     def _classify(self, status: int, body: bytes, reason: str | None) -> Exception:
         message = _status_message(body) or reason or ""
@@ -247,6 +301,37 @@ def _bound_websockets(ws_client) -> None:
     ws_client.WebSocket = BoundedWebSocket
 
 
+def _read_until(resp: Any, until: float) -> bytes:
+    """The whole body, or Unreachable once `until` passes: a server trickling its answer a byte
+    at a time never trips a per-read socket timeout."""
+    chunks = []
+    while True:
+        if time.monotonic() > until:
+            with contextlib.suppress(Exception):  # the connection is not reusable: drop it
+                resp.close()
+            raise Unreachable("timed out reading the answer (the server sent it too slowly)")
+        chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read()
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        if not hasattr(resp, "read1"):
+            return b"".join(chunks)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the API server sends seconds; an HTTP date is not honoured)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _transient(message: str) -> bool:
+    """A connection reset or closed mid-request: worth one more try, unlike refused or timed out."""
+    return any(m in message for m in ("Connection reset", "RemoteDisconnected", "Connection aborted",
+                                      "without response", "IncompleteRead", "ProtocolError"))
+
+
 def list_items(body: dict) -> list[dict]:
     """Items of a List, each given the apiVersion and kind a List omits (as kubectl get -o yaml does)."""
     kind = (body.get("kind") or "").removesuffix("List")
@@ -273,7 +358,7 @@ def _one_line(exc: Any) -> str:
     text = str(exc).strip()
     # urllib3 wraps the cause: keep the most telling part.
     for marker in ("Connection refused", "timed out", "Name or service not known", "certificate verify failed",
-                   "Connection reset", "No route to host"):
+                   "Connection reset", "No route to host", "RemoteDisconnected"):
         if marker in text:
             return marker
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -27,8 +27,9 @@ def sim() -> None:
 @click.option("--request-log", type=click.Path(dir_okay=False),
               help="Append one JSON object per request to FILE.")
 @click.option("--fault", "faults", multiple=True, metavar="SPEC",
-              help="Inject a fault: api=kubernetes|oci|internet,path=REGEX,status=N[,delay_ms=N]"
-                   "[,drop=true][,times=N]. Repeatable.")
+              help="Inject a fault: api=kubernetes|oci|internet,path=REGEX,status=N[,retry_after=S][,delay_ms=N]"
+                   "[,drop=true][,times=N][,mode=reset|hang|trickle-headers|trickle-body|html|garbage|redirect]"
+                   "[,trickle_ms=N][,location=URL]. Repeatable.")
 @click.option("--workdir", type=click.Path(file_okay=False),
               help="Where to write the kubeconfig, OCI config and keys (default: a temporary directory).")
 def serve(file: str, latency_ms: int, request_log: str | None, faults: tuple[str, ...],

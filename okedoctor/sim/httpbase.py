@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -20,9 +21,25 @@ from okedoctor.errors import UsageError
 APIS = ("kubernetes", "oci", "internet")
 
 
+# What a faulty server or proxy does besides answering a status (`mode:`).
+MODES = ("reset", "hang", "trickle-headers", "trickle-body", "html", "garbage", "redirect")
+# An HTML page such as a proxy's login screen answers 200 where JSON was expected.
+HTML_BODY = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action=/login>"
+             b"<input name=user><input type=password name=pw></form></body></html>")
+GARBAGE_BODY = bytes(range(256)) * 4
+FAULT_KEYS = ("api", "path", "status", "delay_ms", "drop", "times", "mode", "retry_after", "trickle_ms",
+              "location")
+
+
 @dataclass
 class Fault:
-    """Requests of `api` whose path matches `path` get `status`, after `delay_ms`, or are dropped."""
+    """Requests of `api` whose path matches `path` get `status`, after `delay_ms`, or are dropped.
+
+    `mode` makes the server misbehave as proxies and overloaded API servers do: `reset` (RST
+    after reading the request), `hang` (read it, never answer), `trickle-headers` /
+    `trickle-body` (one byte every `trickle_ms`, for as long as the client listens), `html` /
+    `garbage` (200 with a login page or binary noise), `redirect` (302 to `location`).
+    """
 
     api: str
     path: re.Pattern[str]
@@ -31,14 +48,18 @@ class Fault:
     drop: bool = False
     times: int | None = None  # None: every matching request
     denied: str | None = None  # the `collection` fact this fault replays (see denials.py)
+    mode: str | None = None
+    retry_after: int | None = None  # seconds, sent as Retry-After with `status`
+    trickle_ms: int = 200
+    location: str = "http://198.51.100.7/"
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "fault") -> Fault:
         if not isinstance(raw, dict):
-            raise UsageError(f"{where}: expected a mapping with api, path and status/delay_ms/drop")
-        unknown = set(raw) - {"api", "path", "status", "delay_ms", "drop", "times"}
+            raise UsageError(f"{where}: expected a mapping with api, path and status/delay_ms/drop/mode")
+        unknown = set(raw) - set(FAULT_KEYS)
         if unknown:
-            raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         api = raw.get("api")
         if api not in APIS:
             raise UsageError(f"{where}: api must be one of {', '.join(APIS)}, not {api!r}")
@@ -50,21 +71,30 @@ class Fault:
             status = int(raw["status"]) if raw.get("status") is not None else None
             delay = int(raw.get("delay_ms") or 0)
             times = int(raw["times"]) if raw.get("times") is not None else None
+            retry_after = int(raw["retry_after"]) if raw.get("retry_after") is not None else None
+            trickle_ms = int(raw.get("trickle_ms") or 200)
         except (TypeError, ValueError):
-            raise UsageError(f"{where}: status, delay_ms and times must be integers") from None
+            raise UsageError(f"{where}: status, delay_ms, times, retry_after and trickle_ms must be integers") \
+                from None
         drop = raw.get("drop", False)
         if not isinstance(drop, bool):
             drop = str(drop).lower() in ("1", "true", "yes")
+        mode = raw.get("mode")
+        if mode is not None and mode not in MODES:
+            raise UsageError(f"{where}: mode must be one of {', '.join(MODES)}, not {mode!r}")
         if status is not None and not 100 <= status <= 599:
             raise UsageError(f"{where}: status {status} is not an HTTP status code")
-        if status is None and not delay and not drop:
-            raise UsageError(f"{where}: give a status, a delay_ms or drop: true")
-        return cls(api, pattern, status, delay, drop, times)
+        if status is None and not delay and not drop and mode is None:
+            raise UsageError(f"{where}: give a status, a delay_ms, a mode or drop: true")
+        if trickle_ms < 1:
+            raise UsageError(f"{where}: trickle_ms must be at least 1")
+        return cls(api, pattern, status, delay, drop, times, mode=mode, retry_after=retry_after,
+                   trickle_ms=trickle_ms, location=str(raw.get("location") or cls.location))
 
     @classmethod
     def parse_spec(cls, spec: str) -> Fault:
         """`api=oci,path=/networkLoadBalancers/.*,status=503,times=2` (the --fault flag)."""
-        parts = re.split(r",(?=(?:api|path|status|delay_ms|drop|times)=)", spec)
+        parts = re.split(r",(?=(?:" + "|".join(FAULT_KEYS) + ")=)", spec)
         raw: dict[str, str] = {}
         for part in parts:
             key, sep, value = part.partition("=")
@@ -120,6 +150,8 @@ class Behaviour:
     recorder: Recorder
     faults: Faults
     latency_ms: int = 0
+    # Set when the simulator stops: ends hanging and trickling answers.
+    stopped: threading.Event = field(default_factory=threading.Event)
 
 
 class SimServer(ThreadingHTTPServer):
@@ -194,6 +226,7 @@ class SimHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self._recorded = False
         self._extra: dict[str, Any] = {}
+        self._extra_headers: dict[str, str] = {}
         behaviour = self.server.behaviour
         if behaviour.latency_ms:
             time.sleep(behaviour.latency_ms / 1000)
@@ -207,8 +240,13 @@ class SimHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 _hard_close(self.connection)
                 return
+            if fault.mode is not None:
+                self.misbehave(fault)
+                return
             if fault.status is not None:
                 self._extra["denied" if fault.denied else "fault"] = fault.denied or fault.status
+                if fault.retry_after is not None:
+                    self._extra_headers = {"Retry-After": str(fault.retry_after)}
                 self.fault_response(fault.status)
                 return
         try:
@@ -221,6 +259,47 @@ class SimHandler(BaseHTTPRequestHandler):
             print(message, file=sys.stderr)
             if not self._recorded:
                 self.reply(500, message.encode(), "text/plain; charset=utf-8")
+
+    def misbehave(self, fault: Fault) -> None:
+        """Answer as a broken server or proxy would (see Fault)."""
+        self.record(None if fault.mode in ("reset", "hang") or fault.mode.startswith("trickle") else
+                    (302 if fault.mode == "redirect" else 200), fault=fault.mode)
+        self.close_connection = True
+        stopped = self.server.behaviour.stopped
+        if fault.mode == "reset":
+            _reset(self.connection)
+        elif fault.mode == "hang":
+            stopped.wait()
+        elif fault.mode == "trickle-headers":
+            self._trickle(b"HTTP/1.1 200 OK\r\nX-Trickle: ", b"a", fault.trickle_ms, stopped)
+        elif fault.mode == "trickle-body":
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1073741824\r\n\r\n{\"items\": [")
+            self._trickle(head, b" ", fault.trickle_ms, stopped)
+        elif fault.mode == "redirect":
+            self._raw(302, b"", "text/plain", {"Location": fault.location + self.path.lstrip("/")})
+        else:
+            self._raw(200, HTML_BODY if fault.mode == "html" else GARBAGE_BODY,
+                      "text/html" if fault.mode == "html" else "application/json", {})
+
+    def _raw(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _trickle(self, head: bytes, filler: bytes, every_ms: int, stopped: threading.Event) -> None:
+        """`head` at once, then `filler` every `every_ms` until the client hangs up or the simulator stops."""
+        try:
+            self.wfile.write(head)
+            while not stopped.wait(every_ms / 1000):
+                self.wfile.write(filler)
+                self.wfile.flush()
+        except OSError:
+            return
 
     def _drain_body(self) -> None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -247,7 +326,7 @@ class SimHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in {**(headers or {}), **self._extra_headers}.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -255,6 +334,13 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def reply_json(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
         self.reply(status, json.dumps(doc).encode(), "application/json", headers)
+
+
+def _reset(conn: socket.socket) -> None:
+    """Close with an RST (SO_LINGER 0): the client sees "connection reset by peer"."""
+    with contextlib.suppress(OSError):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
 
 
 def _hard_close(conn: socket.socket) -> None:

@@ -46,7 +46,7 @@ class Simulator:
         parsed = [f if isinstance(f, Fault) else Fault.from_dict(f, "fault") for f in faults or []]
         file_faults = snapshot.extra.get("faults") or []
         if not isinstance(file_faults, list):
-            raise UsageError("faults: must be a list of {api, path, status, delay_ms, drop, times}")
+            raise UsageError("faults: must be a list of {api, path, status, delay_ms, drop, times, mode...}")
         parsed += [Fault.from_dict(f, f"faults[{i}]") for i, f in enumerate(file_faults)]
         parsed += denial_faults(snapshot.collection)  # last: an explicit fault wins
         self._recorder = Recorder(Path(request_log) if request_log else None, keep_requests)
@@ -130,6 +130,7 @@ class Simulator:
         }
 
     def stop(self) -> None:
+        self._behaviour.stopped.set()
         if self._kube_app is not None:
             self._kube_app.stopping.set()
         servers = [*self._servers, *self._internet.servers]
