@@ -34,6 +34,25 @@ LIVE_INTERNET = "live.internet"
 LIVE_PROBE = "live.probe"  # the in-pod HTTP probe (exec); a subset of live.containers
 LIVE_DNS = "live.dns"  # the A/AAAA answers for the URL's host
 
+# Kinds read apart from the Service, its pods and the nodes: each is its own fact, so a failed
+# read of one (a 403 on ReplicaSets, a 500 on events) leaves the others and the core observed.
+KIND_FACTS = {
+    "Event": "kubernetes.events",
+    "ReplicaSet": "kubernetes.replicasets",
+    "Deployment": "kubernetes.deployments",
+    "PersistentVolumeClaim": "kubernetes.persistentvolumeclaims",
+    "PersistentVolume": "kubernetes.persistentvolumes",
+    "StorageClass": "kubernetes.storageclasses",
+    "Namespace": "kubernetes.namespaces",
+    "Secret": "kubernetes.secrets",
+    "ConfigMap": "kubernetes.configmaps",
+}
+
+
+def service_key(target: Target) -> str:
+    """`namespace/name`: how a fleet snapshot's `collection` entry names the Services it covers."""
+    return f"{target.namespace}/{target.service}"
+
 
 @dataclass(frozen=True)
 class Unavailable:
@@ -156,8 +175,8 @@ def per_run(fn):
     def get(facts):
         cache = facts._shared
         if name not in cache:
-            cache[name] = fn(facts)
-        return cache[name]
+            cache[name] = _traced(facts, fn)
+        return _replayed(facts, cache[name])
 
     return get
 
@@ -176,8 +195,8 @@ def shared_per_object(fn):
         cache = facts._shared.setdefault(name, {})
         key = key_of(obj)
         if key not in cache:
-            cache[key] = fn(facts, obj)
-        return cache[key]
+            cache[key] = _traced(facts, fn, obj)
+        return _replayed(facts, cache[key])
 
     return get
 
@@ -196,10 +215,30 @@ def per_target(fn):
     def get(facts):
         cache = facts.__dict__.setdefault("_per_target", {})
         if name not in cache:
-            cache[name] = fn(facts)
-        return cache[name]
+            cache[name] = _traced(facts, fn)
+        return _replayed(facts, cache[name])
 
     return get
+
+
+def _traced(facts, fn, *args) -> tuple[Any, frozenset[str]]:
+    """fn's value and the optional kinds it read (see Facts.touch), for a cache to keep together."""
+    outer = facts.__dict__.get("_reads")
+    facts.__dict__["_reads"] = set()
+    try:
+        value = fn(facts, *args)
+        return value, frozenset(facts.__dict__["_reads"])
+    finally:
+        inner = facts.__dict__["_reads"]
+        facts.__dict__["_reads"] = outer if outer is None else outer | inner
+
+
+def _replayed(facts, cached: tuple[Any, frozenset[str]]) -> Any:
+    """A cached value: whoever reads it read the kinds it was derived from, too."""
+    value, kinds = cached
+    for kind in kinds:
+        facts.touch(kind)
+    return value
 
 
 class Facts:
@@ -230,10 +269,43 @@ class Facts:
         other.target, other.lb_ocid = target, lb_ocid
         return other
 
+    # ---- what was read --------------------------------------------------------------------
+    def touch(self, kind: str) -> None:
+        """Note that the running check read objects of `kind` (see `reading`)."""
+        reads = self.__dict__.get("_reads")
+        if reads is not None and kind in KIND_FACTS:
+            reads.add(kind)
+
+    def reading(self) -> set[str]:
+        """Start noting the optional kinds read from now on; the runner checks they were observed."""
+        reads: set[str] = set()
+        self.__dict__["_reads"] = reads
+        return reads
+
     # ---- availability -------------------------------------------------------------------
+    @property
+    def gaps(self) -> dict[str, dict[str, Any]]:
+        """What the collection could not read, for this target: `fact -> {kind, reason}`.
+
+        A fleet snapshot scopes an entry to the Services it concerns (`services:`), so one
+        Service's failed read leaves the others' verdicts alone.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for fact, entry in (self.snapshot.collection or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            scoped = entry.get("services")
+            if isinstance(scoped, dict):
+                mine = scoped.get(service_key(self.target))
+                if isinstance(mine, dict):
+                    out[fact] = mine
+            else:
+                out[fact] = entry
+        return out
+
     def unavailable(self, need: str) -> Unavailable | None:
         """None when the fact is there; otherwise why not."""
-        recorded = (self.snapshot.collection or {}).get(need)
+        recorded = self.gaps.get(need)
         if recorded:
             return Unavailable(SkipKind(recorded.get("kind", "unavailable")), recorded.get("reason", ""))
         if need == KUBERNETES and not self.snapshot.kubernetes:
@@ -253,6 +325,7 @@ class Facts:
 
     # ---- kubernetes ---------------------------------------------------------------------
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        self.touch(kind)
         if namespace is None:
             return list(self._by_kind.get(kind, []))
         return list(self._by_kind_ns.get((kind, namespace), []))
@@ -266,6 +339,7 @@ class Facts:
         return out
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        self.touch(kind)
         return self._by_key.get((kind, namespace or "", name))
 
     @cached_property
@@ -336,6 +410,7 @@ class Facts:
 
     def events_for(self, obj: Obj) -> list[Obj]:
         """Events about one object, oldest first."""
+        self.touch("Event")
         evs = self._events_by_object.get(key_of(obj), [])
         return sorted(evs, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
 
@@ -350,9 +425,15 @@ class Facts:
         rs = self.owner(pod, "ReplicaSet")
         return self.owner(rs, "Deployment") if rs else None
 
-    @cached_property
+    @property
     def deployments(self) -> list[Obj]:
         """Deployments owning the target's pods, or whose template the Service selects."""
+        self.touch("ReplicaSet")
+        self.touch("Deployment")
+        return self._deployments
+
+    @cached_property
+    def _deployments(self) -> list[Obj]:
         seen: dict[str, Obj] = {}
         for pod in self.pods:
             dep = self.deployment_of(pod)

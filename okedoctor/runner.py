@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from okedoctor.chain import coverage as chain
 from okedoctor.check import Check, CheckSkipped
-from okedoctor.facts import Facts
+from okedoctor.facts import KIND_FACTS, Facts
 from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped
 from okedoctor.policy import Policy
 from okedoctor.registry import Registry
@@ -96,13 +96,27 @@ def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipp
         missing = facts.unavailable(need)
         if missing:
             return [], Skipped(check_cls.name, missing.reason, missing.kind, check_cls.code, check_cls.hop)
+    reads = facts.reading()
     try:
-        return list(check_cls().run(facts) or ()), None
+        found = list(check_cls().run(facts) or ())
+        return found, _read_without(check_cls, facts, reads)
     except CheckSkipped as skip:
         return [], Skipped(check_cls.name, str(skip), SkipKind.NOT_OBSERVED, check_cls.code, check_cls.hop)
     except Exception as exc:  # a check bug is reported, never a crash
         reason = f"check raised {type(exc).__name__}: {exc}"
         return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code, check_cls.hop)
+
+
+def _read_without(check_cls: type[Check], facts: Facts, kinds: set[str]) -> Skipped | None:
+    """The check ran, but read a kind whose collection failed: what it found stands, what it did
+    not find is not known. Reported like a skip, so the hop is not drawn ok, the verdict is
+    unknown unless something failed, and `--state` does not take its silence as resolved."""
+    for kind in sorted(kinds):
+        gap = facts.unavailable(KIND_FACTS[kind])
+        if gap and gap.kind.makes_unknown:
+            return Skipped(check_cls.name, f"ran without the {kind} objects: {gap.reason}", gap.kind,
+                           check_cls.code, check_cls.hop)
+    return None
 
 
 def judge_hops(findings: list[Finding], skipped: list[Skipped], checked: set[Hop],

@@ -75,8 +75,7 @@ class AccessDenied(Check):
     needs = ()
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        denied = {fact: e for fact, e in (facts.snapshot.collection or {}).items()
-                  if isinstance(e, dict) and e.get("kind") == "denied"}
+        denied = {fact: e for fact, e in facts.gaps.items() if e.get("kind") == "denied"}
         if not denied:
             return
         kube = {f: e for f, e in denied.items() if not f.startswith("oci")}

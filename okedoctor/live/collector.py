@@ -25,7 +25,7 @@ from okedoctor.live.collectors.containers import ContainerCollector
 from okedoctor.live.collectors.internet import InternetCollector
 from okedoctor.live.collectors.kube import KubeCollector
 from okedoctor.live.collectors.ocirun import OciCollector
-from okedoctor.live.collectors.state import RunState
+from okedoctor.live.collectors.state import RunEngine, RunState, reported_fact
 from okedoctor.live.collectors.wires import REAL, Wires
 from okedoctor.live.collectors.wires import oci_setup as _oci_setup
 from okedoctor.live.engine import Engine
@@ -166,13 +166,14 @@ def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions, wires: Wires) -> Ku
 
 
 def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:
-    cut = engine.wait_all()
+    engine.wait_all()
     for fact, exc in engine.errors():
         if isinstance(exc, UsageError | CollectionError):
             raise exc
         if not isinstance(exc, TimeoutError):
-            runs[0].note(fact, "unavailable", f"internal error while reading: {type(exc).__name__}: {exc}")
-    snaps = [run.snapshot(cut) for run in runs]
+            runs[0].note(reported_fact(fact), "unavailable",
+                         f"internal error while reading: {type(exc).__name__}: {exc}")
+    snaps = [run.snapshot() for run in runs]
     return merge_snapshots(snaps) if fleet else snaps[0]
 
 
@@ -186,7 +187,7 @@ class _Run:
     """One Service's collection: its state, and a collector per source reading into it."""
 
     def __init__(self, kt: KubeTarget, target: Target, opts: LiveOptions, engine: Engine, wires: Wires):
-        self.state = RunState(kt, target, opts, engine)
+        self.state = RunState(kt, target, opts, RunEngine(engine))
         self.wires = wires
 
     def note(self, fact: str, kind: str, reason: str) -> None:
@@ -219,8 +220,8 @@ class _Run:
         if pods is not None:
             containers.start(svc, pods)
 
-    def snapshot(self, cut: list[str]) -> Snapshot:
-        return assemble(self.state, cut)
+    def snapshot(self) -> Snapshot:
+        return assemble(self.state)
 
 
 def list_services(opts: LiveOptions, namespace: str | None, wires: Wires = REAL) -> list[tuple[str, str]]:

@@ -32,6 +32,7 @@ class Engine:
         self._tracked: list[tuple[str, Future]] = []
         self._once: dict[Any, Future] = {}
         self._tasks: dict[Future, _Task] = {}
+        self._shared_gaps: dict[Any, list[tuple[str, str, str]]] = {}
         self.closed = False
 
     # ---- time ---------------------------------------------------------------------------
@@ -115,6 +116,15 @@ class Engine:
     def requests(self) -> dict[str, int]:
         with self._lock:
             return dict(self.counts)
+
+    def add_shared_gap(self, key: Any, gap: tuple[str, str, str]) -> None:
+        """A gap recorded while the shared read `key` ran (see collectors.state.RunEngine)."""
+        with self._lock:
+            self._shared_gaps.setdefault(key, []).append(gap)
+
+    def shared_gaps(self, key: Any) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return list(self._shared_gaps.get(key, ()))
 
     def errors(self) -> list[tuple[str, BaseException]]:
         """Tasks that ended with an exception, with the fact each was reading."""

@@ -190,13 +190,11 @@ def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
                 ids = {b.get("id") for b in have}
                 have.extend(b for b in value if b.get("id") not in ids)
     live: dict[str, Any] = {}
-    collection: dict[str, Any] = {}
     for snap in snaps:
         for key in ("containers", "internet"):
             if key in snap.live:
                 live.setdefault(key, {}).update(snap.live[key])
-        for fact, gap in snap.collection.items():
-            collection.setdefault(fact, gap)
+    collection = merge_gaps(snaps)
     context = dict(first.context)
     if len({s.context.get("compartmentId") for s in snaps}) > 1:
         context.pop("compartmentId", None)  # Services annotated into other compartments
@@ -210,3 +208,21 @@ def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
         context["lbSearch"] = {"compartments": [{"id": c, "from": f} for c, f in searched.items()]}
     return Snapshot(kind="Snapshot", metadata={**first.metadata, "name": "fleet"}, context=context,
                     target={}, kubernetes=list(objects.values()), oci=oci, live=live, collection=collection)
+
+
+def merge_gaps(snaps: list[Snapshot]) -> dict[str, Any]:
+    """Each Service's gaps, scoped to it: one failed read must not blind the Services that did
+    not depend on it. A gap every Service shares, word for word, stays unscoped."""
+    by_fact: dict[str, dict[str, dict[str, Any]]] = {}
+    for snap in snaps:
+        who = f"{snap.target.get('namespace', '')}/{snap.target.get('service', '')}"
+        for fact, gap in snap.collection.items():
+            by_fact.setdefault(fact, {})[who] = dict(gap)
+    out: dict[str, Any] = {}
+    for fact, per_service in by_fact.items():
+        first = next(iter(per_service.values()))
+        if len(per_service) == len(snaps) and all(g == first for g in per_service.values()):
+            out[fact] = first
+        else:
+            out[fact] = {"kind": first["kind"], "reason": first["reason"], "services": per_service}
+    return out

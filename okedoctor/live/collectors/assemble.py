@@ -6,18 +6,19 @@ import datetime as _dt
 from typing import Any
 
 from okedoctor import __version__
-from okedoctor.facts import KUBERNETES, LIVE_CONTAINERS
-from okedoctor.live.collectors.state import TOP_FACTS, RunState
+from okedoctor.facts import LIVE_CONTAINERS
+from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import scrub_object
 from okedoctor.live.shapes import assemble_kubernetes
 from okedoctor.oci_catalog import CLUSTERS
 from okedoctor.snapshot import Snapshot
 
 
-def assemble(s: RunState, cut: list[str]) -> Snapshot:
-    for fact in cut:
-        s.note(fact if fact in TOP_FACTS else KUBERNETES, "unavailable",
-               f"not read within the {s.opts.timeout:g}s deadline (--timeout)")
+def assemble(s: RunState) -> Snapshot:
+    for fact in s.engine.cut():
+        s.note(fact, "unavailable", f"not read within the {s.opts.timeout:g}s deadline (--timeout)")
+    for fact, kind, reason in s.engine.shared_gaps():
+        s.note(fact, kind, reason)
     for key, fut in s.futs.items():
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             s.put(key, fut.result())

@@ -16,6 +16,11 @@ from okedoctor.options import service_hint
 CORE_RESOURCES = ("endpoints", "endpointslices", "nodes")
 
 
+def fact_of(resource: str) -> str:
+    """The fact a failed read of `resource` makes missing: the core, or `kubernetes.<resource>`."""
+    return KUBERNETES if resource in CORE_RESOURCES else f"{KUBERNETES}.{resource}"
+
+
 class KubeCollector:
     def __init__(self, state: RunState, reads: KubeReads):
         self.s, self.k, self.engine = state, reads, state.engine
@@ -27,7 +32,7 @@ class KubeCollector:
 
         def shared(key, resource, fn, *args, **kwargs):
             # Namespace-wide reads: one request however many Services of the run need it.
-            return e.once(key, KUBERNETES, functools.partial(self.optional, resource, fn, *args, **kwargs))
+            return e.once(key, fact_of(resource), functools.partial(self.optional, resource, fn, *args, **kwargs))
 
         s.futs.update(
             endpoints=e.submit(KUBERNETES, self.optional, "endpoints", k.endpoints, ns, name),
@@ -83,7 +88,7 @@ class KubeCollector:
 
     def optional(self, resource: str, fn, *args, **kwargs):
         """A read whose failure leaves a named gap instead of stopping the run."""
-        fact = KUBERNETES if resource in CORE_RESOURCES else f"{KUBERNETES}.{resource}"
+        fact = fact_of(resource)
         try:
             return fn(*args, **kwargs)
         except Forbidden:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,63 @@ from okedoctor.options import LiveOptions
 # The facts a deadline cut is reported on; any other task's fact is part of `kubernetes`.
 TOP_FACTS = (KUBERNETES, OCI, LIVE_CONTAINERS, LIVE_PROBE, LIVE_INTERNET)
 
+# The key of the shared read (Engine.once) running in this thread, if any: a gap it records
+# belongs to every Service whose collection waits on that read, not only to the one that started it.
+_SHARED = threading.local()
+
+
+def reported_fact(fact: str) -> str:
+    """The fact a cut or failed task is reported on: a top fact, a `kubernetes.<resource>`, else kubernetes."""
+    return fact if fact in TOP_FACTS or fact.startswith(f"{KUBERNETES}.") else KUBERNETES
+
+
+class RunEngine:
+    """One Service's view of the run's shared engine: it remembers what this Service waits on.
+
+    A deadline cut or a failed shared read is then charged to the Services that depend on it,
+    not to every Service of a fleet run.
+    """
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.tracked: list[tuple[str, Future, Any]] = []  # (fact, future, once-key or None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def submit(self, fact: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        fut = self._engine.submit(fact, fn, *args, **kwargs)
+        with self._lock:
+            self.tracked.append((fact, fut, None))
+        return fut
+
+    def once(self, key: Any, fact: str, fn: Callable[..., Any], *args: Any) -> Future:
+        fut = self._engine.once(key, fact, _as_shared, key, fn, *args)
+        with self._lock:
+            self.tracked.append((fact, fut, key))
+        return fut
+
+    def cut(self) -> list[str]:
+        """The facts of this Service's reads the deadline cut."""
+        with self._lock:
+            return sorted({reported_fact(fact) for fact, fut, _ in self.tracked if not fut.done()})
+
+    def shared_gaps(self) -> list[tuple[str, str, str]]:
+        """Gaps recorded by the shared reads this Service used, whichever Service started them."""
+        with self._lock:
+            keys = [key for _, fut, key in self.tracked if key is not None and fut.done()]
+        return [gap for key in keys for gap in self._engine.shared_gaps(key)]
+
+
+def _as_shared(key: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    outer = getattr(_SHARED, "key", None)
+    _SHARED.key = key
+    try:
+        return fn(*args)
+    finally:
+        _SHARED.key = outer
+
 
 def _empty_oci() -> dict[str, Any]:
     return {section: RESOURCES[section].kind() for section in COLLECTED_SECTIONS}
@@ -28,7 +86,7 @@ class RunState:
     kt: KubeTarget
     target: Target
     opts: LiveOptions
-    engine: Engine
+    engine: RunEngine
     lock: threading.Lock = field(default_factory=threading.Lock)
     kube: dict[str, Any] = field(default_factory=dict)  # what -> object or list
     futs: dict[str, Future] = field(default_factory=dict)  # namespace-wide reads, stored at the end
@@ -52,6 +110,9 @@ class RunState:
 
     def note(self, fact: str, kind: str, reason: str) -> None:
         """Record why a fact is missing; denials win over other kinds, reasons accumulate."""
+        key = getattr(_SHARED, "key", None)
+        if key is not None:
+            self.engine.add_shared_gap(key, (fact, kind, reason))
         with self.lock:
             prev = self.collection.get(fact)
             if prev is None:
