@@ -9,7 +9,7 @@ from typing import Any
 from okedoctor.chain.annotations import annotation_problems
 from okedoctor.chain.lb import INVALID_ANNOTATION, spec, wanted_flavor
 from okedoctor.check import Check, subject_of
-from okedoctor.facts import Facts
+from okedoctor.facts import KIND_FACTS, Facts
 from okedoctor.kube import event_quote
 from okedoctor.model import Finding, Fix, Hop, Severity
 
@@ -105,12 +105,18 @@ class LoadBalancerNotProvisioned(Check):
             return
         failures = _failures(facts, svc)
         last = failures[-1] if failures else None
+        # Only an event seen to be absent makes it a grace period (a warning): unread events
+        # may hold the failure, and a failure must not be downgraded for want of a read.
+        unread = facts.unavailable(KIND_FACTS["Event"])
         message = (last or {}).get("message") or (last or {}).get("note") or ""
         caused_by = INVALID_ANNOTATION if annotation_problems(svc) else None
         if caused_by:
             what, todo, commands = ("an annotation value is rejected", "Correct the annotation (OKD-LB-002).", ())
         elif last:
             what, todo, commands = _cause(message, facts)
+        elif unread:
+            what, todo, commands = (f"its events could not be read, so the cause is not known ({unread.reason})",
+                                    "Read the Service events (SyncLoadBalancerFailed names the cause).", ())
         else:
             what, todo, commands = ("no SyncLoadBalancerFailed event explains it yet",
                                     "Wait a minute and read the Service events; the CCM may still be creating it.", ())
@@ -119,7 +125,7 @@ class LoadBalancerNotProvisioned(Check):
             evidence={"type": "LoadBalancer", "loadBalancerType": wanted_flavor(svc),
                       "compartmentsSearched": facts.searched_compartments,
                       "lastEvent": event_quote(last) if last else None},
-            severity=Severity.ERROR if (last or caused_by) else Severity.WARNING,
+            severity=Severity.ERROR if (last or caused_by or unread) else Severity.WARNING,
             fix=Fix(summary=todo, commands=(*commands, describe)),
             subject=subject_of(svc),
             caused_by=caused_by,

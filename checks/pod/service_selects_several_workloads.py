@@ -33,6 +33,9 @@ class ServiceSelectsSeveralWorkloads(Check):
     name = "service-selects-several-workloads"
     hop = Hop.POD
     severity = Severity.WARNING
+    # Pods are grouped by the Deployment their ReplicaSet names: without those objects every pod
+    # (or every ReplicaSet of a rollout) would look like a workload of its own.
+    needs = ("kubernetes", "kubernetes.replicasets", "kubernetes.deployments")
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         svc = facts.service
