@@ -67,7 +67,7 @@ def prog_name() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and documented exit codes, never a traceback."""
-    clock.mark_start()
+    clock.mark_start(process=argv is None)  # argv is given by tests running commands in-process
     try:
         _run(argv)
     finally:

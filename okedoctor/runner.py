@@ -34,6 +34,7 @@ def run_checks(
     skipped[:0] = load_errors(registry)
     labels = ((facts.service or {}).get("metadata") or {}).get("labels") or {}
     findings, silenced = policy.apply(findings, facts.target.namespace, facts.target.service, labels)
+    skipped += unused_gaps(facts, skipped)
     covered = chain.coverage(facts)
     hops = judge_hops(findings, skipped, checked, covered, end_to_end=chain.answers_end_to_end(facts))
     return build_report(facts, findings, skipped, hops, context=context, stats=stats, ran=ran, started=started,
@@ -105,6 +106,18 @@ def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipp
     except Exception as exc:  # a check bug is reported, never a crash
         reason = f"check raised {type(exc).__name__}: {exc}"
         return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code, check_cls.hop)
+
+
+def unused_gaps(facts: Facts, skipped: list[Skipped]) -> list[Skipped]:
+    """Failed reads no check ran into: still said, and still no `ok` verdict, since the run
+    cannot tell whether they would have shown a fault (a check's cue may sit in them)."""
+    said = " | ".join(s.reason for s in skipped)
+    out = []
+    for fact, gap in sorted(facts.gaps.items()):
+        kind, reason = SkipKind(gap.get("kind", "unavailable")), str(gap.get("reason", ""))
+        if kind.makes_unknown and reason not in said:
+            out.append(Skipped(f"read of {fact}", reason, kind))
+    return out
 
 
 def _read_without(check_cls: type[Check], facts: Facts, kinds: set[str]) -> Skipped | None:

@@ -157,7 +157,11 @@ class KubeReads:
             raise self._classify(ans.status, ans.body, ans.reason)
         if raw:
             return ans.body.decode("utf-8", "replace")
-        return json.loads(ans.body)
+        try:
+            return json.loads(ans.body)
+        except ValueError:  # a proxy's login page, a truncated or garbled answer
+            raise Unreachable(f"answered {ans.status} to GET {path} with a body that is not JSON "
+                              "(a proxy or load balancer in front of the API server?)") from None
 
     def _answer(self, path: str, query: list[tuple[str, Any]], accept: str) -> Answer:
         """One GET, retried with backoff on 429/5xx or a reset connection while the deadline allows.

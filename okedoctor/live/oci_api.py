@@ -293,7 +293,11 @@ class OciReader:
             kwargs["signer"] = self.setup.signer
         if self.endpoint:
             kwargs["service_endpoint"] = self.endpoint
-        return klass(cfg, **kwargs)
+        client = klass(cfg, **kwargs)
+        # The OCI APIs never redirect a read; following one (requests does by default) would send
+        # the signed request to whatever host a proxy or a hijacked endpoint names.
+        client.base_client.session.max_redirects = 0
+        return client
 
     def _retry_strategy(self):
         if self._retry is None:
@@ -333,6 +337,9 @@ class OciReader:
                 raise OciNotFound(f"{path}: {exc.message}") from None
             raise OciUnavailable(f"OCI answered {exc.status} {exc.code or ''} to GET {path}".strip()) from None
         except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as exc:
+            if "redirects" in str(exc):
+                raise OciUnavailable(f"OCI answered GET {path} with a redirect, which is not followed: an API read "
+                                     "is never redirected (a proxy or a wrong endpoint?)") from None
             raise OciUnavailable(f"OCI API unreachable for GET {path}: {_first_line(exc)}") from None
         body = json.loads(resp.data) if resp.data else None
         return body, dict(resp.headers or {})

@@ -51,7 +51,7 @@ class Fault:
     mode: str | None = None
     retry_after: int | None = None  # seconds, sent as Retry-After with `status`
     trickle_ms: int = 200
-    location: str = "http://198.51.100.7/"
+    location: str = "http://127.0.0.2:9/"  # another host, still on loopback
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "fault") -> Fault:

@@ -1,0 +1,75 @@
+"""The fault matrix, a representative subset (the whole one: bench/faults.py): each cell a real
+`okedoctor` process against the simulator with one fault on one API family. No traceback, the
+process gone by --timeout + 1.5 s, and an honest verdict (no false ok, no false root cause, no
+downgraded failure); see bench/faults.py for how each is judged."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.faults import Cell, baseline, run_cell
+from okedoctor.snapshot import load_snapshot
+from tests.conftest import SCENARIOS_DIR
+from tests.live.conftest import run_cli
+
+TIMEOUT = 3.0
+CELLS = [
+    Cell("healthy-nlb", "k8s-pods", "500", "diagnose"),
+    Cell("healthy-nlb", "k8s-events", "slow-body", "diagnose"),
+    Cell("healthy-nlb", "oci-lb", "slow-headers", "report"),
+    Cell("healthy-nlb", "k8s-nodes", "hang", "report"),
+    Cell("healthy-nlb", "k8s-service", "html", "diagnose"),
+    Cell("healthy-nlb", "k8s-pods", "429-once", "diagnose"),
+    Cell("healthy-nlb", "oci-compute", "reset", "diagnose"),
+    Cell("lb-pending-quota", "k8s-events", "500", "diagnose"),
+    Cell("crashloop-missing-env", "k8s-workloads", "403", "diagnose"),
+    Cell("crashloop-missing-env", "oci-network", "garbage", "diagnose"),
+]
+
+
+def test_fault_matrix_subset_is_honest_and_bounded():
+    bases = {c.scenario: baseline(c.scenario) for c in CELLS}
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda c: run_cell(c, TIMEOUT, bases[c.scenario]), CELLS))
+    problems = {f"{c.scenario} {c.family} {c.fault}": c.problems for c in done if c.problems}
+    assert problems == {}
+    by = {(c.family, c.fault): c for c in done}
+    assert by[("k8s-pods", "500")].verdict == "unknown" and by[("k8s-pods", "500")].code == 3
+    assert by[("k8s-pods", "429-once")].verdict == "ok"  # retried after its Retry-After
+    assert by[("k8s-events", "500")].verdict == "failure"  # the missing LB stays an error
+    for slow in (("k8s-events", "slow-body"), ("oci-lb", "slow-headers"), ("k8s-nodes", "hang")):
+        assert by[slow].hits and by[slow].wall <= TIMEOUT + 1.5 and by[slow].verdict == "unknown"
+
+
+def test_an_oci_redirect_is_not_followed(sim_env, tmp_path):
+    """A 302 to another host on an OCI read: the signed request is not sent there."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        reached: list[bytes] = []
+        stop = threading.Event()
+
+        def accept():
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                reached.append(conn.recv(4096))
+                conn.close()
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        sim_env(load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml"), tmp_path / "sim", faults=[
+            {"api": "oci", "path": "/networkLoadBalancers", "mode": "redirect",
+             "location": f"http://127.0.0.1:{port}/"}])
+        run = run_cli("diagnose", "svc/app", "--no-exec", "--timeout", "10", "-o", "json")
+        stop.set()
+        thread.join()
+    assert reached == []
+    assert run.code == 3 and run.json["verdict"] == "unknown"
+    assert any("redirect, which is not followed" in g["reason"] for g in run.json["gaps"])
