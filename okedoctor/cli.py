@@ -9,6 +9,7 @@ module but the entry points (tests/test_imports.py).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -70,8 +71,26 @@ def main(argv: list[str] | None = None) -> None:
     clock.mark_start(process=argv is None)  # argv is given by tests running commands in-process
     try:
         _run(argv)
+    except SystemExit as exc:
+        if argv is not None:
+            raise
+        _exit_now(exc.code)
     finally:
         clock.forget_start()
+
+
+def _exit_now(code: object) -> None:
+    """End the process without the interpreter's teardown: a read still stuck in a server that
+    trickles or hangs must not hold the exit past --timeout (nor may tearing down the clients'
+    modules, seconds of CPU on a loaded machine). Everything the command writes is written by
+    now; only the streams need flushing."""
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said there
+            stream.flush()
+    os._exit(status)
 
 
 def _run(argv: list[str] | None) -> None:

@@ -23,7 +23,8 @@ def mark_start(process: bool = False) -> None:
 def _process_age() -> float:
     """Seconds since this process started (Linux: /proc/self/stat); 0 when it cannot tell."""
     try:
-        fields = open("/proc/self/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
         started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
         return max(0.0, min(5.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started))
     except (OSError, ValueError, IndexError, AttributeError):
