@@ -9,19 +9,19 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.faults import Cell, baseline, run_cell
+from bench.faults import Cell, baseline, cold_start, run_cell
 from okedoctor.snapshot import load_snapshot
 from tests.conftest import SCENARIOS_DIR
 from tests.live.conftest import run_cli
 
-TIMEOUT = 3.0
+TIMEOUT = 5.0
 CELLS = [
     Cell("healthy-nlb", "k8s-pods", "500", "diagnose"),
     Cell("healthy-nlb", "k8s-events", "slow-body", "diagnose"),
     Cell("healthy-nlb", "oci-lb", "slow-headers", "report"),
     Cell("healthy-nlb", "k8s-nodes", "hang", "report"),
     Cell("healthy-nlb", "k8s-service", "html", "diagnose"),
-    Cell("healthy-nlb", "k8s-pods", "429-once", "diagnose"),
+    Cell("healthy-nlb", "k8s-pods", "503-once", "diagnose"),
     Cell("healthy-nlb", "oci-compute", "reset", "diagnose"),
     Cell("lb-pending-quota", "k8s-events", "500", "diagnose"),
     Cell("crashloop-missing-env", "k8s-workloads", "403", "diagnose"),
@@ -31,16 +31,20 @@ CELLS = [
 
 def test_fault_matrix_subset_is_honest_and_bounded():
     bases = {c.scenario: baseline(c.scenario) for c in CELLS}
+    # The bound is on what the servers do, not on how busy this machine is: a cold run that
+    # needs no server at all takes about 1.5 s here when idle; what it takes beyond that now
+    # is allowed to every cell too.
+    slack = max(0.0, cold_start(2) - 1.5)
     with ThreadPoolExecutor(2) as pool:
-        done = list(pool.map(lambda c: run_cell(c, TIMEOUT, bases[c.scenario]), CELLS))
+        done = list(pool.map(lambda c: run_cell(c, TIMEOUT, bases[c.scenario], slack), CELLS))
     problems = {f"{c.scenario} {c.family} {c.fault}": c.problems for c in done if c.problems}
     assert problems == {}
     by = {(c.family, c.fault): c for c in done}
     assert by[("k8s-pods", "500")].verdict == "unknown" and by[("k8s-pods", "500")].code == 3
-    assert by[("k8s-pods", "429-once")].verdict == "ok"  # retried after its Retry-After
+    assert by[("k8s-pods", "503-once")].verdict == "ok"  # retried (429 with Retry-After: test_fleet_blast_radius)
     assert by[("k8s-events", "500")].verdict == "failure"  # the missing LB stays an error
     for slow in (("k8s-events", "slow-body"), ("oci-lb", "slow-headers"), ("k8s-nodes", "hang")):
-        assert by[slow].hits and by[slow].wall <= TIMEOUT + 1.5 and by[slow].verdict == "unknown"
+        assert by[slow].hits and by[slow].wall <= TIMEOUT + 1.5 + slack and by[slow].verdict == "unknown"
 
 
 def test_an_oci_redirect_is_not_followed(sim_env, tmp_path):
