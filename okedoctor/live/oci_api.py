@@ -341,7 +341,11 @@ class OciReader:
                 raise OciUnavailable(f"OCI answered GET {path} with a redirect, which is not followed: an API read "
                                      "is never redirected (a proxy or a wrong endpoint?)") from None
             raise OciUnavailable(f"OCI API unreachable for GET {path}: {_first_line(exc)}") from None
-        body = json.loads(resp.data) if resp.data else None
+        try:
+            body = json.loads(resp.data) if resp.data else None
+        except ValueError:  # a proxy's sign-in page or a garbled answer, with a 200
+            raise OciUnavailable(f"OCI answered GET {path} with a body that is not JSON "
+                                 "(a proxy in front of the API?)") from None
         return body, dict(resp.headers or {})
 
     def list_all(self, service: str, path: str, path_params: dict[str, str] | None = None,
