@@ -162,7 +162,14 @@ def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions, wires: Wires) -> Ku
         import kubernetes.client  # noqa: F401
 
     engine.once(("oci-setup",), OCI, wires.oci_setup, opts)
-    return wires.kube(kt)
+    # Loading the kubeconfig runs its credential plugin (`oci ce cluster generate-token`), which
+    # the client waits for without a timeout: wait for it no longer than the deadline.
+    try:
+        return engine.result(engine.submit(KUBERNETES, wires.kube, kt))
+    except TimeoutError:
+        raise CollectionError(f"the kubeconfig's credentials for context {kt.context!r} were not ready within "
+                              f"{opts.timeout:g}s (its exec credential plugin did not finish); run the plugin "
+                              "by hand, or raise --timeout") from None
 
 
 def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:
