@@ -48,7 +48,7 @@ def test_fault_matrix_subset_is_honest_and_bounded():
     assert by[("k8s-events", "500")].verdict in ("failure", "exit 3")  # the missing LB stays an error
     for slow in (("k8s-events", "slow-body"), ("oci-lb", "slow-headers"), ("k8s-nodes", "hang")):
         assert by[slow].wall <= TIMEOUT + 1.5 + slack and by[slow].code == 3
-        assert by[slow].verdict in ("unknown", "exit 3") and (by[slow].hits or by[slow].verdict == "exit 3")
+        assert by[slow].verdict in ("unknown", "exit 3")
 
 
 def test_an_oci_redirect_is_not_followed(sim_env, tmp_path):
