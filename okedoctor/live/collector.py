@@ -236,7 +236,7 @@ def list_services(opts: LiveOptions, namespace: str | None, wires: Wires = REAL)
     completion and hints, one request within `opts.timeout`, nothing else read."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     wire = wires.kube(kt)  # the client's import and setup are CPU work, not the API's time
-    engine = Engine(opts.timeout)
+    engine = Engine(opts.timeout, from_command_start=False)
     try:
         k = KubeReads(wire, engine, kt)
         items = engine.result(engine.submit(KUBERNETES, k.services, namespace or kt.namespace or "default"))

@@ -21,11 +21,12 @@ KUBE_API, OCI_API, INTERNET_API = APIS = ("kubernetes", "oci", "internet")
 
 
 class Engine:
-    def __init__(self, timeout: float, workers: int = 32):
+    def __init__(self, timeout: float, workers: int = 32, from_command_start: bool = True):
         self.started = time.perf_counter()
         # The checks, the rendering and the exit come after the collection: leave them a moment,
         # so the process, not only the collection, ends by --timeout.
-        self.deadline = min(self.started, clock.command_started()) + timeout - min(0.5, timeout / 10)
+        anchor = min(self.started, clock.command_started()) if from_command_start else self.started
+        self.deadline = anchor + timeout - min(0.5, timeout / 10)
         self.timeout = timeout
         self.counts = dict.fromkeys(APIS, 0)
         self.chain = 0
