@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 from okedoctor.facts import LIVE_CONTAINERS, LIVE_PROBE
-from okedoctor.kube import listening_ports
+from okedoctor.kube import listening_ports, pod_ready
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import rbac_reason
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
@@ -17,6 +17,9 @@ from okedoctor.probe_scripts import TOOL_ORDER
 
 MAX_PROBED_PODS = 20
 MAX_LOG_PORTS = 3  # ports named by a log, probed after the target port was refused
+# A fleet report probes one ready pod per Service and reads the logs of one pod per workload and
+# container: the replicas of a workload run the same image, and 5,000 execs would dominate the run.
+FLEET_PROBED_PODS = 1
 
 
 class ContainerCollector:
@@ -28,38 +31,59 @@ class ContainerCollector:
 
     def start(self, svc: dict, pods: list[dict]) -> None:
         """Logs of the containers that need them, and the probe of the running ones (depth 3+)."""
+        logged: set[tuple[str, str]] = set()  # (workload, container) whose logs a fleet run reads once
         for pod in pods:
             for c in (pod.get("spec") or {}).get("containers") or []:
                 self.s.containers[self._key(pod["metadata"]["name"], c["name"])] = {}
-            self._logs(pod)
-            self._init_logs(pod)
+            self._logs(pod, logged)
+            self._init_logs(pod, logged)
         if self.s.opts.no_exec:
             self.s.note(LIVE_PROBE, "disabled", "--no-exec: the in-pod probe was not run")
             return
-        for pod in pods[:MAX_PROBED_PODS]:
+        for pod in self._to_probe(pods):
             self.engine.submit(LIVE_PROBE, self._probe_pod, svc, pod)
 
+    def _to_probe(self, pods: list[dict]) -> list[dict]:
+        """The pods the in-pod probe runs in. A pod left out has no `localhost` answer, so no check
+        claims anything of it (neither ok nor failing)."""
+        if not self.s.fleet:
+            return pods[:MAX_PROBED_PODS]
+        ready = [p for p in pods if pod_ready(p)]
+        return (ready or pods)[:FLEET_PROBED_PODS]
+
+    def _first_of_workload(self, pod: dict, container: str, logged: set[tuple[str, str]]) -> bool:
+        """In a fleet run, true for the first pod of its workload seen with this container's logs needed."""
+        if not self.s.fleet:
+            return True
+        owners = pod["metadata"].get("ownerReferences") or []
+        key = (owners[0].get("uid", "") if owners else pod["metadata"]["name"], container)
+        if key in logged:
+            return False
+        logged.add(key)
+        return True
+
     # ---- logs ---------------------------------------------------------------------------
-    def _logs(self, pod: dict) -> None:
+    def _logs(self, pod: dict, logged: set[tuple[str, str]]) -> None:
         name = pod["metadata"]["name"]
         statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
         for c in (pod.get("spec") or {}).get("containers") or []:
             st = statuses.get(c["name"])
-            if not st or not needs_logs(st):
+            if not st or not needs_logs(st) or not self._first_of_workload(pod, c["name"], logged):
                 continue
             key = self._key(name, c["name"])
             self.engine.once(("log", key, False), LIVE_CONTAINERS, self._log, key, name, c["name"], False)
             if st.get("restartCount", 0) > 0 or (st.get("lastState") or {}).get("terminated"):
                 self.engine.once(("log", key, True), LIVE_CONTAINERS, self._log, key, name, c["name"], True)
 
-    def _init_logs(self, pod: dict) -> None:
+    def _init_logs(self, pod: dict, logged: set[tuple[str, str]]) -> None:
         """Logs (current and previous) of the init containers that failed or are still running; the
         pod's app containers wait for them. Init containers are never exec-probed."""
         name = pod["metadata"]["name"]
         statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("initContainerStatuses") or []}
         for c in (pod.get("spec") or {}).get("initContainers") or []:
             st = statuses.get(c["name"])
-            if c.get("restartPolicy") == "Always" or not st or not init_needs_logs(st):
+            if c.get("restartPolicy") == "Always" or not st or not init_needs_logs(st) \
+                    or not self._first_of_workload(pod, c["name"], logged):
                 continue
             key = self._key(name, c["name"])
             self.s.containers[key] = {}

@@ -14,6 +14,44 @@ from okedoctor.options import service_hint
 
 # Without these the chain cannot be walked at all; the other reads only add detail.
 CORE_RESOURCES = ("endpoints", "endpointslices", "nodes")
+# What a fleet run lists once for its whole scope (every namespace, or the one of -n) instead of
+# reading per Service: resource -> the kind's path without its namespace part.
+SCOPED_LISTS = {
+    "endpoints": "/api/v1/endpoints",
+    "endpointslices": "/apis/discovery.k8s.io/v1/endpointslices",
+    "pods": "/api/v1/pods",
+}
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def _index(resource: str, items: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """A scoped list by (namespace, what a Service looks it up by): its name for Endpoints, the
+    service-name label for EndpointSlices, nothing for pods (matched by selector afterwards)."""
+    index: dict[tuple[str, str], list[dict]] = {}
+    for obj in items:
+        meta = obj.get("metadata") or {}
+        if resource == "endpoints":
+            by = meta.get("name", "")
+        elif resource == "endpointslices":
+            by = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
+        else:
+            by = ""
+        index.setdefault((meta.get("namespace", ""), by), []).append(obj)
+    return index
+
+
+def _index_or_error(read, resource: str, ns: str | None) -> dict | Exception:
+    # Returned, not raised: each Service that depends on the list records the gap in its own
+    # collection, and the engine does not count it as an internal error.
+    try:
+        return _index(resource, read(SCOPED_LISTS[resource], ns))
+    except (Forbidden, Gone, Unreachable) as exc:
+        return exc
+
+
+def _selects(selector: dict[str, str], pod: dict) -> bool:
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
 
 
 def fact_of(resource: str) -> str:
@@ -35,8 +73,8 @@ class KubeCollector:
             return e.once(key, fact_of(resource), functools.partial(self.optional, resource, fn, *args, **kwargs))
 
         s.futs.update(
-            endpoints=e.submit(KUBERNETES, self.optional, "endpoints", k.endpoints, ns, name),
-            slices=e.submit(KUBERNETES, self.optional, "endpointslices", k.endpoint_slices, ns, name),
+            endpoints=e.submit(KUBERNETES, self._per_service, "endpoints", k.endpoints, ns, name),
+            slices=e.submit(KUBERNETES, self._per_service, "endpointslices", k.endpoint_slices, ns, name),
             nodes=shared(("nodes",), "nodes", k.nodes),
             events=shared(("events", ns), "events", k.events, ns),
             replicasets=shared(("replicasets", ns), "replicasets", k.replicasets, ns),
@@ -99,6 +137,29 @@ class KubeCollector:
             self.s.note(fact, "unavailable", f"reading {resource} failed: {exc}")
         return None
 
+    def scoped(self, resource: str) -> dict | Exception | None:
+        """A fleet run's index of `resource` over its whole scope, listed once for every Service;
+        None outside a fleet run, or when the scope-wide list is forbidden (a namespaced role):
+        then each Service reads its own, as a single diagnosis does."""
+        if not self.s.fleet:
+            return None
+        fut = self.engine.once(("scoped", resource, self.s.scope), KUBERNETES, _index_or_error,
+                               self.k.listed, resource, self.s.scope)
+        got = self.engine.result(fut)
+        return None if isinstance(got, Forbidden) else got
+
+    def _per_service(self, resource: str, read, ns: str, name: str):
+        """The Service's Endpoints (or its EndpointSlices): from the fleet's scoped list, else read."""
+        got = self.scoped(resource)
+        if got is None:
+            return self.optional(resource, read, ns, name)
+        if isinstance(got, Exception):
+            return self.optional(resource, _raise, got)
+        found = got.get((ns, name), [])
+        if resource == "endpoints":
+            return found[0] if found else None
+        return found
+
     def pods(self, svc: dict) -> list[dict] | None:
         """The Service's pods (depth 2), and the reads they lead to; None when they cannot be listed."""
         s = self.s
@@ -108,7 +169,7 @@ class KubeCollector:
             return None
         sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         try:
-            pods = self.k.pods(s.target.namespace, sel, depth=2)
+            pods = self._selected_pods(selector, sel)
         except Forbidden:
             s.note(KUBERNETES, "denied", rbac_reason("pods", s.target.namespace, "pods"))
             return None
@@ -126,6 +187,17 @@ class KubeCollector:
         if claims:
             self.engine.submit(KUBERNETES, self._bound_volumes, claims)
         return pods
+
+    def _selected_pods(self, selector: dict[str, str], sel: str) -> list[dict]:
+        ns = self.s.target.namespace
+        got = self.scoped("pods")
+        if got is None:
+            return self.k.pods(ns, sel, depth=2)
+        if isinstance(got, Gone):
+            return []
+        if isinstance(got, Exception):
+            raise got
+        return [p for p in got.get((ns, ""), []) if _selects(selector, p)]
 
     def _other_pods(self, key: str, lists: list[tuple[str | None, str | None]]) -> None:
         """Pods beyond the selected ones, read only to compare or to sum, each list once per run
@@ -176,3 +248,7 @@ class KubeCollector:
             with_kind(obj, "v1", "Secret" if resource == "secrets" else "ConfigMap")
             with self.s.lock:
                 self.s.kube.setdefault(resource, []).append(obj)
+
+
+def _raise(exc: Exception):
+    raise exc
