@@ -12,6 +12,7 @@ from typing import Any
 
 from okedoctor.facts import KUBERNETES, OCI
 from okedoctor.lbsearch import needs_worker_subnets, node_ports, search_by_backends
+from okedoctor.live import oci_api
 from okedoctor.live.collectors.kube import KubeCollector
 from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, OciReads
 from okedoctor.live.collectors.state import RunState
@@ -96,15 +97,27 @@ class LbFinder:
         uid, ns, name = meta.get("uid", ""), meta.get("namespace", ""), meta["name"]
         depth = base
         if svc_type == "LoadBalancer":  # the cloud controller manager's LB, by its name, where it makes it
-            listed = self.r.read(base, flavor.key, flavor.list_path, None,
-                                 {"compartmentId": s.compartment,
-                                  "displayName": flavor.ccm_display_name(ns, name, uid)}, listing=True)
+            listed = self._by_display_name(flavor, ns, name, uid, base)
             match = [b for b in listed if flavor.ccm_name_matches(b.get("displayName", ""), ns, name, uid)]
             if match:
                 self._searched("display-name")
                 return self.r.fan_out(flavor, match[0], base + 1, refetch=flavor is NLB)
             depth = base + 1
         return self._search(svc, ns, name, uid, depth)
+
+    def _by_display_name(self, flavor, ns: str, name: str, uid: str, depth: int) -> list[dict]:
+        """The LBs of the CCM's compartment named as the CCM names this Service's. A fleet run lists the
+        compartment's LBs once (paged) for every Service instead of one filtered list per Service."""
+        query = {"compartmentId": self.s.compartment}
+        if not self.s.fleet:
+            query["displayName"] = flavor.ccm_display_name(ns, name, uid)
+            return self.r.read(depth, flavor.key, flavor.list_path, None, query, listing=True)
+        fut = self.engine.once(("lb-list", flavor.key, self.s.compartment), OCI, _value_or_error, self.r.read,
+                               depth, flavor.key, flavor.list_path, None, query, True)
+        got = self.engine.result(fut)
+        if isinstance(got, Exception):
+            raise got  # each Service's guard records it: the Services that needed the list, no other
+        return got or []
 
     def _searched(self, found_by: str | None) -> None:
         with self.s.lock:
@@ -115,13 +128,17 @@ class LbFinder:
         """Every LB and NLB of the searched compartments, listed once per run (shared by a fleet report:
         each list holds every LB with all its backends, tens of MB for 300 NLBs)."""
         comps = [c["id"] for c in (self.s.lb_search or {}).get("compartments") or []] or [self.s.compartment]
-        futs = {(f, c): self.engine.once(("lb-list", f.key, c), OCI, self.r.guard, self.r.read, depth, f.key,
+        # Shared with the display-name lookup of a fleet run (same key): a failure comes back as a value.
+        futs = {(f, c): self.engine.once(("lb-list", f.key, c), OCI, _value_or_error, self.r.read, depth, f.key,
                                          f.list_path, None, {"compartmentId": c}, True)
                 for c in comps for f in FLAVORS.values()}
         got: dict[str, list[dict]] = {f: [] for f in FLAVORS}
         for (f, _), fut in futs.items():
+            listed = self.engine.result(fut)
+            if isinstance(listed, Exception):
+                listed = self.r.guard(_raise, listed)  # noted as the guard notes any OCI failure
             seen = {b.get("id") for b in got[f.key]}
-            got[f.key] += [b for b in self.engine.result(fut) or [] if b.get("id") not in seen]
+            got[f.key] += [b for b in listed or [] if b.get("id") not in seen]
         return got
 
     def _services(self, svc: dict, services_fut) -> list[dict]:
@@ -195,3 +212,15 @@ class LbFinder:
             subnet = self.r.guard(self.r.shared_subnet, sid, depth)
             cidrs += [c for c in ((subnet or {}).get("ipv4CidrBlocks") or [(subnet or {}).get("cidrBlock")]) if c]
         return cidrs
+
+
+def _value_or_error(fn, *args):
+    """fn's answer, or the OCI error it raised, returned to every Service that shares the read."""
+    try:
+        return fn(*args)
+    except (oci_api.OciDenied, oci_api.OciUnavailable, oci_api.OciNotFound) as exc:
+        return exc
+
+
+def _raise(exc: Exception):
+    raise exc

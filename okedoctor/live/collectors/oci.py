@@ -165,6 +165,12 @@ class OciReads:
             return
         compartment = (node["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
         depth = 2
+        listed = self._listed_worker(instance_id, compartment or self.s.compartment) if self.s.fleet else None
+        if listed is not None:
+            instance, attachments = listed
+            self.s.add(INSTANCES, instance)
+            self._attached(attachments, depth)
+            return
         if compartment:
             self.engine.submit(OCI, self.guard, self.instance, instance_id)
         else:  # the instance names the compartment the attachments are listed in
@@ -176,6 +182,10 @@ class OciReads:
         res = RESOURCES[VNIC_ATTACHMENTS]
         attachments = self.read(depth, res.service, res.list_path, None,
                                 {"compartmentId": compartment, "instanceId": instance_id}, listing=True)
+        self._attached(attachments, depth)
+
+    def _attached(self, attachments: list[dict], depth: int) -> None:
+        """The worker's attachments (read at `depth`), then its attached VNICs and their subnets."""
         self.s.add(VNIC_ATTACHMENTS, attachments)
         for att in attachments:
             if att.get("lifecycleState") not in (None, "ATTACHED"):
@@ -183,6 +193,35 @@ class OciReads:
             if att.get("subnetId"):
                 self.engine.submit(OCI, self.guard, self.subnet, att["subnetId"], depth + 1, False)
             self.engine.submit(OCI, self.guard, self._vnic, att["vnicId"], depth + 1)
+
+    def _listed_worker(self, instance_id: str, compartment: str | None) -> tuple[dict, list[dict]] | None:
+        """A fleet run's worker from its compartment's instance and VNIC-attachment lists (two paged
+        lists per compartment instead of two reads per node); None when either list failed or does
+        not hold the instance (a worker in another compartment): it is then read on its own."""
+        if not compartment:
+            return None
+        by_id = self._compartment_list(INSTANCES, compartment, "id")
+        attached = self._compartment_list(VNIC_ATTACHMENTS, compartment, "instanceId")
+        if not by_id or attached is None or instance_id not in by_id:
+            return None
+        return by_id[instance_id][0], attached.get(instance_id, [])
+
+    def _compartment_list(self, section: str, compartment: str, by: str) -> dict[str, list[dict]] | None:
+        def read() -> dict[str, list[dict]] | None:
+            res = RESOURCES[section]
+            try:
+                items = self.read(2, res.service, res.list_path, None, {"compartmentId": compartment}, listing=True)
+            except (oci_api.OciDenied, oci_api.OciUnavailable, oci_api.OciNotFound):
+                return None  # each worker is read on its own, and reports its own failure
+            index: dict[str, list[dict]] = {}
+            for item in items:
+                index.setdefault(str(item.get(by)), []).append(item)
+            return index
+
+        try:
+            return self.engine.result(self.engine.once(("compartment-list", section, compartment), OCI, read))
+        except TimeoutError:
+            return None
 
     def instance(self, instance_id: str) -> dict | None:
         """The worker's instance; read once, whether the LB lookup or the worker asks first."""
