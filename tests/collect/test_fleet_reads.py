@@ -1,0 +1,92 @@
+"""A fleet report's reads, counted in memory (no socket): bounded as Services grow, none repeated.
+
+The generated fleets are collected through the read seam with `collect_fleet`, and the reads
+are counted per kind. What a user notices: a report over many Services makes a number of
+requests that grows with the Services and nodes (one probe, one LB health read... per Service),
+never with their product, and never asks the same URL twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from okedoctor.fleet.generate import generate_fleet
+from okedoctor.fleet.run import diagnose_fleet, exposed_services
+from okedoctor.live.collector import collect_fleet
+from okedoctor.options import LiveOptions
+from tests.collect.memory_wires import Reads, memory_wires
+from tests.collect.test_plan_in_memory import kubeconfig
+
+
+def _collect(services: int, nodes: int, pods: int, tmp_path):
+    snap, expected = generate_fleet(services, nodes, pods)
+    reads = Reads()
+    opts = LiveOptions(kubeconfig=kubeconfig(snap, tmp_path / f"kubeconfig-{services}"), timeout=120)
+    result = collect_fleet(None, opts, all_namespaces=True, wires=memory_wires(snap, reads))
+    return result, reads, expected
+
+
+@pytest.fixture(scope="module")
+def growth(tmp_path_factory):
+    """(services, reads) for fleets of 20 and 60 Services over 4 and 12 nodes, 5 pods each."""
+    tmp = tmp_path_factory.mktemp("fleet-reads")
+    return {n: _collect(n, n // 5, 5, tmp) for n in (20, 60)}
+
+
+def _per_kind(reads: Reads) -> Counter:
+    kinds: Counter = Counter()
+    for api, what, _ in reads.seen:
+        if api == "kubernetes" and what.endswith("/log"):
+            kinds["log"] += 1
+        elif api == "oci" and what.startswith(("/instances", "/vnicAttachments")):
+            kinds["worker-list"] += 1
+        else:
+            kinds[api] += 1
+    return kinds
+
+
+def test_no_url_is_read_twice(growth):
+    for _, reads, _ in growth.values():
+        urls = Counter((api, what, query) for api, what, query in reads.seen if api != "internet")
+        assert [u for u, n in urls.items() if n > 1] == []
+
+
+def test_requests_grow_at_most_linearly_with_services(growth):
+    small, large = (_per_kind(growth[n][1]) for n in (20, 60))
+    # Three times the Services and nodes: at most three times the requests of every kind...
+    for kind in large:
+        assert large[kind] <= 3 * max(1, small[kind]), (kind, small[kind], large[kind])
+    # ...and far from one read per pod, node and Service: one probe per Service at most, and
+    # the workers' instances and attachments listed per compartment, not per node.
+    assert large["exec"] <= 60
+    assert large["worker-list"] <= 2 * small["worker-list"] <= 4
+
+
+def test_pods_endpoints_and_slices_are_listed_once_for_every_service(growth):
+    _, reads, _ = growth[60]
+    paths = Counter(what for api, what, _ in reads.seen if api == "kubernetes")
+    assert paths["/api/v1/pods"] == 1
+    assert paths["/api/v1/endpoints"] == 1
+    assert paths["/apis/discovery.k8s.io/v1/endpointslices"] == 1
+    assert not [p for p in paths if p.startswith("/api/v1/namespaces/") and "/endpoints/" in p]
+
+
+def test_the_fewer_reads_give_the_verdicts_of_the_file(growth, builtin_registry):
+    result, _, expected = growth[60]
+    report = diagnose_fleet(result.snapshot, builtin_registry, exposed_services(result.snapshot, None, False))
+    got = {f"{r.target.namespace}/{r.target.service}": r.verdict.value for r in report.services}
+    assert got == {k: e.verdict for k, e in expected.items()}
+
+
+def test_a_service_left_unprobed_claims_nothing_of_its_other_pods(growth):
+    """One pod per Service is probed; the others carry no answer, so no check calls them ok."""
+    result, reads, _ = growth[60]
+    probed = Counter(what.split("/pods/")[1].split("/")[0].rsplit("-p", 1)[0]
+                     for api, what, _ in reads.seen if api == "exec")
+    assert probed and max(probed.values()) == 1
+    answered = [k for k, v in (result.snapshot.live.get("containers") or {}).items() if "localhost" in v]
+    assert len(answered) == sum(probed.values())
+    assert json.dumps(result.stats["api_requests"])  # counted per API, as the report's stats say
