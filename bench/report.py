@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=500)
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--latency-ms", type=int, default=50)
+    ap.add_argument("--keep", metavar="DIR", help="also write the generated fleet file here (to profile against)")
     args = ap.parse_args()
 
     from okedoctor.fleet.generate import generate_fleet
@@ -44,6 +45,8 @@ def main() -> int:
         tmp_path = Path(tmp)
         path, log = tmp_path / "fleet.json", tmp_path / "requests.jsonl"
         dump_snapshot(snap, path)
+        if args.keep:
+            dump_snapshot(snap, Path(args.keep) / f"fleet-{args.services}.json")
         print(f"cluster            {args.services} services, {args.nodes} nodes, "
               f"{args.services * pods_per_service} pods ({len(snap.kubernetes)} Kubernetes objects; "
               f"generated in {time.perf_counter() - t0:.1f} s)")
