@@ -207,8 +207,10 @@ class _Run:
         reads = KubeReads(wire, e, s.kt)
         kube = KubeCollector(s, reads)
         setup_fut = e.once(("oci-setup",), OCI, self.wires.oci_setup, s.opts)
-        kube.start()
+        if service is None:
+            kube.request_service()
         e.once(("preload-httpx",), LIVE_INTERNET, preload_httpx)
+        kube.start()
         if service is None:
             svc = kube.service()
             if svc is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.facts import KUBERNETES
@@ -62,6 +63,7 @@ def fact_of(resource: str) -> str:
 class KubeCollector:
     def __init__(self, state: RunState, reads: KubeReads):
         self.s, self.k, self.engine = state, reads, state.engine
+        self._svc_fut: Future | None = None
 
     def start(self) -> None:
         """Everything that needs only the target's name (depth 1)."""
@@ -88,10 +90,16 @@ class KubeCollector:
             s.futs["nodeEvents"] = shared(("node-events",), "events", k.events, "default",
                                           field_selector="involvedObject.kind=Node")
 
+    def request_service(self) -> None:
+        """Send the Service's read ahead of the namespace-wide ones: the internet probe and the
+        pods wait on it, the others on nothing."""
+        s = self.s
+        self._svc_fut = self.engine.submit(KUBERNETES, self.k.service, s.target.namespace, s.target.service)
+
     def service(self) -> dict | None:
         """The Service, or a one-line error that names the context and cluster we asked."""
         s = self.s
-        fut = self.engine.submit(KUBERNETES, self.k.service, s.target.namespace, s.target.service)
+        fut = self._svc_fut or self.engine.submit(KUBERNETES, self.k.service, s.target.namespace, s.target.service)
         try:
             svc = self.engine.result(fut)
         except TimeoutError:
