@@ -113,7 +113,7 @@ def collect_fleet(namespace: str | None, opts: LiveOptions, *, include_nodeport:
             if (svc.get("spec") or {}).get("type") in types:
                 tgt = Target(svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
                 run = _Run(kt, tgt, opts, engine, wires)
-                run.state.fleet, run.state.scope = True, scope
+                run.state.fleet = True
                 if scope is None:
                     run.state.cluster_services = services  # the search by backends needs no second list
                 run.start(wire, service=svc)

@@ -230,14 +230,9 @@ class KubeReads:
         return list_items(self.get(depth, "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
                                    {"namespace": ns}, [("labelSelector", f"kubernetes.io/service-name={name}")]))
 
-    def listed(self, plural_path: str, ns: str | None, depth: int = 1) -> list[dict]:
-        """Every object of a namespaced kind in `ns`, or in every namespace when ns is None.
-
-        `plural_path` is the kind's path without the namespace part: "/api/v1/pods",
-        "/apis/discovery.k8s.io/v1/endpointslices".
-        """
-        if ns is None:
-            return list_items(self.get(depth, plural_path))
+    def listed(self, plural_path: str, ns: str, depth: int = 1) -> list[dict]:
+        """Every object of a namespaced kind in `ns`; `plural_path` is the kind's path without the
+        namespace part: "/api/v1/pods", "/apis/discovery.k8s.io/v1/endpointslices"."""
         prefix, plural = plural_path.rsplit("/", 1)
         return list_items(self.get(depth, prefix + "/namespaces/{namespace}/" + plural, {"namespace": ns}))
 

@@ -65,13 +65,16 @@ def test_requests_grow_at_most_linearly_with_services(growth):
     assert large["worker-list"] <= 2 * small["worker-list"] <= 4
 
 
-def test_pods_endpoints_and_slices_are_listed_once_for_every_service(growth):
+def test_pods_endpoints_and_slices_are_listed_once_per_namespace(growth):
     _, reads, _ = growth[60]
-    paths = Counter(what for api, what, _ in reads.seen if api == "kubernetes")
-    assert paths["/api/v1/pods"] == 1
-    assert paths["/api/v1/endpoints"] == 1
-    assert paths["/apis/discovery.k8s.io/v1/endpointslices"] == 1
-    assert not [p for p in paths if p.startswith("/api/v1/namespaces/") and "/endpoints/" in p]
+    lists = Counter((what, query) for api, what, query in reads.seen if api == "kubernetes")
+    namespaces = {f"team-{n}" for n in range(10)}
+    for ns in namespaces:  # six Services each, one list of each kind, no label selector
+        assert lists[(f"/api/v1/namespaces/{ns}/pods", "")] == 1
+        assert lists[(f"/api/v1/namespaces/{ns}/endpoints", "")] == 1
+        assert lists[(f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices", "")] == 1
+    per_service = [w for w, q in lists if "/endpoints/" in w or "labelSelector" in q]
+    assert per_service == []
 
 
 def test_the_fewer_reads_give_the_verdicts_of_the_file(growth, builtin_registry):

@@ -15,8 +15,10 @@ from okedoctor.options import service_hint
 
 # Without these the chain cannot be walked at all; the other reads only add detail.
 CORE_RESOURCES = ("endpoints", "endpointslices", "nodes")
-# What a fleet run lists once for its whole scope (every namespace, or the one of -n) instead of
-# reading per Service: resource -> the kind's path without its namespace part.
+# What a fleet run lists once per namespace instead of reading per Service: resource -> the kind's
+# path without its namespace part. Per namespace, not cluster-wide: a failed list blinds only the
+# Services of its namespace, a namespaced role can read it, and namespaces without an exposed
+# Service (kube-system's pods) are not read at all.
 SCOPED_LISTS = {
     "endpoints": "/api/v1/endpoints",
     "endpointslices": "/apis/discovery.k8s.io/v1/endpointslices",
@@ -26,7 +28,7 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def _index(resource: str, items: list[dict]) -> dict[tuple[str, str], list[dict]]:
-    """A scoped list by (namespace, what a Service looks it up by): its name for Endpoints, the
+    """A namespace's list by (namespace, what a Service looks it up by): its name for Endpoints, the
     service-name label for EndpointSlices, nothing for pods (matched by selector afterwards)."""
     index: dict[tuple[str, str], list[dict]] = {}
     for obj in items:
@@ -41,7 +43,7 @@ def _index(resource: str, items: list[dict]) -> dict[tuple[str, str], list[dict]
     return index
 
 
-def _index_or_error(read, resource: str, ns: str | None) -> dict | Exception:
+def _index_or_error(read, resource: str, ns: str) -> dict | Exception:
     # Returned, not raised: each Service that depends on the list records the gap in its own
     # collection, and the engine does not count it as an internal error.
     try:
@@ -146,18 +148,18 @@ class KubeCollector:
         return None
 
     def scoped(self, resource: str) -> dict | Exception | None:
-        """A fleet run's index of `resource` over its whole scope, listed once for every Service;
-        None outside a fleet run, or when the scope-wide list is forbidden (a namespaced role):
-        then each Service reads its own, as a single diagnosis does."""
+        """A fleet run's index of `resource` in the Service's namespace, listed once for all its
+        Services; None outside a fleet run, or when listing is forbidden (a role that may only get
+        by name): then each Service reads its own, as a single diagnosis does."""
         if not self.s.fleet:
             return None
-        fut = self.engine.once(("scoped", resource, self.s.scope), KUBERNETES, _index_or_error,
-                               self.k.listed, resource, self.s.scope)
+        ns = self.s.target.namespace
+        fut = self.engine.once(("scoped", resource, ns), KUBERNETES, _index_or_error, self.k.listed, resource, ns)
         got = self.engine.result(fut)
         return None if isinstance(got, Forbidden) else got
 
     def _per_service(self, resource: str, read, ns: str, name: str):
-        """The Service's Endpoints (or its EndpointSlices): from the fleet's scoped list, else read."""
+        """The Service's Endpoints (or its EndpointSlices): from the fleet's namespace list, else read."""
         got = self.scoped(resource)
         if got is None:
             return self.optional(resource, read, ns, name)
@@ -186,7 +188,11 @@ class KubeCollector:
             return None
         s.put("pods", pods)
         if not pods:  # the near-miss search compares the selector with the namespace's other pods
-            self.engine.submit(KUBERNETES, self._other_pods, "namespacePods", [(s.target.namespace, None)])
+            listed = self.scoped("pods")
+            if isinstance(listed, dict):  # a fleet run has them already
+                s.put("namespacePods", listed.get((s.target.namespace, ""), []))
+            else:
+                self.engine.submit(KUBERNETES, self._other_pods, "namespacePods", [(s.target.namespace, None)])
         if any(unscheduled(p) for p in pods):  # what fills the nodes: every pod scheduled on them
             self.engine.submit(KUBERNETES, self._node_pods)
         self._config_refs(pods)

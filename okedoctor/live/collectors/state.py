@@ -105,7 +105,6 @@ class RunState:
     node_instances: list[str] = field(default_factory=list)
     lb_depth: int = 2  # the internet probe's depth: after the Service, or after the LB when there is one
     fleet: bool = False  # one of many Services of a report: shared lists, one probe per Service
-    scope: str | None = None  # a fleet run's namespace (None: every namespace)
 
     def __post_init__(self) -> None:
         self.region = self.region or self.opts.region
