@@ -11,7 +11,13 @@ import functools
 from typing import Any
 
 from okedoctor.facts import KUBERNETES, OCI
-from okedoctor.lbsearch import needs_worker_subnets, node_ports, search_by_backends
+from okedoctor.lbsearch import (
+    index_backends,
+    needs_worker_subnets,
+    node_identities,
+    node_ports,
+    search_by_backends,
+)
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.kube import KubeCollector
 from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, OciReads
@@ -171,11 +177,14 @@ class LbFinder:
                     return self.r.fan_out(f, body, depth + 1, refetch=f is NLB)
         others = [with_kind(o, "v1", "Service") for o in self._services(svc, services_fut)
                   if node_ports(o) and (o["metadata"].get("namespace"), o["metadata"]["name"]) != (ns, name)]
-        found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs)
-        if not found.matches and needs_worker_subnets(svc, self.s.nodes, nlbs, lbs):
+        index, foreign = self._backend_index(others + [svc], nlbs, lbs)
+        found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs, index=index)
+        if not found.matches and (node_ports(svc) & foreign if foreign is not None
+                                  else needs_worker_subnets(svc, self.s.nodes, nlbs, lbs)):
             # Backends on this Service's NodePort that are no node: were they nodes (replaced by an
             # upgrade)? The workers' subnets say; they are read for the diagnosis anyway.
-            found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs, self._worker_cidrs(depth))
+            found = search_by_backends(svc, others + [svc], self.s.nodes, nlbs, lbs, self._worker_cidrs(depth),
+                                       index=index)
         chosen = found.matches[0] if found.matches else None
         self._keep_cluster_lbs(lists, found.cluster_lbs, chosen)
         if found.cluster_lbs:
@@ -185,6 +194,23 @@ class LbFinder:
             return None
         flavor = FLAVORS[chosen.flavor]
         return self.r.fan_out(flavor, chosen.body, depth + 1, refetch=flavor is NLB)
+
+    def _backend_index(self, services: list[dict], nlbs: list[dict], lbs: list[dict]):
+        """(index_backends, the ports some backend that is no node listens on), built once for every
+        Service of a fleet run (the same Services, nodes and LB lists): per Service, walking every
+        backend of every LB grew as Services x LBs x nodes. (None, None) in a single diagnosis."""
+        if not self.s.fleet or self.s.cluster_services is None:
+            return None, None
+        comps = tuple(c["id"] for c in (self.s.lb_search or {}).get("compartments") or [])
+
+        def build():
+            ips, instances = node_identities(self.s.nodes)
+            foreign = {int(b.get("port") or 0) for body in [*nlbs, *lbs]
+                       for bs in (body.get("backendSets") or {}).values() for b in bs.get("backends") or []
+                       if b.get("ipAddress") not in ips and b.get("targetId") not in instances}
+            return index_backends(services, self.s.nodes, nlbs, lbs), foreign
+
+        return self.engine.shared(("backend-index", comps or self.s.compartment), build)
 
     def _keep_cluster_lbs(self, lists: dict[str, list[dict]], cluster_lbs: Any, chosen) -> None:
         """What the search decided from, so that --from the snapshot decides the same: every LB/NLB
