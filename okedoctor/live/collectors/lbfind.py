@@ -107,7 +107,7 @@ class LbFinder:
             match = [b for b in listed if flavor.ccm_name_matches(b.get("displayName", ""), ns, name, uid)]
             if match:
                 self._searched("display-name")
-                return self.r.fan_out(flavor, match[0], base + 1, refetch=flavor is NLB)
+                return self.r.fan_out(flavor, match[0], base + 1, refetch=self._refetch(flavor))
             depth = base + 1
         return self._search(svc, ns, name, uid, depth)
 
@@ -124,6 +124,13 @@ class LbFinder:
         if isinstance(got, Exception):
             raise got  # each Service's guard records it: the Services that needed the list, no other
         return got or []
+
+    def _refetch(self, flavor) -> bool:
+        """Whether an NLB found in a list is read again. The list's NetworkLoadBalancerSummary has
+        every field of the NetworkLoadBalancer (the SDK's models hold the same attributes), so a
+        fleet run, one GET per Service, keeps the list body; a single diagnosis reads it, beside
+        its fan-out (no longer chain), as it always has."""
+        return flavor is NLB and not self.s.fleet
 
     def _searched(self, found_by: str | None) -> None:
         with self.s.lock:
@@ -174,7 +181,7 @@ class LbFinder:
                 by_name = f.ccm_name_matches(body.get("displayName", ""), ns, name, uid)
                 if by_name or (ips & addrs):
                     self._searched("display-name" if by_name else "ingress-ip")
-                    return self.r.fan_out(f, body, depth + 1, refetch=f is NLB)
+                    return self.r.fan_out(f, body, depth + 1, refetch=self._refetch(f))
         others = [with_kind(o, "v1", "Service") for o in self._services(svc, services_fut)
                   if node_ports(o) and (o["metadata"].get("namespace"), o["metadata"]["name"]) != (ns, name)]
         index, foreign = self._backend_index(others + [svc], nlbs, lbs)
@@ -193,7 +200,7 @@ class LbFinder:
         if chosen is None:
             return None
         flavor = FLAVORS[chosen.flavor]
-        return self.r.fan_out(flavor, chosen.body, depth + 1, refetch=flavor is NLB)
+        return self.r.fan_out(flavor, chosen.body, depth + 1, refetch=self._refetch(flavor))
 
     def _backend_index(self, services: list[dict], nlbs: list[dict], lbs: list[dict]):
         """(index_backends, the ports some backend that is no node listens on), built once for every
