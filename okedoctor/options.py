@@ -34,6 +34,9 @@ class LiveOptions:
     # Endpoint overrides, for the simulator or a private endpoint; see docs/configuration.md.
     oci_endpoint: str | None = None
     internet_redirect: str | None = None
+    # Fleet runs probe one pod per Service; these "<ns>/<name>" get every pod probed (their
+    # previous run left an in-pod finding open, which one healthy pod cannot verify gone).
+    probe_all_pods_of: frozenset[str] = frozenset()
 
 
 def parse_target(text: str | None, namespace: str | None, default_namespace: str = "default") -> Target | None:

@@ -76,6 +76,7 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
         name_some,
         namespaces_in,
         nothing_to_check,
+        probe_codes,
     )
 
     if namespace and all_namespaces:
@@ -103,6 +104,10 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
         from okedoctor.live.progress import ChainProgress
 
         opts = make_live_options(kw, namespace)
+        if previous:
+            from dataclasses import replace
+
+            opts = replace(opts, probe_all_pods_of=fleet_state.open_probe_findings(previous, probe_codes(registry)))
         with ChainProgress() as watch:
             result = collect_fleet(namespace, opts, include_nodeport=include_nodeport,
                                    all_namespaces=all_namespaces, watch=watch)

@@ -58,6 +58,11 @@ class FleetReport:
     scope_unknown: str | None = None
     # With --state: "<ns>/<svc>" -> since when (ISO) it has had a warning or error.
     since: dict[str, str] | None = None
+    # Codes of the checks that judge the in-pod probe's answers, and the Services where it ran
+    # in only some of the ready pods (a fleet run probes one): there, such a check's silence
+    # does not prove a previous finding gone.
+    probe_codes: frozenset[str] = frozenset()
+    partly_probed: frozenset[str] = frozenset()
 
     def worst_first(self) -> list[Report]:
         """Failures first, then unknown, warning, ok; by name within each."""

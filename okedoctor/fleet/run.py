@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from okedoctor.facts import Facts
+from okedoctor.facts import LIVE_PROBE, Facts, iter_containers
 from okedoctor.fleet.model import FleetReport
+from okedoctor.kube import pod_ready
 from okedoctor.model import Target
 from okedoctor.policy import Policy
 from okedoctor.registry import Registry
@@ -99,8 +100,12 @@ def diagnose_fleet(
     started = time.perf_counter()
     base = Facts(snapshot)
     reports = []
+    partly: set[str] = set()
     for target in targets:
-        report = run_checks(base.retarget(target), registry, context=dict(snapshot.context), policy=policy)
+        facts = base.retarget(target)
+        report = run_checks(facts, registry, context=dict(snapshot.context), policy=policy)
+        if partly_probed(facts):
+            partly.add(f"{target.namespace}/{target.service}")
         # The collection is shared, so requests are counted once, in the fleet's stats.
         report.stats["duration_s"] = report.stats.pop("checks_s", 0.0)
         report.stats["api_requests"] = {}
@@ -110,4 +115,20 @@ def diagnose_fleet(
     fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
     return FleetReport(services=reports, context=clean_value(dict(snapshot.context)), stats=fleet_stats,
                        check_codes=frozenset(c.code for c in registry.checks
-                                             if not policy or c.code not in policy.disabled))
+                                             if not policy or c.code not in policy.disabled),
+                       probe_codes=probe_codes(registry), partly_probed=frozenset(partly))
+
+
+def probe_codes(registry: Registry) -> frozenset[str]:
+    """The checks that judge the in-pod probe's answers."""
+    return frozenset(c.code for c in registry.checks if LIVE_PROBE in c.needs)
+
+
+def partly_probed(facts: Facts) -> bool:
+    """The in-pod probe ran, but not in every ready pod of the Service (a fleet run probes one)."""
+    if facts.unavailable(LIVE_PROBE):
+        return False
+    probed = [any("localhost" in (facts.container_live(p["metadata"].get("namespace", ""), p["metadata"]["name"],
+                                                        c["name"]) or {}) for c, _ in iter_containers(p))
+              for p in facts.pods if pod_ready(p)]
+    return any(probed) and not all(probed)

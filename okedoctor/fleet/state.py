@@ -82,7 +82,10 @@ def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
             if fkey in now_keys:
                 continue
             code = str(entry.get("code", ""))
-            if code in skipped:
+            if code in fleet.probe_codes and key in fleet.partly_probed:
+                unverified.append(_carried(fkey, entry, "not-probed",
+                                           "the in-pod probe ran in only some of the Service's pods", last_run))
+            elif code in skipped:
                 unverified.append(_carried(fkey, entry, "check-skipped",
                                            f"check skipped: {skipped[code].reason}", last_run))
             elif code not in fleet.check_codes:
@@ -119,6 +122,16 @@ def compare(fleet: FleetReport, previous: dict[str, Any] | None) -> Changes:
             reason = "not diagnosed in this run"
             changes.unverified[key] = [_carried(k, v, "not-covered", reason, last_run) for k, v in old.items()]
     return changes
+
+
+def open_probe_findings(previous: dict[str, Any] | None, probe_codes: frozenset[str]) -> frozenset[str]:
+    """The Services ("<ns>/<name>") whose previous run left a finding of the in-pod probe open:
+    a fleet run probes every pod of these, so that such a finding can be verified gone."""
+    out = set()
+    for key, entries in ((previous or {}).get("services") or {}).items():
+        if any(str(e.get("code", "")) in probe_codes for e in (entries or {}).values()):
+            out.add(key)
+    return frozenset(out)
 
 
 def first_seen(fleet: FleetReport, previous: dict[str, Any] | None, now: datetime | None = None) -> dict[str, str]:

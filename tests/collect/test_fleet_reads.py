@@ -93,3 +93,42 @@ def test_a_service_left_unprobed_claims_nothing_of_its_other_pods(growth):
     answered = [k for k, v in (result.snapshot.live.get("containers") or {}).items() if "localhost" in v]
     assert len(answered) == sum(probed.values())
     assert json.dumps(result.stats["api_requests"])  # counted per API, as the report's stats say
+
+
+def test_a_service_with_an_open_probe_finding_gets_every_pod_probed(tmp_path, builtin_registry):
+    """One probe per Service is enough to find a broken image, not to prove it fixed: the pod that
+    answered 500 last run may not be the one probed now. A Service whose previous run left an
+    in-pod finding open is probed in every pod, and until that happens its finding stays open."""
+    from dataclasses import replace
+
+    from okedoctor.fleet import state as fleet_state
+    from okedoctor.fleet.run import probe_codes
+
+    snap, _ = generate_fleet(6, 2, 3)
+    target = exposed_services(snap, None, False)[0]
+    key = f"{target.namespace}/{target.service}"
+    code = sorted(probe_codes(builtin_registry))[0]
+    previous = {"services": {key: {f"{code}|deployment/x": {"code": code, "severity": "error"}}}}
+    opts = LiveOptions(kubeconfig=kubeconfig(snap, tmp_path / "kubeconfig"), timeout=120)
+    opts = replace(opts, probe_all_pods_of=fleet_state.open_probe_findings(previous, probe_codes(builtin_registry)))
+    reads = Reads()
+    result = collect_fleet(None, opts, all_namespaces=True, wires=memory_wires(snap, reads))
+    probed = Counter(what.split("/pods/")[1].split("/")[0] for api, what, _ in reads.seen
+                     if api == "exec" and f"/namespaces/{target.namespace}/" in what)
+    mine = [p["metadata"]["name"] for p in snap.kubernetes if p["kind"] == "Pod"
+            and p["metadata"]["namespace"] == target.namespace
+            and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in
+                    (next(s for s in snap.kubernetes if s["kind"] == "Service"
+                          and s["metadata"]["name"] == target.service
+                          and s["metadata"]["namespace"] == target.namespace)["spec"]["selector"]).items())]
+    assert set(mine) <= set(probed) and len(mine) == 3
+    fleet = diagnose_fleet(result.snapshot, builtin_registry, exposed_services(result.snapshot, None, False))
+    assert key not in fleet.partly_probed
+    # The Services with several ready pods were probed in one: a previous probe finding of theirs
+    # is not resolved by this run.
+    assert fleet.partly_probed
+    other = sorted(fleet.partly_probed)[0]
+    fleet.listed = {f"{r.target.namespace}/{r.target.service}": "LoadBalancer" for r in fleet.services}
+    changes = fleet_state.compare(fleet, {"services": {other: {f"{code}|deployment/y": {"code": code}}}})
+    assert not changes.resolved
+    assert [e["why"] for e in changes.unverified[other]] == ["not-probed"]

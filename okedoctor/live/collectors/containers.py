@@ -46,7 +46,8 @@ class ContainerCollector:
     def _to_probe(self, pods: list[dict]) -> list[dict]:
         """The pods the in-pod probe runs in. A pod left out has no `localhost` answer, so no check
         claims anything of it (neither ok nor failing)."""
-        if not self.s.fleet:
+        key = f"{self.s.target.namespace}/{self.s.target.service}"
+        if not self.s.fleet or key in self.s.opts.probe_all_pods_of:
             return pods[:MAX_PROBED_PODS]
         ready = [p for p in pods if pod_ready(p)]
         return (ready or pods)[:FLEET_PROBED_PODS]
