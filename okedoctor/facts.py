@@ -633,6 +633,10 @@ class Facts:
     def route_table(self, ocid: str) -> Obj | None:
         return self._oci_by_id.get(ocid) if ocid in self._ids("routeTables") else None
 
+    @property
+    def route_tables(self) -> list[Obj]:
+        return self._oci_list("routeTables")
+
     def _ids(self, section: str) -> set[str]:
         return {b.get("id") for b in self._oci_list(section)}
 

@@ -308,6 +308,17 @@ def workload_ref(facts: Any, pod: Obj) -> str:
     return f"replicaset/{name_of(rs)}" if rs else f"pod/{name_of(pod)}"
 
 
+def has_earlier_revision(facts: Any, namespace: str, ref: str) -> bool:
+    """Whether `kubectl rollout undo ref` has a revision to go back to (a Deployment with an older ReplicaSet)."""
+    kind, _, name = ref.partition("/")
+    dep = facts.get("Deployment", namespace, name) if kind == "deployment" else None
+    if not dep:
+        return False
+    revisions = {(rs.get("metadata") or {}).get("annotations", {}).get("deployment.kubernetes.io/revision")
+                 for rs in facts.replicasets_of(dep)}
+    return len(revisions - {None}) >= 2
+
+
 # ---- logs ---------------------------------------------------------------------------------------
 # Quoted log lines and bodies go through the same redactor as collection (okedoctor.redact), which
 # this module re-exports as `redact` for the checks.

@@ -338,3 +338,24 @@ def oldest(security_lists: Iterable[Obj]) -> Obj | None:
     """The subnet's oldest security list: the one the cloud controller manager edits."""
     lists = list(security_lists)
     return min(lists, key=lambda sl: sl.get("timeCreated") or "") if lists else None
+
+
+IGW_PREFIX = "ocid1.internetgateway."
+
+
+def default_route_target(route_table: dict) -> str | None:
+    """The networkEntityId that 0.0.0.0/0 goes to, or None when no rule covers the internet."""
+    for rule in route_table.get("routeRules") or []:
+        dest = rule.get("destination") or rule.get("cidrBlock") or ""
+        if (rule.get("destinationType") or "CIDR_BLOCK") != "CIDR_BLOCK":
+            continue
+        try:
+            if ipaddress.ip_network(dest, strict=False).prefixlen == 0 and ":" not in dest:
+                return rule.get("networkEntityId")
+        except ValueError:
+            continue
+    return None
+
+
+def has_igw_default_route(route_table: dict) -> bool:
+    return (default_route_target(route_table) or "").startswith(IGW_PREFIX)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Iterator
 
 from okedoctor.check import Check
@@ -91,12 +93,13 @@ class AccessDenied(Check):
         cl_rules = [r for r in rules if not r["namespace"]]
         ns = ns_rules[0]["namespace"] if ns_rules else facts.target.namespace
         commands, patches = ["kubectl apply -f okedoctor-rbac.yaml  # the YAML below"], []
+        # Who okedoctor runs as is not a fact it holds: the summary asks the user to set SUBJECT.
         if ns_rules:
             commands.append(f"kubectl -n {ns} create rolebinding okedoctor-reader --role=okedoctor-reader "
-                            "--serviceaccount=<namespace>:<serviceaccount>  # or --user=<user> / --group=<group>")
+                            '"$SUBJECT"  # SUBJECT=--serviceaccount=NS:NAME, or --user=NAME / --group=NAME')
         if cl_rules:
             commands.append("kubectl create clusterrolebinding okedoctor-reader --clusterrole=okedoctor-reader "
-                            "--serviceaccount=<namespace>:<serviceaccount>  # or --user=<user> / --group=<group>")
+                            '"$SUBJECT"  # SUBJECT=--serviceaccount=NS:NAME, or --user=NAME / --group=NAME')
         commands.append("kubectl auth can-i --list" + (f" -n {ns}" if ns else ""))
         if ns_rules:
             patches.append(role_yaml(ns_rules, ns))
@@ -109,7 +112,8 @@ class AccessDenied(Check):
             evidence={"denied": {f: e.get("reason") for f, e in sorted(denied.items())},
                       "rulesToGrant": rules},
             fix=Fix("Grant these rules to the identity okedoctor runs as (bind the Role/ClusterRole with a "
-                    "RoleBinding/ClusterRoleBinding), then run again.", tuple(commands),
+                    "RoleBinding/ClusterRoleBinding; set SUBJECT to that identity first), then run again.",
+                    tuple(commands),
                     "---\n".join(patches) or None),
         )
 
@@ -121,8 +125,14 @@ class AccessDenied(Check):
             subject="iam/okedoctor",
             evidence={"denied": {f: e.get("reason") for f, e in sorted(denied.items())},
                       "statementsToAdd": statements},
-            fix=Fix("Add the IAM policy statement(s) to a policy for the group of the OCI user (or the dynamic group "
-                    "of the instance) okedoctor runs as.",
-                    tuple(f"oci iam policy update --policy-id <policy-ocid> --statements '[\"{s}\"]'  # merge with the "
-                          "existing statements" for s in statements)),
+            fix=Fix("Create a separate policy with these statements, in the root compartment (set TENANCY_OCID; a "
+                    "policy there may name any compartment), for the group of the OCI user (or the dynamic group of "
+                    "the instance) okedoctor runs as. Not `policy update`: it replaces every statement of the "
+                    "policy it updates.",
+                    (_policy_create(statements),) if statements else ()),
         )
+
+
+def _policy_create(statements: list[str]) -> str:
+    return ('oci iam policy create --compartment-id "$TENANCY_OCID" --name okedoctor-read '
+            "--description 'Reads okedoctor needs' --statements " + shlex.quote(json.dumps(statements)))

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from okedoctor.chain.lb import kind_name, lb_subnets
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop
-
-IGW_PREFIX = "ocid1.internetgateway."
-
-
-def _default_route_target(route_table: dict) -> str | None:
-    """The networkEntityId that 0.0.0.0/0 goes to, or None when no rule covers the internet."""
-    for rule in route_table.get("routeRules") or []:
-        dest = rule.get("destination") or rule.get("cidrBlock") or ""
-        if (rule.get("destinationType") or "CIDR_BLOCK") != "CIDR_BLOCK":
-            continue
-        try:
-            if ipaddress.ip_network(dest, strict=False).prefixlen == 0 and ":" not in dest:
-                return rule.get("networkEntityId")
-        except ValueError:
-            continue
-    return None
+from okedoctor.netrules import IGW_PREFIX, default_route_target, has_igw_default_route
 
 
 class LbSubnetNoInternetRoute(Check):
@@ -61,7 +45,7 @@ class LbSubnetNoInternetRoute(Check):
             table = facts.route_table(subnet.get("routeTableId") or "")
             if table is None:
                 continue
-            target = _default_route_target(table)
+            target = default_route_target(table)
             if target and target.startswith(IGW_PREFIX):
                 continue
             where = f"sends 0.0.0.0/0 to {target}" if target else "has no route for 0.0.0.0/0"
@@ -70,10 +54,21 @@ class LbSubnetNoInternetRoute(Check):
                 f"{table.get('displayName')}, which {where} instead of an internet gateway",
                 evidence={"lb": ref.id, "publicIps": ref.public_ips, "subnet": subnet.get("id"),
                           "routeTable": table.get("id"), "routeRules": table.get("routeRules") or []},
-                fix=Fix(summary="Give the LB subnet a route table whose 0.0.0.0/0 rule targets the internet gateway.",
-                        commands=(f"oci network internet-gateway list --compartment-id {subnet.get('compartmentId')} "
-                                  f"--vcn-id {subnet.get('vcnId')}",
-                                  f"oci network subnet update --subnet-id {subnet.get('id')} "
-                                  f"--route-table-id <route-table-with-igw-route>")),
+                fix=_fix(facts, subnet),
                 subject=f"subnet/{subnet.get('id')}",
             )
+
+
+def _fix(facts: Facts, subnet: dict) -> Fix:
+    """Switch to a table of the VCN that routes to the internet gateway: the one the snapshot holds, else a lookup."""
+    tables = [t for t in facts.route_tables if t.get("vcnId") == subnet.get("vcnId")
+              and has_igw_default_route(t)]
+    summary = "Give the LB subnet a route table whose 0.0.0.0/0 rule targets the internet gateway"
+    if tables:
+        return Fix(f"{summary}: {tables[0].get('displayName')} does.",
+                   (f"oci network subnet update --subnet-id {subnet.get('id')} --route-table-id {tables[0]['id']}",))
+    listing = (f"oci network route-table list --compartment-id {subnet.get('compartmentId')} --vcn-id "
+               f"{subnet.get('vcnId')} --query 'data[].{{id: id, name: \"display-name\", rules: \"route-rules\"}}'")
+    return Fix(f"{summary} (set RT_ID to one the first command lists; none in the VCN does: create one with a "
+               "0.0.0.0/0 rule to the internet gateway).",
+               (listing, f'oci network subnet update --subnet-id {subnet.get("id")} --route-table-id "$RT_ID"'))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.lb import backend_name, backends, cli, lb_id_flag, node_ips, port_pairs
+from okedoctor.chain.lb import (
+    backend_details,
+    backend_name,
+    backend_set_update_command,
+    backends,
+    node_backends,
+    node_ips,
+    port_pairs,
+)
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
@@ -47,11 +55,13 @@ class BackendIpNotANode(Check):
             every = len(stale) == len(current)
             present = {b.get("ipAddress") for b in current}
             port = pair.node_port or stale[0].get("port")
-            commands = [f"{cli(ref)} backend delete {lb_id_flag(ref)} {ref.id} --backend-set-name "
-                        f"{pair.backend_set_name} --backend-name {backend_name(b)} --force" for b in stale]
-            commands += [f"{cli(ref)} backend create {lb_id_flag(ref)} {ref.id} --backend-set-name "
-                         f"{pair.backend_set_name} --ip-address {ip} --port {port}"
-                         for ip in sorted(by_ip) if ip not in present]
+            # One update of the whole list: separate deletes and creates conflict (409) while the
+            # first one's work request runs.
+            kept = [b for b in current if b.get("ipAddress") in by_ip]
+            wanted = [*(backend_details(ref, b, int(b.get("port") or port)) for b in kept),
+                      *node_backends(ref, facts, [ip for ip in sorted(by_ip) if ip not in present], int(port))]
+            commands = [backend_set_update_command(ref, pair.backend_set_name, pair.backend_set,
+                                                   new_backends=wanted)]
             yield self.finding(
                 f"{'Every' if every else 'Some'} backend of {pair.backend_set_name} points at an address that is no "
                 f"node: {', '.join(b.get('ipAddress', '?') for b in stale)} (nodes are {', '.join(sorted(by_ip))})",
@@ -59,7 +69,8 @@ class BackendIpNotANode(Check):
                           "staleBackends": [backend_name(b) for b in stale], "nodeInternalIPs": sorted(by_ip),
                           "ccmManaged": ref.ccm_managed},
                 severity=Severity.ERROR if every else Severity.WARNING,
-                fix=Fix(summary="Replace the stale backends by the current nodes on the live NodePort.",
+                fix=Fix(summary="Replace the stale backends by the current nodes on the live NodePort, in one "
+                                "update of the backend list.",
                         commands=tuple(commands)),
                 subject=f"{ref.id}/{pair.backend_set_name}",
             )

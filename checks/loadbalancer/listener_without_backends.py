@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from okedoctor.chain.lb import (
     NODE_MISSING_FROM_BACKENDS,
+    backend_set_update_command,
     backends,
-    cli,
     kind_name,
-    lb_id_flag,
     missing_nodes,
+    node_backends,
     node_ips,
     port_pairs,
 )
@@ -60,9 +60,10 @@ class ListenerWithoutBackends(Check):
             node_port = node_ports.get(set_name)
             commands = []
             if backend_set is not None and node_port:
-                for ip in sorted(node_ips(facts)):
-                    commands.append(f"{cli(ref)} backend create {lb_id_flag(ref)} {ref.id} "
-                                    f"--backend-set-name {set_name} --ip-address {ip} --port {node_port}")
+                # One update of the whole list: a create per node conflicts while the first one runs.
+                commands.append(backend_set_update_command(
+                    ref, set_name, backend_set, new_backends=node_backends(ref, facts, sorted(node_ips(facts)),
+                                                                           node_port)))
             caused_by = NODE_MISSING_FROM_BACKENDS if missing_nodes(facts, backend_set) else None
             if caused_by:
                 # The cloud controller manager owns this backend set: backends added by hand would be

@@ -47,7 +47,10 @@ class LoadBalancerNotActive(Check):
             return
         compartment = ref.body.get("compartmentId") or "<compartment-ocid>"
         if ref.flavor == "nlb":
-            command = f"oci nlb work-request list --compartment-id {compartment} --sort-order DESC --limit 5"
+            # `oci nlb work-request list` has no --sort-order and no NLB filter: it lists the whole
+            # compartment, so the query keeps this NLB's requests.
+            command = (f"oci nlb work-request list --compartment-id {compartment} --all --query "
+                       f"\"data.items[?resources[?identifier=='{ref.id}']]\"")
         else:
             command = f"{cli(ref)} work-request list --load-balancer-id {ref.id} --limit 5"
         yield self.finding(

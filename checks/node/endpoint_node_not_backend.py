@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.lb import NODE_MISSING_FROM_BACKENDS
+from okedoctor.chain.lb import (
+    NODE_MISSING_FROM_BACKENDS,
+    backend_details,
+    backend_set_update_command,
+    node_backends,
+)
 from okedoctor.chain.nodes import backend_ips, etp_local, why_not_backend
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
@@ -79,14 +84,15 @@ def _fix(facts: Facts, ns: str, sname: str, outside: list[tuple]) -> Fix:
                    "controller reconcile the Service and read its events.",
                    (f"kubectl -n {ns} annotate service {sname} okedoctor/reconcile=\"$(date +%s)\" --overwrite",
                     f"kubectl -n {ns} get events --field-selector involvedObject.name={sname}"))
-    # A load balancer made by hand: add the nodes ourselves, on the port its backends already use.
-    cli = "oci nlb backend create --network-load-balancer-id" if ref.flavor == "nlb" else \
-        "oci lb backend create --load-balancer-id"
+    # A load balancer made by hand: add the nodes ourselves, on the port its backends already use,
+    # in one update of each set's list (a create per node conflicts while the first one runs).
     commands = []
     for set_name, bs in sorted(ref.backend_sets.items()):
         port = next((b.get("port") for b in bs.get("backends") or []), None)
-        for _, ip, _ in outside:
-            if port and ip:
-                commands.append(f"{cli} {ref.id} --backend-set-name {set_name} --ip-address {ip} --port {port}")
+        ips = [ip for _, ip, _ in outside if ip]
+        if port and ips:
+            kept = [backend_details(ref, b, int(b.get("port") or port)) for b in bs.get("backends") or []]
+            commands.append(backend_set_update_command(
+                ref, set_name, bs, new_backends=kept + node_backends(ref, facts, ips, int(port))))
     return Fix("Add the nodes that hold the pods to the hand-made load balancer's backend sets (or run pods on "
                "every backend node, or use externalTrafficPolicy Cluster).", tuple(commands))

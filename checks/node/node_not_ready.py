@@ -60,7 +60,7 @@ class NodeNotReady(Check):
             }
             if backends is not None:
                 evidence["lbBackend"] = ip in backends
-            instance = (node.get("spec") or {}).get("providerID") or "<instance-ocid>"
+            instance = (node.get("spec") or {}).get("providerID") or '"$INSTANCE_OCID"'
             evidence["readyNodesServingTheService"] = [name_of(n) for n in serving]
             fails = bool(evidence["servicePods"]) and not serving
             yield self.finding(
@@ -70,10 +70,12 @@ class NodeNotReady(Check):
                 severity=Severity.ERROR if fails else Severity.WARNING,
                 subject=f"node/{name}",
                 evidence=evidence,
-                fix=Fix("Find why the kubelet is not ready; reboot the instance, or drain it and let the node pool "
-                        "replace it.",
+                fix=Fix("Find why the kubelet is not ready. Drain the node first (its pods move to Ready nodes); "
+                        "only then reboot the instance, or let the node pool replace it. CAUTION: the SOFTRESET "
+                        "restarts the instance: whatever still runs on it stops.",
                         (f"kubectl describe node {name}",
                          f"oci compute instance get --instance-id {instance} --query 'data.\"lifecycle-state\"'",
-                         f"oci compute instance action --action SOFTRESET --instance-id {instance}",
-                         f"kubectl drain {name} --ignore-daemonsets --delete-emptydir-data")),
+                         f"kubectl drain {name} --ignore-daemonsets --delete-emptydir-data",
+                         f"oci compute instance action --action SOFTRESET --instance-id {instance}"
+                         "  # restarts the instance: after the drain only")),
             )

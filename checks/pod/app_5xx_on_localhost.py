@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from okedoctor.chain.live import current_log_tail, ready_pod_answers
 from okedoctor.check import Check
 from okedoctor.facts import LIVE_PROBE, Facts
-from okedoctor.kube import workload_ref
+from okedoctor.kube import has_earlier_revision, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 
@@ -61,11 +61,17 @@ class App5xxOnLocalhost(Check):
             + ("" if everywhere else f" ({len(pods)} of the pods)"),
             subject=f"{ref.replace('/', f'/{ns}/', 1)}/{a.container}",
             evidence=evidence,
-            fix=Fix("Fix the app (its logs say why it fails), or roll back the release that broke it; make the "
-                    "readiness probe exercise what requests need.",
-                    (f"kubectl -n {ns} logs {a.pod['metadata']['name']} -c {a.container} --tail=100",
-                     f"kubectl -n {ns} exec {a.pod['metadata']['name']} -c {a.container} -- "
-                     f"curl -sS -i http://localhost:{a.port}{path}",
-                     f"kubectl -n {ns} rollout undo {ref}")),
+            fix=_fix(facts, ns, ref, a, path),
             severity=Severity.ERROR if everywhere else Severity.WARNING,
         )
+
+
+def _fix(facts: Facts, ns: str, ref: str, a, path: str) -> Fix:
+    pod = a.pod["metadata"]["name"]
+    commands = [f"kubectl -n {ns} logs {pod} -c {a.container} --tail=100",
+                f"kubectl -n {ns} exec {pod} -c {a.container} -- curl -sS -i http://localhost:{a.port}{path}"]
+    back = has_earlier_revision(facts, ns, ref)
+    if back:
+        commands.append(f"kubectl -n {ns} rollout undo {ref}")
+    return Fix("Fix the app (its logs say why it fails)" + (", or roll back the release that broke it" if back else "")
+               + "; make the readiness probe exercise what requests need.", tuple(commands))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
@@ -93,9 +94,12 @@ class ContainerConfigError(Check):
         if items:
             evidence["keysUsed"] = items
         create = f"secret generic {name}" if kind == "Secret" else f"configmap {name}"
-        files = " ".join(f"--from-file={k}=<file>" for k in items) or "--from-file=<file>"
+        # The files are named after the keys (in the current directory): no `<file>` placeholder,
+        # which the shell would read as a redirection.
+        files = " ".join(f"--from-file={shlex.quote(k)}=./{shlex.quote(k)}" for k in items) or \
+            '--from-file="$FILE"'
         if kind == "Secret" and items and set(items) <= {"tls.crt", "tls.key"}:
-            create, files = f"secret tls {name}", "--cert=<tls.crt file> --key=<tls.key file>"
+            create, files = f"secret tls {name}", "--cert=./tls.crt --key=./tls.key"
         return self.finding(
             f"Pods of {ref} stuck in ContainerCreating: {kind} {ns}/{name} (volume {volume}) does not exist; "
             f"{event['reason']} x{event['count']}, last {event['lastSeen']}",
@@ -103,7 +107,9 @@ class ContainerConfigError(Check):
             evidence=evidence,
             fix=Fix(f"Create {kind} {name} in namespace {ns} (if a controller such as cert-manager should make it, "
                     f"see why it has not: `kubectl -n {ns} get certificate`), or mark the volume `optional: true` "
-                    "when the app can start without it. The kubelet retries the mount by itself.",
+                    "when the app can start without it. The kubelet retries the mount by itself."
+                    + (" The create reads files named after the keys in the current directory."
+                       if items else " Set FILE to the file (or directory) of its contents."),
                     (f"kubectl -n {ns} get {kind.lower()} {name}",
                      f"kubectl get {kind.lower()} -A --field-selector metadata.name={name}",
                      f"kubectl -n {ns} create {create} {files}",

@@ -10,7 +10,13 @@ from okedoctor.chain import causes as _causes
 from okedoctor.chain.containers import Group, containers_where
 from okedoctor.check import Check
 from okedoctor.facts import Facts
-from okedoctor.kube import event_message, events_with_reason, waiting_message, waiting_reason
+from okedoctor.kube import (
+    event_message,
+    events_with_reason,
+    has_earlier_revision,
+    waiting_message,
+    waiting_reason,
+)
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 _AUTH = re.compile(r"unauthori[sz]ed|authentication required|denied|forbidden|\b40[13]\b|anonymous", re.I)
@@ -93,12 +99,13 @@ class ImagePullFailure(Check):
         return self.finding(
             f"Image {image} of {g.ref} cannot be pulled: {what}",
             subject=f"{g.ref.replace('/', f'/{ns}/', 1)}/{g.container.get('name')}",
-            evidence=evidence, fix=_fix(ns, g.ref, g.container.get("name", ""), image, registry, kind),
+            evidence=evidence, fix=_fix(ns, g.ref, g.container.get("name", ""), image, registry, kind,
+                                           has_earlier_revision(facts, ns, g.ref)),
             severity=severity,
         )
 
 
-def _fix(ns: str, ref: str, cname: str, image: str, registry: str, kind: str) -> Fix:
+def _fix(ns: str, ref: str, cname: str, image: str, registry: str, kind: str, back: bool) -> Fix:
     if kind == "auth":
         user = "'<tenancy-namespace>/<username>'" if registry.endswith("ocir.io") else "'<username>'"
         secret = "ocir-pull" if registry.endswith("ocir.io") else "registry-pull"
@@ -111,9 +118,13 @@ def _fix(ns: str, ref: str, cname: str, image: str, registry: str, kind: str) ->
              f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'"),
             f"spec:\n  template:\n    spec:\n      imagePullSecrets:\n      - name: {secret}\n")
     if kind == "not-found":
-        return Fix("Push the missing tag, or point the workload at an image that exists (or roll back).",
-                   (f"kubectl -n {ns} rollout undo {ref}",
-                    f"kubectl -n {ns} set image {ref} {cname}={image.rsplit(':', 1)[0]}:<existing-tag>"))
+        repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+        pin = f'kubectl -n {ns} set image {ref} {cname}={repo}:"$TAG"'
+        if back:
+            return Fix("Push the missing tag, roll back to the previous revision, or point the workload at a tag "
+                       "that exists (set TAG).", (f"kubectl -n {ns} rollout undo {ref}", pin))
+        return Fix("Push the missing tag, or point the workload at a tag that exists (set TAG; there is no earlier "
+                   "revision to roll back to).", (pin,))
     if kind == "network":
         return Fix(f"Give the worker subnet a route to {registry}: a NAT gateway, or a Service Gateway for "
                    "'All <region> Services in Oracle Services Network' (OCIR).",

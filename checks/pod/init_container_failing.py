@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
@@ -106,7 +107,8 @@ class InitContainerFailing(Check):
             title,
             subject=f"{ref.replace('/', f'/{ns}/', 1)}/{cname}",
             evidence=evidence,
-            fix=_waits_fix(ns, pname, cname, hints) or _fix(ns, ref, pname, cname, chown, volume),
+            fix=_waits_fix(ns, pname, cname, hints) or _fix(ns, ref, pname, cname, chown, volume,
+                                                            _worker_cidr(facts)),
             severity=severity,
         )
 
@@ -156,7 +158,7 @@ def _waits_fix(ns: str, pod: str, cname: str, hints: list[LogHint]) -> Fix | Non
     )
 
 
-def _fix(ns: str, ref: str, pod: str, cname: str, chown: LogHint | None, volume: dict | None) -> Fix:
+def _fix(ns: str, ref: str, pod: str, cname: str, chown: LogHint | None, volume: dict | None, cidr: str) -> Fix:
     logs = f"kubectl -n {ns} logs {pod} -c {cname} --previous --tail=50"
     current = f"kubectl -n {ns} logs {pod} -c {cname} --tail=50"
     if chown is None:
@@ -165,9 +167,10 @@ def _fix(ns: str, ref: str, pod: str, cname: str, chown: LogHint | None, volume:
                    (logs, current, f"kubectl -n {ns} describe pod {pod}"))
     patch = {"spec": {"template": {"spec": {"securityContext": {
         "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000, "fsGroupChangePolicy": "OnRootMismatch"}}}}}
-    export = ("oci fs export update --export-id <export-ocid> --export-options "
-              "'[{\"source\":\"<worker-subnet-cidr>\",\"access\":\"READ_WRITE\",\"identitySquash\":\"NONE\","
-              "\"requirePrivilegedSourcePort\":false}]'")
+    option = {"source": cidr or "WORKER_SUBNET_CIDR", "access": "READ_WRITE", "identitySquash": "NONE",
+              "requirePrivilegedSourcePort": False}
+    # The export's OCID is not a fact okedoctor holds: EXPORT_ID, which the summary asks to set.
+    export = f'oci fs export update --export-id "$EXPORT_ID" --export-options {shlex.quote(json.dumps([option]))}'
     backing = (f"claim {volume['claim']}" if volume.get("claim") else f"NFS {volume['nfs']}" if volume.get("nfs")
                else volume["mountPath"]) if volume else ""
     where = f" on volume {volume['name']} ({backing})" if volume else ""
@@ -179,10 +182,16 @@ def _fix(ns: str, ref: str, pod: str, cname: str, chown: LogHint | None, volume:
         "supports it, and a root-squashing export refuses its chown too); (2) set the export's anonymousUid/"
         "anonymousGid to the app's UID/GID so squashed root writes as the app; (3) if root must own files, set "
         "the export's identitySquash to NONE for the workers' subnet. `oci fs export update --export-options` "
-        "replaces ALL the export's options: read them first with `oci fs export get` and keep the other entries.",
+        "replaces ALL the export's options: read them first with `oci fs export get` and keep the other entries "
+        "(set EXPORT_ID to the export's OCID: `oci fs export list --compartment-id ...` lists them).",
         (f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'",
-         "oci fs export get --export-id <export-ocid> --query 'data.\"export-options\"'",
+         "oci fs export get --export-id \"$EXPORT_ID\" --query 'data.\"export-options\"'",
          export, logs),
         "spec:\n  template:\n    spec:\n      securityContext:\n        runAsUser: 1000   # the UID the app runs as\n"
         "        runAsGroup: 1000\n        fsGroup: 1000\n        fsGroupChangePolicy: OnRootMismatch\n",
     )
+
+
+def _worker_cidr(facts: Facts) -> str:
+    subnets = facts.worker_subnets if facts.oci else []
+    return (subnets[0].get("cidrBlock") or "") if subnets else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
@@ -108,12 +109,13 @@ def _fix(facts: Facts, ns: str, ref: str, pod: Obj, cname: str, hints: list[LogH
     for h in hints:
         if h.kind == "exec-format":
             node = facts.node((pod.get("spec") or {}).get("nodeName")) or {}
-            arch = ((node.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch", "<arch>")
+            arch = ((node.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch", "unknown")
             other = "amd64" if arch == "arm64" else "arm64"
             patch = {"spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/arch": other}}}}}
             return Fix(f"The node is {arch}: build the image for {arch} too (docker buildx --platform "
                        f"linux/amd64,linux/arm64), or pin the pods to nodes of the image's architecture.",
-                       ("docker buildx build --platform linux/amd64,linux/arm64 -t <image> --push .",
+                       (f"docker buildx build --platform linux/amd64,linux/arm64 -t {shlex.quote(_image(pod, cname))} "
+                        "--push .",
                         f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'", logs))
         if h.kind == "missing-env":
             var = h.detail["variable"]
@@ -142,3 +144,8 @@ def _new_secret_name(facts: Facts, ns: str, ref: str, var: str) -> str:
         if not facts.secret(ns, candidate):
             return candidate
     return f"{base}-{var.lower().replace('_', '-')}-2"
+
+
+def _image(pod: Obj, cname: str) -> str:
+    return next((c.get("image") or "" for c in (pod.get("spec") or {}).get("containers") or []
+                 if c.get("name") == cname), "")

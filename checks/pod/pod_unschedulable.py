@@ -15,7 +15,7 @@ from okedoctor.chain.scheduling import (
 )
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
-from okedoctor.kube import pod_requests, workload_ref
+from okedoctor.kube import fmt_cpu, pod_requests, workload_ref
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 
@@ -84,7 +84,8 @@ class PodUnschedulable(Check):
         return self.finding(
             f"{len(pods)} pod(s) of {ref} Pending, not schedulable: {plain}",
             subject=f"{ref.replace('/', f'/{ns}/', 1)}",
-            evidence=evidence, fix=_fix(ns, ref, pod, reasons, evidence.get("nodeLabelValues") or {}),
+            evidence=evidence, fix=_fix(ns, ref, pod, reasons, evidence.get("nodeLabelValues") or {},
+                                           _fitting_requests(facts, pod)),
             severity=severity, caused_by=cause,
         )
 
@@ -110,30 +111,47 @@ def _label_values(facts: Facts, selector: dict) -> dict[str, list[str]]:
             for k in selector}
 
 
-def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, list[str]]) -> Fix:
+# Labels a managed node pool sets on its nodes: a manual relabel is undone or breaks the pool.
+_OWNED_LABEL_PREFIXES = ("oke.oraclecloud.com/", "kubernetes.io/", "node.kubernetes.io/", "topology.kubernetes.io/",
+                         "beta.kubernetes.io/")
+
+
+def _fitting_requests(facts: Facts, pod: Obj) -> str:
+    """`cpu=..,memory=..` that fit the node with the most free room, when the snapshot holds every pod."""
+    spec = pod.get("spec") or {}
+    rooms = [r for r in node_room(facts) if r.ready and not r.unschedulable]
+    best = max(rooms, key=lambda r: (r.free.cpu, r.free.memory), default=None)
+    if not other_pods_collected(facts) or not best or len(spec.get("containers") or []) != 1 \
+            or best.free.cpu <= 0 or best.free.memory <= 0:
+        return 'cpu="$NEW_CPU",memory="$NEW_MEMORY"'
+    want = pod_requests(spec)
+    cpu = fmt_cpu(min(want.cpu, best.free.cpu // 10 * 10))
+    memory = f"{min(want.memory, best.free.memory) // 2**20}Mi"
+    return f"cpu={cpu},memory={memory}"
+
+
+def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, list[str]], fits: str) -> Fix:
     kinds = {r["kind"] for r in reasons}
     c = (pod.get("spec") or {}).get("containers", [{}])[0].get("name", "")
     if "insufficient" in kinds:
-        return Fix("Lower the pod's requests to fit a node, or add a node to the pool.",
+        ask = " (set NEW_CPU and NEW_MEMORY to what a node has free)" if "$NEW_CPU" in fits else \
+            " (the printed requests fit the node with the most free room)"
+        return Fix("Lower the pod's requests to fit a node" + ask + ", or add a node to the pool.",
                    ("kubectl describe nodes | grep -A8 'Allocated resources'",
-                    f"kubectl -n {ns} set resources {ref} -c {c} --requests=cpu=<less>,memory=<less>"))
+                    f"kubectl -n {ns} set resources {ref} -c {c} --requests={fits}"))
     if "taint" in kinds:
         taint = next(r["taint"] for r in reasons if r["kind"] == "taint")
         key = taint.split(":")[0].strip()
-        return Fix(f"Tolerate the taint {taint} in the pod template, or remove it from the nodes.",
-                   (f"kubectl taint nodes --all {key}-",),
+        # Never `taint nodes --all KEY-`: it strips the taint from every node (and fails on those without it).
+        return Fix(f"Tolerate the taint {taint} in the pod template (the patch below); remove the taint only from "
+                   "a node meant to run this pod.",
+                   (f"kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints[*].key | grep {key}",
+                    f"kubectl -n {ns} patch {ref} -p '{json.dumps(_toleration_patch(key, pod))}'"
+                    if ref.split("/")[0] in ("deployment", "statefulset", "daemonset") else
+                    f"kubectl -n {ns} edit {ref}"),
                    f"tolerations:\n- key: {key}\n  operator: Exists\n  effect: NoSchedule\n")
     if "selector" in kinds:
-        sel = (pod.get("spec") or {}).get("nodeSelector") or {}
-        labels = " ".join(f"{k}={v}" for k, v in sel.items()) or "<key>=<value>"
-        commands = ["kubectl get nodes --show-labels"]
-        existing = {k: v[0] for k, v in values.items() if v and sel.get(k) not in v}
-        if existing and ref.startswith("deployment/"):
-            patch = {"spec": {"template": {"spec": {"nodeSelector": {**sel, **existing}}}}}
-            commands.append(f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'")
-        commands.append(f"kubectl label node <node> {labels}")
-        return Fix("Make the nodeSelector match labels the nodes carry (nodeLabelValues), or label a node to "
-                   "match it.", tuple(commands))
+        return _selector_fix(ns, ref, pod, values)
     if "volume-zone" in kinds:
         return Fix("Run a node in the volume's availability domain, or move the data to a volume in the nodes' AD "
                    "(see the volume node affinity finding).",
@@ -146,6 +164,36 @@ def _fix(ns: str, ref: str, pod: Obj, reasons: list[dict], values: dict[str, lis
         return Fix("Get the pod's claims bound: read why each is Pending (its events name the provisioner's error).",
                    tuple(f"kubectl -n {ns} describe pvc {c}" for c in claims) or (f"kubectl -n {ns} get pvc",))
     if "unschedulable" in kinds:
-        return Fix("Uncordon the nodes once their maintenance is done.", ("kubectl uncordon <node>",))
+        return Fix("Uncordon the nodes once their maintenance is done (NODE: a cordoned node's name, from the "
+                   "first command).",
+                   ("kubectl get nodes --field-selector spec.unschedulable=true", 'kubectl uncordon "$NODE"'))
     return Fix("Read the scheduler's message and fix what it names.",
                (f"kubectl -n {ns} describe pod {pod['metadata']['name']}",))
+
+
+def _toleration_patch(key: str, pod: Obj) -> dict:
+    # The list has no merge key: a patch replaces it, so it carries the pod's tolerations too.
+    kept = [t for t in (pod.get("spec") or {}).get("tolerations") or [] if t.get("key") != key]
+    return {"spec": {"template": {"spec": {"tolerations": [
+        *kept, {"key": key, "operator": "Exists", "effect": "NoSchedule"}]}}}}
+
+
+def _selector_fix(ns: str, ref: str, pod: Obj, values: dict[str, list[str]]) -> Fix:
+    sel = (pod.get("spec") or {}).get("nodeSelector") or {}
+    commands = ["kubectl get nodes --show-labels"]
+    existing = {k: v[0] for k, v in values.items() if v and sel.get(k) not in v}
+    if existing and ref.startswith("deployment/"):
+        patch = {"spec": {"template": {"spec": {"nodeSelector": {**sel, **existing}}}}}
+        commands.append(f"kubectl -n {ns} patch {ref} -p '{json.dumps(patch)}'")
+    own = {k: v for k, v in sel.items() if not k.startswith(_OWNED_LABEL_PREFIXES)}
+    if own:
+        labels = " ".join(f"{k}={v}" for k, v in own.items())
+        commands.append(f'kubectl label node "$NODE" {labels}')
+    owned = sorted(set(sel) - set(own))
+    summary = "Make the nodeSelector match labels the nodes carry (nodeLabelValues)"
+    if own:
+        summary += ", or label a node to match it (set NODE to its name)"
+    if owned:
+        summary += (f". {', '.join(owned)} belong to OKE/Kubernetes: do not relabel a node; run a node pool "
+                    "whose nodes carry that value instead (its initial node labels or name)")
+    return Fix(summary + ".", tuple(commands))

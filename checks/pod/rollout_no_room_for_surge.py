@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
+from okedoctor.chain.nodes import node_pool_id
 from okedoctor.chain.scheduling import Blocked, NodeRoom, blocked_rollouts, other_pods_collected
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
@@ -97,13 +98,17 @@ def _fix(facts: Facts, ns: str, name: str, dep: Obj, b: Blocked, best: NodeRoom 
         # Without every pod of the nodes, the room left is unknown: measure it first.
         commands.append("kubectl describe nodes | grep -A8 'Allocated resources'")
         commands.append(f"kubectl -n {ns} set resources deployment {name} -c {containers[0].get('name')} "
-                        "--requests=cpu=<what fits>,memory=<what fits>")
-        options.append("(2) smaller requests that fit a node's free room: less guaranteed capacity per pod")
-    pools = sorted({(n["metadata"].get("labels") or {}).get("oke.oraclecloud.com/pool.name", "") for n in facts.nodes}
-                   - {""})
-    commands.append(f"oci ce node-pool update --node-pool-id <{pools[0] if pools else 'node-pool'}-ocid> "
+                        '--requests=cpu="$NEW_CPU",memory="$NEW_MEMORY"')
+        options.append("(2) smaller requests that fit a node's free room (set NEW_CPU and NEW_MEMORY to what the "
+                       "describe shows free): less guaranteed capacity per pod")
+    pool = node_pool_id(facts)
+    pool_arg = pool or '"$NODE_POOL_ID"'
+    commands.append(f"oci ce node-pool update --node-pool-id {pool_arg} "
                     f"--size {len(facts.nodes) + 1}")
-    options.append("(3) one more worker node: room for the surge, at the cost of the node")
+    options.append("(3) one more worker node: room for the surge, at the cost of the node"
+                   + ("" if pool else " (set NODE_POOL_ID: `oci ce node-pool list --compartment-id ... "
+                      "--cluster-id ...` lists the pools)"))
     return Fix("Pick one: " + "; ".join(options) + ".", tuple(commands),
                "spec:\n  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 0\n"
                "      maxUnavailable: 1\n")
+

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
 from okedoctor.chain.manifests import oci_bv_class_yaml
+from okedoctor.chain.nodes import node_pool_id
 from okedoctor.chain.scheduling import scheduling_message
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
@@ -125,11 +128,7 @@ class VolumeNodeAffinityConflict(Check):
                     "workload at it"
                     + ("" if wffc else f"; give class {cls_name or '(default)'} volumeBindingMode "
                        "WaitForFirstConsumer so new volumes follow the pod") + ".",
-                    ("oci ce node-pool get --node-pool-id <node-pool-ocid> --query "
-                     "'data.\"node-config-details\".\"placement-configs\"'",
-                     f"oci ce node-pool update --node-pool-id <node-pool-ocid> --placement-configs "
-                     f"'[{{\"availabilityDomain\": \"{_oci_ad(facts, ad)}\", \"subnetId\": \"<worker-subnet-ocid>\"}}, "
-                     "...the current ones]'",
+                    (*_placement_commands(facts, ad),
                      f"kubectl -n {ns} get pvc {claim} -o jsonpath='{{.spec.volumeName}}'",
                      f"kubectl get pv {pv['metadata']['name']} -o jsonpath='{{.spec.nodeAffinity}}'"),
                     snippet),
@@ -152,4 +151,21 @@ def _oci_ad(facts: Facts, zone: str) -> str:
         full = inst.get("availabilityDomain") or ""
         if ":" in full:
             return f"{full.split(':', 1)[0]}:{_causes.ad_key(zone)}"
-    return f"<tenancy-prefix>:{_causes.ad_key(zone)}"
+    return _causes.ad_key(zone)  # without the tenancy prefix: `oci iam availability-domain list` shows it
+
+
+def _placement_commands(facts: Facts, zone: str) -> tuple[str, ...]:
+    """Read the pool's placement, then replace it with PLACEMENT (the current entries plus the AD's).
+
+    `--placement-configs` replaces the whole list, so the new entry alone would drop the others.
+    """
+    pool = node_pool_id(facts) or '"$NODE_POOL_ID"'
+    subnets = facts.worker_subnets if facts.oci else []
+    entry = json.dumps({"availabilityDomain": _oci_ad(facts, zone),
+                        "subnetId": subnets[0]["id"] if subnets else "WORKER_SUBNET_OCID"})
+    read = (f"oci ce node-pool get --node-pool-id {pool} --query "
+            "'data.\"node-config-details\".\"placement-configs\"'")
+    program = ('[.[] | {availabilityDomain: ."availability-domain", subnetId: ."subnet-id"}] + ['
+               + entry + "]")
+    add = f"PLACEMENT=$({read} | jq -c {shlex.quote(program)})"
+    return (read, add, f'oci ce node-pool update --node-pool-id {pool} --placement-configs "$PLACEMENT"')

@@ -5,6 +5,8 @@ both ends of the LB -> worker path. Read-only helpers over Facts; no check lives
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,26 +327,48 @@ def ccm_annotation_fix(ref: LoadBalancerRef, svc: Obj | None = None, *, frontend
 # ---- commands that rewrite a backend set --------------------------------------------------------
 
 def _json(value: Any) -> str:
-    import json
-    import shlex
-
     return shlex.quote(json.dumps(value, separators=(",", ":")))
 
 
-def _backend_details(ref: LoadBalancerRef, backend: Obj, port: int) -> Obj:
-    """A BackendDetails body (the NLB's and the LB's field names differ)."""
+def backend_details(ref: LoadBalancerRef, backend: Obj, port: int) -> Obj:
+    """A BackendDetails body (the NLB's and the LB's field names differ), keeping every field the GET gave."""
+    out = {"ipAddress": backend.get("ipAddress"), "port": port, "weight": backend.get("weight", 1)}
     if ref.flavor == "nlb":
-        out = {"ipAddress": backend.get("ipAddress"), "port": port, "weight": backend.get("weight", 1)}
         if backend.get("targetId"):
             out["targetId"] = backend["targetId"]
-        for key in ("isBackup", "isDrain", "isOffline"):
-            if backend.get(key):
-                out[key] = True
-        return out
-    out = {"ipAddress": backend.get("ipAddress"), "port": port, "weight": backend.get("weight", 1)}
-    for key in ("backup", "drain", "offline"):
+        flags = ("isBackup", "isDrain", "isOffline")
+    else:
+        if backend.get("maxConnections"):
+            out["maxConnections"] = backend["maxConnections"]
+        flags = ("backup", "drain", "offline")
+    for key in flags:
         if backend.get(key):
             out[key] = True
+    return out
+
+
+_NLB_CHECKER = ("protocol", "port", "urlPath", "returnCode", "retries", "timeoutInMillis", "intervalInMillis",
+                "responseBodyRegex", "requestData", "responseData", "dns")
+_LB_CHECKER_FLAGS = (("protocol", "protocol"), ("port", "port"), ("urlPath", "url-path"),
+                     ("returnCode", "return-code"), ("retries", "retries"), ("timeoutInMillis", "timeout-in-ms"),
+                     ("intervalInMillis", "interval-in-ms"), ("responseBodyRegex", "response-body-regex"))
+_LB_SSL_FLAGS = (("certificateName", "ssl-certificate-name", False), ("certificateIds", "ssl-certificate-ids", True),
+                 ("verifyDepth", "ssl-verify-depth", False),
+                 ("verifyPeerCertificate", "ssl-verify-peer-certificate", False),
+                 ("protocols", "protocols", True), ("cipherSuiteName", "cipher-suite-name", False),
+                 ("serverOrderPreference", "server-order-preference", False))
+
+
+def node_backends(ref: LoadBalancerRef, facts: Facts, ips: list[str], port: int) -> list[Obj]:
+    """Backend bodies for worker nodes (an NLB's name the node's instance as target, like the CCM's)."""
+    out = []
+    for ip in ips:
+        body: Obj = {"ipAddress": ip, "port": port, "weight": 1}
+        node = facts.node_by_ip(ip)
+        target = ((node or {}).get("spec") or {}).get("providerID") or ""
+        if ref.flavor == "nlb" and target.startswith("ocid1.instance"):
+            body["targetId"] = target
+        out.append(body)
     return out
 
 
@@ -355,31 +379,49 @@ def backend_set_update_command(
     *,
     backend_port: int | None = None,
     health_port: int | None = None,
+    new_backends: list[Obj] | None = None,
 ) -> str:
     """The oci CLI command that rewrites one backend set with the given backend / health ports
-    (None keeps what is there). Both CLIs replace the whole backend list with --backends."""
+    (None keeps what is there), or with `new_backends` as its whole list.
+
+    Both CLIs replace the whole backend list with --backends, and the LB's update also resets
+    every field it is not given: the command carries each one the GET returned."""
     hc = dict(backend_set.get("healthChecker") or {})
     if health_port:
         hc["port"] = health_port
-    items = [_backend_details(ref, b, backend_port or int(b.get("port") or 0)) for b in backends(backend_set)]
+    items = new_backends if new_backends is not None else \
+        [backend_details(ref, b, backend_port or int(b.get("port") or 0)) for b in backends(backend_set)]
     if ref.flavor == "nlb":
-        checker = {k: v for k, v in hc.items() if v is not None and k in (
-            "protocol", "port", "urlPath", "returnCode", "retries", "timeoutInMillis", "intervalInMillis",
-            "responseBodyRegex", "requestData", "responseData")}
+        checker = {k: v for k, v in hc.items() if v is not None and k in _NLB_CHECKER}
         return (f"oci nlb backend-set update --network-load-balancer-id {ref.id} --backend-set-name {name} "
                 f"--backends {_json(items)} --health-checker {_json(checker)} --force")
-    parts = [f"oci lb backend-set update --load-balancer-id {ref.id} --backend-set-name {name}",
-             f"--policy {backend_set.get('policy') or 'ROUND_ROBIN'}", f"--backends {_json(items)}",
-             f"--health-checker-protocol {hc.get('protocol') or 'HTTP'}", f"--health-checker-port {hc.get('port')}"]
-    if hc.get("urlPath"):
-        parts.append(f"--health-checker-url-path {hc['urlPath']}")
-    if hc.get("returnCode"):
-        parts.append(f"--health-checker-return-code {hc['returnCode']}")
-    for key, flag in (("retries", "retries"), ("timeoutInMillis", "timeout-in-ms"),
-                      ("intervalInMillis", "interval-in-ms")):
-        if hc.get(key):
-            parts.append(f"--health-checker-{flag} {hc[key]}")
-    return " ".join(parts + ["--force"])
+    return " ".join([f"oci lb backend-set update --load-balancer-id {ref.id} --backend-set-name {name}",
+                     f"--policy {backend_set.get('policy') or 'ROUND_ROBIN'}", f"--backends {_json(items)}",
+                     *_lb_set_flags(backend_set, hc), "--force"])
+
+
+def _lb_set_flags(backend_set: Obj, hc: Obj) -> list[str]:
+    """The classic LB's flattened flags for the health checker, SSL, session persistence and limits."""
+    parts = [f"--health-checker-protocol {hc.get('protocol') or 'HTTP'}"]
+    parts += [f"--health-checker-{flag} {shlex.quote(str(hc[key]))}" for key, flag in _LB_CHECKER_FLAGS[1:]
+              if hc.get(key) not in (None, "")]
+    ssl = backend_set.get("sslConfiguration") or {}
+    for key, flag, complex_ in _LB_SSL_FLAGS:
+        if ssl.get(key) not in (None, "", []):
+            value = _json(ssl[key]) if complex_ else shlex.quote(str(ssl[key]).lower()
+                                                                 if isinstance(ssl[key], bool) else str(ssl[key]))
+            parts.append(f"--{flag} {value}")
+    sticky = backend_set.get("sessionPersistenceConfiguration") or {}
+    if sticky.get("cookieName"):
+        parts.append(f"--session-persistence-cookie-name {shlex.quote(sticky['cookieName'])}")
+        if sticky.get("disableFallback") is not None:
+            parts.append(f"--session-persistence-disable-fallback {str(sticky['disableFallback']).lower()}")
+    if backend_set.get("lbCookieSessionPersistenceConfiguration"):
+        parts.append(f"--lb-cookie-session-persistence-configuration "
+                     f"{_json(backend_set['lbCookieSessionPersistenceConfiguration'])}")
+    if backend_set.get("backendMaxConnections"):
+        parts.append(f"--backend-max-connections {backend_set['backendMaxConnections']}")
+    return parts
 
 
 def health_port_of(backend_set: Obj) -> int | None:

@@ -73,3 +73,10 @@ def etp_local(facts: Facts) -> bool:
 
 def uses_lb(facts: Facts) -> bool:
     return ((facts.service or {}).get("spec") or {}).get("type") == "LoadBalancer"
+
+
+def node_pool_id(facts: Facts) -> str | None:
+    """The node pool of the workers, from their instances' OKE metadata (`oke-pool-id`), when they share one."""
+    pools = {((facts.oci_resource((n.get("spec") or {}).get("providerID") or "") or {}).get("metadata") or {})
+             .get("oke-pool-id") for n in facts.nodes}
+    return pools.pop() if len(pools) == 1 and None not in pools else None

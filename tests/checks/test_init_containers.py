@@ -41,7 +41,7 @@ def test_chown_refused_on_file_storage_is_explained_with_the_options():
     assert "root squash" in f.title
     cmds = "\n".join(f.fix.commands)
     assert "logs app-7d9f8b6c5d-k2x8p -c fix-permissions --previous" in cmds
-    assert "oci fs export update --export-id" in cmds and '"identitySquash":"NONE"' in cmds
+    assert 'oci fs export update --export-id "$EXPORT_ID"' in cmds and '"identitySquash": "NONE"' in cmds
     assert "fsGroup: 1000" in f.fix.patch
 
 

@@ -114,7 +114,7 @@ def test_missing_secret_volume_quotes_failed_mount_and_names_the_mount():
     assert "ContainerCreating" in f.title and "Secret default/app-tls (volume certs) does not exist" in f.title
     assert f.evidence["mountedAt"] == [{"container": "web", "mountPath": "/etc/tls"}]
     assert f.evidence["event"]["reason"] == "FailedMount" and f.evidence["event"]["count"] == 19
-    assert "kubectl -n default create secret tls app-tls --cert=<tls.crt file> --key=<tls.key file>" in f.fix.commands
+    assert "kubectl -n default create secret tls app-tls --cert=./tls.crt --key=./tls.key" in f.fix.commands
 
 
 def test_missing_configmap_volume_in_the_older_plural_wording():
@@ -128,7 +128,7 @@ def test_missing_configmap_volume_in_the_older_plural_wording():
             o["message"] = 'MountVolume.SetUp failed for volume "certs" : configmaps "web-config" not found'
     [f] = run(ContainerConfigError, s)
     assert "ConfigMap default/web-config (volume certs)" in f.title
-    assert "kubectl -n default create configmap web-config --from-file=<file>" in f.fix.commands
+    assert 'kubectl -n default create configmap web-config --from-file="$FILE"' in f.fix.commands
 
 
 def test_optional_or_since_created_volume_source_is_not_blamed():

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from okedoctor.facts import OCI
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.state import RunState
+from okedoctor.netrules import has_igw_default_route
 from okedoctor.oci_catalog import (
     BACKEND_HEALTH,
     BACKEND_SET_HEALTH,
@@ -143,7 +144,23 @@ class OciReads:
             self.engine.once(("seclist", sl), OCI, self.guard, self._fetch_into, SECURITY_LISTS, sl, depth + 1)
         if with_routes and subnet.get("routeTableId"):
             rt = subnet["routeTableId"]
-            self.engine.once(("rt", rt), OCI, self.guard_aux, self._fetch_into, ROUTE_TABLES, rt, depth + 1)
+            self.engine.once(("rt", rt), OCI, self.guard_aux, self._route_table, rt, subnet, depth + 1)
+
+    def _route_table(self, rt: str, subnet: dict, depth: int) -> None:
+        """The subnet's route table; when it has no internet gateway route, the VCN's tables that do.
+
+        The fix of such a subnet names a table to switch to, so it must be one the snapshot holds.
+        """
+        table = self.section(ROUTE_TABLES, rt, depth)
+        self.s.add(ROUTE_TABLES, table)
+        if not table or has_igw_default_route(table) or not subnet.get("vcnId"):
+            return
+        query = {"compartmentId": subnet.get("compartmentId"), "vcnId": subnet["vcnId"]}
+        listed = self.read(depth, RESOURCES[ROUTE_TABLES].service, RESOURCES[ROUTE_TABLES].list_path, None, query,
+                           listing=True) or []
+        for other in listed:
+            if other.get("id") != rt and has_igw_default_route(other):
+                self.s.add(ROUTE_TABLES, other)
 
     def _fetch_into(self, section: str, ocid: str, depth: int) -> None:
         self.s.add(section, self.section(section, ocid, depth))
