@@ -633,6 +633,10 @@ class Facts:
     def route_table(self, ocid: str) -> Obj | None:
         return self._oci_by_id.get(ocid) if ocid in self._ids("routeTables") else None
 
+    def etag(self, ocid: str) -> str | None:
+        """The ETag OCI gave the resource when it was read, when recorded."""
+        return (self.oci.get("etags") or {}).get(ocid)
+
     @property
     def route_tables(self) -> list[Obj]:
         return self._oci_list("routeTables")

@@ -106,15 +106,16 @@ class RuleSet:
     ingress: tuple[Obj, ...] = ()
     egress: tuple[Obj, ...] = ()
     body: Obj = field(default_factory=dict, compare=False, hash=False)
+    etag: str | None = field(default=None, compare=False, hash=False)  # as read, for --if-match
     # (direction, traffic, peer) -> this set's best match: the same flows are asked of the same
     # rule sets once per Service and node in a fleet report (issue #15).
     _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
-    def from_security_list(cls, sl: Obj) -> RuleSet:
+    def from_security_list(cls, sl: Obj, etag: str | None = None) -> RuleSet:
         return cls(
             "security list", sl.get("id", ""), sl.get("displayName") or "",
-            tuple(sl.get("ingressSecurityRules") or ()), tuple(sl.get("egressSecurityRules") or ()), sl,
+            tuple(sl.get("ingressSecurityRules") or ()), tuple(sl.get("egressSecurityRules") or ()), sl, etag=etag,
         )
 
     @classmethod
@@ -311,11 +312,13 @@ def make_rule(
     return rule
 
 
-def security_list_update_command(security_list: Obj, direction: str, new_rules: Sequence[Obj]) -> str:
+def security_list_update_command(security_list: Obj, direction: str, new_rules: Sequence[Obj],
+                                 etag: str | None = None) -> str:
     """`oci network security-list update` keeping every existing rule and adding `new_rules`.
 
     The update REPLACES the whole rule list of that direction, so the command carries the
-    existing rules too; a command with only the new rule would delete the others.
+    existing rules too; a command with only the new rule would delete the others. With the
+    ETag of the read as --if-match, OCI refuses it (412) when the list changed since.
     """
     key = "ingressSecurityRules" if direction == INGRESS else "egressSecurityRules"
     flag = "--ingress-security-rules" if direction == INGRESS else "--egress-security-rules"
@@ -323,6 +326,7 @@ def security_list_update_command(security_list: Obj, direction: str, new_rules: 
     return (
         f"oci network security-list update --security-list-id {security_list.get('id')} "
         f"{flag} {shlex.quote(json.dumps(rules, separators=(',', ':')))}"
+        + (f" --if-match {shlex.quote(etag)}" if etag else "")
     )
 
 

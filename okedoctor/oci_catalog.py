@@ -87,6 +87,9 @@ CATALOG: tuple[OciResource, ...] = (
     OciResource("networkSecurityGroupRules", "vcn",
                 "/networkSecurityGroups/{networkSecurityGroupId}/securityRules", keyed=True),
     OciResource("clusters", "ce", "/clusters/{clusterId}", always=False),  # only when GetCluster answered
+    # The ETag of each security list as read: its printed update passes it as --if-match, so a
+    # rule added after the diagnosis (the CCM in SL-All mode) is not silently wiped.
+    OciResource("etags", "vcn", "/securityLists/{securityListId}", keyed=True, always=False),
     OciResource("vcns", "vcn", "/vcns/{vcnId}", collected=False),
     OciResource("nodePools", "ce", "/nodePools/{nodePoolId}", collected=False),
 )
@@ -105,6 +108,7 @@ CLUSTERS = "clusters"
 BACKEND_SET_HEALTH = "backendSetHealth"
 BACKEND_HEALTH = "backendHealth"
 NSG_RULES = "networkSecurityGroupRules"
+ETAGS = "etags"
 
 # What a snapshot's `oci:` may hold, and the shape each section must have.
 SECTION_KINDS: dict[str, type] = {r.section: r.kind for r in CATALOG}
@@ -186,3 +190,14 @@ def flavor_of_ocid(ocid: str) -> LbFlavor:
 def flavor_for_annotation(value: str | None) -> LbFlavor:
     """The flavour the CCM makes for a `oci.oraclecloud.com/load-balancer-type` value (case-insensitive)."""
     return NLB if (value or "").lower() == NLB.key else LB
+
+
+def etag_of(body: dict) -> str:
+    """The ETag the simulator gives a resource (and a scenario file records): a digest of its body.
+
+    OCI's ETags are opaque; any change of the body changes this one, which is all If-Match needs.
+    """
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]

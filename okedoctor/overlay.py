@@ -29,6 +29,7 @@ from typing import Any
 
 from okedoctor.docfile import read_document
 from okedoctor.errors import UsageError
+from okedoctor.oci_catalog import ETAGS, etag_of
 
 API_VERSION = "okedoctor/v1"
 BASES_DIR = Path(__file__).resolve().parent / "scenarios" / "bases"
@@ -83,7 +84,20 @@ def expand(doc: dict[str, Any], source: str = "<snapshot>", base_dir: Path | Non
             result[key] = merge_patch(result.get(key), value)
         else:
             result[key] = copy.deepcopy(value)
+    _record_etags(result)
     return result
+
+
+def _record_etags(doc: dict[str, Any]) -> None:
+    """The ETag of each security list, as a live read of the simulator serving this file records it."""
+    oci = doc.get("oci")
+    if not isinstance(oci, dict) or not isinstance(oci.get("securityLists"), list):
+        return
+    etags = oci.setdefault(ETAGS, {})
+    if isinstance(etags, dict):  # recomputed at each level: an overlay may have edited a list of its base
+        for sl in oci["securityLists"]:
+            if isinstance(sl, dict) and sl.get("id"):
+                etags[sl["id"]] = etag_of(sl)
 
 
 def resolve_base(name: Any, source: str, base_dir: Path | None) -> Path:

@@ -240,7 +240,8 @@ def lb_rulesets(facts: Facts, ref: LoadBalancerRef) -> list[RuleSet] | None:
     nsgs = nsg_rulesets(facts, ref.nsg_ids)
     if nsgs is None:
         return None
-    lists = [RuleSet.from_security_list(sl) for s in subnets for sl in facts.security_lists_of_subnet(s)]
+    lists = [RuleSet.from_security_list(sl, facts.etag(sl.get("id") or "")) for s in subnets
+             for sl in facts.security_lists_of_subnet(s)]
     return lists + nsgs
 
 
@@ -265,7 +266,8 @@ def node_rulesets(facts: Facts, node: Obj) -> tuple[Obj, Obj, list[RuleSet]] | N
     nsgs = nsg_rulesets(facts, list(vnic.get("nsgIds") or []))
     if nsgs is None:
         return None
-    lists = [RuleSet.from_security_list(sl) for sl in facts.security_lists_of_subnet(subnet)]
+    lists = [RuleSet.from_security_list(sl, facts.etag(sl.get("id") or ""))
+             for sl in facts.security_lists_of_subnet(subnet)]
     return vnic, subnet, lists + nsgs
 
 

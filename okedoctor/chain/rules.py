@@ -95,6 +95,8 @@ def add_rules_fix(
                      + annotation),
             commands=(nsg_rules_add_command(nsg.id, rules),),
         )
+    target_set = min((rs for rs in endpoint.rulesets if rs.kind == "security list"),
+                     key=lambda rs: rs.body.get("timeCreated") or "", default=None)
     target = oldest(endpoint.security_lists)
     rules = [make_rule(direction, peer_cidr, t, stateless=reply, description=f"{t.describe()} {what}")
              for t in traffic]
@@ -106,8 +108,11 @@ def add_rules_fix(
                  f"{'from' if direction == INGRESS else 'to'} {peer_cidr} to security list "
                  f"{target.get('displayName')} ({target.get('id')}). Note: `security-list update` REPLACES "
                  f"all {direction.lower()} rules of the list, so the command carries its {existing} existing "
-                 f"rule(s) plus the new one; add --force to skip the prompt." + annotation),
-        commands=(security_list_update_command(target, direction, rules),),
+                 f"rule(s) plus the new one; add --force to skip the prompt."
+                 + (" --if-match is the list's ETag as read: OCI refuses the update (412) if a rule was added "
+                    "since (the CCM adds some in SL-All mode); diagnose again then." if target_set and target_set.etag
+                    else "") + annotation),
+        commands=(security_list_update_command(target, direction, rules, target_set.etag if target_set else None),),
     )
 
 

@@ -1,4 +1,5 @@
-"""The OCI REST API of the simulator: the GET endpoints okedoctor's collectors call.
+"""The OCI REST API of the simulator: the GET endpoints okedoctor's collectors call, and the writes
+its fixes send (okedoctor/sim/ociwrite.py).
 
 One listener serves every service (the API-version prefixes differ): Network Load Balancer
 (/20200501), Load Balancer (/20170115), VCN and Compute (/20160918), Container Engine
@@ -12,8 +13,10 @@ import base64
 import email.utils
 import hashlib
 import re
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -32,6 +35,7 @@ from okedoctor.oci_catalog import (
     collections_by_version,
 )
 from okedoctor.sim.httpbase import SimHandler
+from okedoctor.sim.ociwrite import OciWrites, WriteError
 
 # Which collections each API version serves (the catalogue's); NLB lists answer {"items": [...]}.
 COLLECTIONS = collections_by_version()
@@ -57,6 +61,13 @@ class OciApp:
     oci: dict[str, Any]
     key_id: str
     public_key: rsa.RSAPublicKey
+    writes: OciWrites = None  # type: ignore[assignment]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    on_write: Callable[[], None] | None = None  # recomputes what follows from the new configuration
+
+    def __post_init__(self) -> None:
+        if self.writes is None:
+            self.writes = OciWrites(self.oci)
 
 
 class NotFound(Exception):
@@ -93,15 +104,77 @@ class OciHandler(SimHandler):
         if problem:
             self.error(401, message=f"{ERRORS[401][1]} ({problem})")
             return
-        if self.command != "GET":
-            self.error(405)
-            return
         segs = [unquote(s) for s in self.url_path.strip("/").split("/")]
         query = {k: v[-1] for k, v in parse_qs(self.url_query, keep_blank_values=True).items()}
         try:
-            self.serve(segs, query)
+            with self.app.lock:
+                if self.command in ("PUT", "POST"):
+                    self._extra["body"] = self.request_body.decode("utf-8", "replace")
+                    self.write(segs, query)
+                elif self.command != "GET":
+                    self.error(405)
+                elif not self.serve_work_requests(segs, query):
+                    self.serve(segs, query)
         except NotFound as exc:
             self.error(404, message=str(exc))
+        except WriteError as exc:
+            self.error(exc.status, exc.code, exc.message)
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def write(self, segs: list[str], query: dict[str, str]) -> None:
+        w, if_match = self.app.writes, self.headers.get("if-match")
+        if len(segs) < 3:
+            raise self.not_served()
+        collection, ocid, rest = segs[1], segs[2], segs[3:]
+        if self.command == "PUT" and collection == "securityLists" and not rest:
+            body = w.update_security_list(self.find(collection, ocid), self.request_body, if_match)
+            self.written(200, body)
+        elif self.command == "PUT" and collection == "subnets" and not rest:
+            self.written(200, w.update_subnet(self.find(collection, ocid), self.request_body, if_match))
+        elif (self.command == "POST" and collection == NETWORK_SECURITY_GROUPS
+              and rest == ["actions", "addSecurityRules"]):
+            self.find(collection, ocid)
+            self.written(200, w.add_nsg_rules(ocid, self.request_body), etag=False)
+        elif self.command == "PUT" and collection in FLAVOR_BY_SECTION and len(rest) == 2 \
+                and rest[0] == "backendSets":
+            flavor = FLAVOR_BY_SECTION[collection].key
+            wr = w.update_backend_set(flavor, self.find(collection, ocid), rest[1], self.request_body, if_match)
+            self.written(202, None, headers={"opc-work-request-id": wr.id})
+        elif self.command == "POST" and collection == "instances" and not rest and query.get("action"):
+            self.written(200, w.instance_action(self.find(collection, ocid), query["action"]))
+        else:
+            raise NotFound(f"okedoctor sim: {self.command} {self.url_path} is not served by the simulator "
+                           "(see docs/simulator.md)")
+
+    def written(self, status: int, body: Any, *, etag: bool = True, headers: dict[str, str] | None = None) -> None:
+        if self.app.on_write:
+            self.app.on_write()
+        out = {**self.opc_headers(), **(headers or {})}
+        if etag and isinstance(body, dict) and body.get("id"):
+            out["etag"] = self.app.writes.etag(body)
+        if body is None:
+            self.reply(status, b"", "application/json", out)
+        else:
+            self.reply_json(status, body, out)
+
+    def serve_work_requests(self, segs: list[str], query: dict[str, str]) -> bool:
+        """The work requests of the writes: NLB's /workRequests, LB's /loadBalancerWorkRequests."""
+        w = self.app.writes
+        if segs[:2] == [NLB_VERSION, "workRequests"]:
+            if len(segs) == 2:
+                self.send_list(w.work_requests_of("nlb", compartment=query.get("compartmentId")), query,
+                               collection_body=True)
+            else:
+                self.send(w.work_request(segs[2]) or _raise(NotFound()))
+            return True
+        if len(segs) == 3 and segs[1] == "loadBalancerWorkRequests":
+            self.send(w.work_request(segs[2]) or _raise(NotFound()))
+            return True
+        if len(segs) == 4 and segs[1] == "loadBalancers" and segs[3] == "workRequests":
+            self.send_list(w.work_requests_of("lb", lb_id=segs[2]), query, collection_body=False)
+            return True
+        return False
 
     # ---- the request signature -------------------------------------------------------------
 
@@ -162,7 +235,7 @@ class OciHandler(SimHandler):
             return
         obj = self.find(collection, rest[0])
         if len(rest) == 1:
-            self.send(obj)
+            self.reply_json(200, obj, {**self.opc_headers(), "etag": self.app.writes.etag(obj)})
         elif collection in FLAVOR_BY_SECTION:
             self.lb_part(version, obj, rest[1:], query)
         elif collection == NETWORK_SECURITY_GROUPS and rest[1:] == ["securityRules"]:
@@ -257,6 +330,10 @@ class OciHandler(SimHandler):
         page, next_page = items[start:end], (str(end) if end < len(items) else None)
         body: Any = {"items": page} if collection_body else page
         self.reply_json(200, body, self.opc_headers(next_page))
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
 
 
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:

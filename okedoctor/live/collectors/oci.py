@@ -16,6 +16,7 @@ from okedoctor.oci_catalog import (
     BACKEND_HEALTH,
     BACKEND_SET_HEALTH,
     CLUSTERS,
+    ETAGS,
     INSTANCES,
     NETWORK_SECURITY_GROUPS,
     NSG_RULES,
@@ -141,7 +142,7 @@ class OciReads:
             return
         self.s.add(SUBNETS, subnet)
         for sl in subnet.get("securityListIds") or []:
-            self.engine.once(("seclist", sl), OCI, self.guard, self._fetch_into, SECURITY_LISTS, sl, depth + 1)
+            self.engine.once(("seclist", sl), OCI, self.guard, self._security_list, sl, depth + 1)
         if with_routes and subnet.get("routeTableId"):
             rt = subnet["routeTableId"]
             self.engine.once(("rt", rt), OCI, self.guard_aux, self._route_table, rt, subnet, depth + 1)
@@ -161,6 +162,15 @@ class OciReads:
         for other in listed:
             if other.get("id") != rt and has_igw_default_route(other):
                 self.s.add(ROUTE_TABLES, other)
+
+    def _security_list(self, ocid: str, depth: int) -> None:
+        """A security list and its ETag: the printed update passes it as --if-match."""
+        self.engine.reach(depth)
+        body, headers = self.wire.get(RESOURCES[SECURITY_LISTS].service, *RESOURCES[SECURITY_LISTS].get(ocid))
+        self.s.add(SECURITY_LISTS, body)
+        etag = next((v for k, v in (headers or {}).items() if k.lower() == "etag"), None)
+        if body and etag:
+            self.s.put_keyed(ETAGS, ocid, etag)
 
     def _fetch_into(self, section: str, ocid: str, depth: int) -> None:
         self.s.add(section, self.section(section, ocid, depth))

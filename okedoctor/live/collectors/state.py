@@ -140,7 +140,7 @@ class RunState:
 
     def put_keyed(self, section: str, key: str, value: Any) -> None:
         with self.lock:
-            self.oci[section][key] = value
+            self.oci.setdefault(section, {})[key] = value
 
     def container(self, key: str) -> dict[str, Any]:
         """The live.containers entry of `ns/pod/container` (call under the lock)."""
