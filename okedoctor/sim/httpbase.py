@@ -160,12 +160,13 @@ class SimServer(ThreadingHTTPServer):
     # Clients open many connections at once (kubectl discovery, concurrent collectors).
     request_queue_size = 64
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], behaviour: Behaviour, app: Any) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], behaviour: Behaviour, app: Any,
+                 port: int = 0) -> None:
         self.behaviour = behaviour
         self.app = app
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), handler)
+        super().__init__(("127.0.0.1", port), handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()

@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,13 +48,15 @@ class RawListener:
     kind: str
     address: str
     behaviour: Behaviour
+    bind_port: int = 0
     sock: socket.socket = field(init=False)
     held: list[socket.socket] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.bind_port))
         if self.kind != "refused":
             self.sock.listen(16)
             self.sock.settimeout(0.2)
@@ -83,6 +86,9 @@ class RawListener:
         self.stopped.set()
         for conn in [*self.held, self.sock]:
             with contextlib.suppress(OSError):
+                # shutdown wakes a thread blocked in accept(): close alone leaves the port listening
+                conn.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 conn.close()
 
 
@@ -110,29 +116,58 @@ class Internet:
     servers: list[SimServer] = field(default_factory=list)
     raw: list[RawListener] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
+    by_address: dict[str, SimServer | RawListener] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None
+
+    edge: EdgeCerts | None = None
 
     def start(self, internet: dict[str, Any], tls: ssl.SSLContext, edge: EdgeCerts | None = None) -> None:
+        self.tls, self.edge = tls, edge
         for address, ans in internet.items():
-            ans = ans if isinstance(ans, dict) else {}
-            if "error" in ans and ans["error"] not in RAW_ERRORS:
-                continue  # an error the file names but cannot be replayed: the address is not served
-            if "error" in ans:
-                raw = RawListener(str(ans["error"]), address, self.behaviour)
-                self.raw.append(raw)
-                port = raw.port
-            else:
-                server = SimServer(InternetHandler, self.behaviour, ans)
-                if isinstance(ans.get("tls"), dict) and edge is not None:
-                    server.socket = edge.context(ans["tls"]).wrap_socket(
-                        server.socket, server_side=True, do_handshake_on_connect=False)
-                elif address.rsplit(":", 1)[-1] == "443" or ans.get("tls") is True:
-                    server.socket = tls.wrap_socket(server.socket, server_side=True,
-                                                    do_handshake_on_connect=False)
-                threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sim-internet-{address}",
-                                 daemon=True).start()
-                self.servers.append(server)
-                port = server.port
-            self.redirects[address] = f"127.0.0.1:{port}"
+            self._listen(address, ans if isinstance(ans, dict) else {}, 0)
+
+    def _listen(self, address: str, ans: dict[str, Any], port: int) -> None:
+        if "error" in ans and ans["error"] not in RAW_ERRORS:
+            return  # an error the file names but cannot be replayed: the address is not served
+        if "error" in ans:
+            raw = RawListener(str(ans["error"]), address, self.behaviour, port)
+            self.raw.append(raw)
+            self.by_address[address] = raw
+            port = raw.port
+        else:
+            server = SimServer(InternetHandler, self.behaviour, ans, port)
+            if isinstance(ans.get("tls"), dict) and self.edge is not None:
+                server.socket = self.edge.context(ans["tls"]).wrap_socket(
+                    server.socket, server_side=True, do_handshake_on_connect=False)
+            elif (address.rsplit(":", 1)[-1] == "443" or ans.get("tls") is True) and self.tls is not None:
+                server.socket = self.tls.wrap_socket(server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sim-internet-{address}",
+                             daemon=True).start()
+            self.servers.append(server)
+            self.by_address[address] = server
+            port = server.port
+        self.redirects[address] = f"127.0.0.1:{port}"
+
+    def answer(self, address: str, ans: dict[str, Any]) -> None:
+        """Serve a new answer on the address's port (the redirect clients hold stays right)."""
+        old = self.by_address.pop(address, None)
+        if old is None:
+            return
+        port = old.port
+        if isinstance(old, RawListener):
+            old.close()
+            self.raw.remove(old)
+        else:
+            old.close_all()
+            self.servers.remove(old)
+        for _ in range(20):  # the old socket may need a moment to leave the port
+            try:
+                self._listen(address, ans, port)
+                return
+            except OSError:
+                time.sleep(0.05)
+        self._listen(address, ans, port)
 
     def close(self) -> None:
         for server in self.servers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -56,6 +57,7 @@ class KubeApp:
     address: str = ""
     # Set when the simulator stops, to end open watches.
     stopping: threading.Event = field(default_factory=threading.Event)
+    on_write: Callable[[], None] | None = None  # recomputes what follows from the new configuration
 
 
 @dataclass

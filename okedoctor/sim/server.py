@@ -15,6 +15,7 @@ import yaml
 
 from okedoctor.errors import UsageError
 from okedoctor.sim.certs import make_api_key, make_tls
+from okedoctor.sim.consequences import Consequences
 from okedoctor.sim.denials import denial_faults
 from okedoctor.sim.edgecerts import EdgeCerts
 from okedoctor.sim.httpbase import Behaviour, Fault, Faults, Recorder, SimServer
@@ -53,6 +54,8 @@ class Simulator:
         self._behaviour = Behaviour(self._recorder, Faults(parsed), int(latency_ms or 0))
         self._servers: list[SimServer] = []
         self._kube_app: KubeApp | None = None
+        self._oci_app: OciApp | None = None
+        self.consequences: Consequences | None = None
         self._internet = Internet(self._behaviour)
         self.env: dict[str, str] = {}
         self.token = ""
@@ -111,6 +114,7 @@ class Simulator:
             self._edge = EdgeCerts(self.workdir)
             self._edge.write_trust()
             self._internet.start(internet, ctx, self._edge)
+            self._watch_writes(internet)
         except BaseException:
             self.stop()
             raise
@@ -148,6 +152,21 @@ class Simulator:
         self._servers.append(server)
         threading.Thread(target=server.serve_forever, args=(0.05,), name=name, daemon=True).start()
 
+    def _watch_writes(self, internet: dict[str, Any]) -> None:
+        """After a write to either API, the observations follow the new configuration."""
+        store = self._kube_app.store if self._kube_app else None
+
+        def kube_objects() -> list[dict[str, Any]]:
+            if store is None:
+                return []
+            return [o for (group, _, _), items in store.objects.items() if group != "events.k8s.io" for o in items]
+
+        oci = self._oci_app.oci if self._oci_app else {}
+        self.consequences = Consequences(kube_objects, oci, internet, self._internet.answer)
+        for app in (self._oci_app, self._kube_app):
+            if app is not None:
+                app.on_write = self.consequences.recompute
+
     def _start_kube(self, ctx: ssl.SSLContext, live: dict[str, Any]) -> None:
         self.token = secrets.token_urlsafe(32)
         token_file = self.workdir / "kube-token"
@@ -166,8 +185,9 @@ class Simulator:
     def _start_oci(self) -> None:
         key = make_api_key(self.workdir)
         region = str(self.snapshot.context.get("region") or "us-ashburn-1")
-        app = OciApp(self.snapshot.oci or {}, f"{SIM_TENANCY}/{SIM_USER}/{key.fingerprint}",
-                     key.private_key.public_key())
+        app = OciApp(self.snapshot.oci if self.snapshot.oci is not None else {},
+                     f"{SIM_TENANCY}/{SIM_USER}/{key.fingerprint}", key.private_key.public_key())
+        self._oci_app = app
         server = SimServer(OciHandler, self._behaviour, app)
         self.oci_url = f"http://127.0.0.1:{server.port}"
         self._serve(server, "sim-oci")

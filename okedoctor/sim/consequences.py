@@ -1,0 +1,85 @@
+"""After a write, what the simulator serves as observations follows the model (okedoctor/sim/model.py).
+
+The baseline is the model's reading of the file as loaded. After each write the model runs
+again; an observation whose derived value differs from the baseline is replaced by the
+model's (a backend's health, its set's health, a public address's answer), one whose value is
+back to the baseline gets the file's own value again.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from okedoctor.oci_catalog import BACKEND_HEALTH, BACKEND_SET_HEALTH, FLAVORS
+from okedoctor.sim.model import Derived, derive, health_bodies, set_health
+
+DEFAULT_ANSWER = {"status": 200, "body": "OK\n"}
+
+
+class Consequences:
+    def __init__(self, kube_objects: Callable[[], list[dict[str, Any]]], oci: dict[str, Any],
+                 internet: dict[str, Any], serve_answer: Callable[[str, dict[str, Any]], None]) -> None:
+        self.kube_objects, self.oci, self.serve_answer = kube_objects, oci, serve_answer
+        self.lock = threading.Lock()
+        self.file_backend_health = copy.deepcopy(oci.get(BACKEND_HEALTH) or {})
+        self.file_set_health = copy.deepcopy(oci.get(BACKEND_SET_HEALTH) or {})
+        self.file_answers = copy.deepcopy(internet)
+        self.served = copy.deepcopy(internet)
+        self.baseline = self._derive()
+
+    def _derive(self) -> Derived:
+        return derive(self.kube_objects(), self.oci, list(self.file_answers))
+
+    def recompute(self) -> None:
+        with self.lock:
+            now = self._derive()
+            stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            moved = self._backends(now, stamp)
+            self._sets(moved)
+            self._answers(now)
+
+    def _backends(self, now: Derived, stamp: str) -> set[str]:
+        """Each backend's health; the sets ("<lb>/<set>") where one was derived rather than filed."""
+        health = self.oci.setdefault(BACKEND_HEALTH, {})
+        moved = set()
+        for key in set(health) - set(now.backends):
+            health.pop(key)  # a backend that is gone
+        for key, ok in now.backends.items():
+            if key in self.baseline.backends and self.baseline.backends[key] == ok and key in self.file_backend_health:
+                health[key] = copy.deepcopy(self.file_backend_health[key])
+            else:
+                health[key] = health_bodies(key, ok, stamp)
+                moved.add(key.rsplit("/", 1)[0])
+        return moved
+
+    def _sets(self, moved: set[str]) -> None:
+        sets = self.oci.setdefault(BACKEND_SET_HEALTH, {})
+        health = self.oci.get(BACKEND_HEALTH) or {}
+        for flavor in FLAVORS.values():
+            for lb in self.oci.get(flavor.section) or []:
+                for name, bset in (lb.get("backendSets") or {}).items():
+                    key = f"{lb['id']}/{name}"
+                    names = [b.get("name") for b in bset.get("backends") or []]
+                    filed = self.file_set_health.get(key)
+                    if key not in moved and filed is not None and filed.get("totalBackendCount") == len(names):
+                        sets[key] = copy.deepcopy(filed)
+                        continue
+                    ok = {n: (health.get(f"{key}/{n}") or {}).get("status") == "OK" for n in names}
+                    sets[key] = set_health(names, ok)
+
+    def _answers(self, now: Derived) -> None:
+        for address, kind in now.internet.items():
+            if self.baseline.internet.get(address) == kind:
+                want = self.file_answers[address]
+            elif kind == "answers":
+                filed = self.file_answers.get(address) or {}
+                want = filed if filed.get("status") is not None else DEFAULT_ANSWER
+            else:
+                want = {"error": kind}
+            if want != self.served.get(address):
+                self.served[address] = copy.deepcopy(want)
+                self.serve_answer(address, want)
