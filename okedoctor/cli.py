@@ -25,6 +25,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("okedoctor.commands.diagnose:diagnose",
                  "Walk Internet -> LB -> NodePort -> Node -> Pod for one Service."),
     "checks": ("okedoctor.commands.checks:checks", "List the checks or explain one."),
+    "fix": ("okedoctor.commands.fix:fix",
+            "Apply the fixes of a Service's root causes (asks first), then diagnose again."),
     "sim": ("okedoctor.sim.cli:sim", "Serve a scenario or snapshot as a simulated OKE on loopback."),
     "report": ("okedoctor.fleet.cli:report", "Diagnose every exposed Service: the cron / CronJob health report."),
     "snapshot": ("okedoctor.live.cli:snapshot", "Write one diagnosis' facts to a file for a ticket (redacted)."),

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from okedoctor.actions import Action, ActionCommand
+
 
 class Hop(enum.StrEnum):
     """Where on the chain (DNS ->) Internet -> LB -> NodePort -> Node (-> Ingress) -> Pod a fault sits."""
@@ -119,10 +121,17 @@ class Fix:
     commands: tuple[str, ...] = ()
     patch: str | None = None
 
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The requests `okedoctor fix` can send: those the printed commands were rendered from."""
+        return tuple(c.action for c in self.commands if isinstance(c, ActionCommand))
+
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"summary": self.summary, "commands": list(self.commands)}
+        out: dict[str, Any] = {"summary": self.summary, "commands": [str(c) for c in self.commands]}
         if self.patch:
             out["patch"] = self.patch
+        if self.actions:
+            out["actions"] = [a.to_dict() for a in self.actions]
         return out
 
 

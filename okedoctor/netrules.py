@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
-import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from okedoctor import actions
 
 Obj = dict[str, Any]
 
@@ -321,21 +321,13 @@ def security_list_update_command(security_list: Obj, direction: str, new_rules: 
     ETag of the read as --if-match, OCI refuses it (412) when the list changed since.
     """
     key = "ingressSecurityRules" if direction == INGRESS else "egressSecurityRules"
-    flag = "--ingress-security-rules" if direction == INGRESS else "--egress-security-rules"
     rules = list(security_list.get(key) or []) + list(new_rules)
-    return (
-        f"oci network security-list update --security-list-id {security_list.get('id')} "
-        f"{flag} {shlex.quote(json.dumps(rules, separators=(',', ':')))}"
-        + (f" --if-match {shlex.quote(etag)}" if etag else "")
-    )
+    return actions.security_list_update(security_list, key, rules, etag)
 
 
 def nsg_rules_add_command(nsg_id: str, new_rules: Sequence[Obj]) -> str:
     """`oci network nsg rules add`: NSG rules are added one by one, nothing is replaced."""
-    return (
-        f"oci network nsg rules add --nsg-id {nsg_id} "
-        f"--security-rules {shlex.quote(json.dumps(list(new_rules), separators=(',', ':')))}"
-    )
+    return actions.nsg_rules_add(nsg_id, list(new_rules))
 
 
 def oldest(security_lists: Iterable[Obj]) -> Obj | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.actions import subnet_route_table
 from okedoctor.chain.lb import kind_name, lb_subnets
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
@@ -66,7 +67,7 @@ def _fix(facts: Facts, subnet: dict) -> Fix:
     summary = "Give the LB subnet a route table whose 0.0.0.0/0 rule targets the internet gateway"
     if tables:
         return Fix(f"{summary}: {tables[0].get('displayName')} does.",
-                   (f"oci network subnet update --subnet-id {subnet.get('id')} --route-table-id {tables[0]['id']}",))
+                   (subnet_route_table(subnet, tables[0]["id"]),))
     listing = (f"oci network route-table list --compartment-id {subnet.get('compartmentId')} --vcn-id "
                f"{subnet.get('vcnId')} --query 'data[].{{id: id, name: \"display-name\", rules: \"route-rules\"}}'")
     return Fix(f"{summary} (set RT_ID to one the first command lists; none in the VCN does: create one with a "

@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from okedoctor import actions
 from okedoctor.facts import Facts, LoadBalancerRef, per_run, per_target, shared_per_object
 from okedoctor.netrules import Peer, RuleSet
 from okedoctor.oci_catalog import FLAVORS, flavor_for_annotation
@@ -393,13 +394,29 @@ def backend_set_update_command(
         hc["port"] = health_port
     items = new_backends if new_backends is not None else \
         [backend_details(ref, b, backend_port or int(b.get("port") or 0)) for b in backends(backend_set)]
+    before = [backend_details(ref, b, int(b.get("port") or 0)) for b in backends(backend_set)]
     if ref.flavor == "nlb":
         checker = {k: v for k, v in hc.items() if v is not None and k in _NLB_CHECKER}
-        return (f"oci nlb backend-set update --network-load-balancer-id {ref.id} --backend-set-name {name} "
+        text = (f"oci nlb backend-set update --network-load-balancer-id {ref.id} --backend-set-name {name} "
                 f"--backends {_json(items)} --health-checker {_json(checker)} --force")
-    return " ".join([f"oci lb backend-set update --load-balancer-id {ref.id} --backend-set-name {name}",
+        return actions.backend_set_update("nlb", ref.id, name, {"backends": items, "healthChecker": checker},
+                                          before, text)
+    text = " ".join([f"oci lb backend-set update --load-balancer-id {ref.id} --backend-set-name {name}",
                      f"--policy {backend_set.get('policy') or 'ROUND_ROBIN'}", f"--backends {_json(items)}",
                      *_lb_set_flags(backend_set, hc), "--force"])
+    return actions.backend_set_update("lb", ref.id, name, _lb_details(backend_set, hc, items), before, text)
+
+
+def _lb_details(backend_set: Obj, hc: Obj, items: list[Obj]) -> Obj:
+    """The UpdateBackendSetDetails the classic LB command sends: every field the GET returned."""
+    checker = {k: v for k, v in hc.items() if v not in (None, "") and k in dict(_LB_CHECKER_FLAGS)}
+    checker.setdefault("protocol", "HTTP")
+    out: Obj = {"policy": backend_set.get("policy") or "ROUND_ROBIN", "backends": items, "healthChecker": checker}
+    for key in ("sslConfiguration", "sessionPersistenceConfiguration", "lbCookieSessionPersistenceConfiguration",
+                "backendMaxConnections"):
+        if backend_set.get(key):
+            out[key] = backend_set[key]
+    return out
 
 
 def _lb_set_flags(backend_set: Obj, hc: Obj) -> list[str]:
