@@ -18,6 +18,9 @@ from okedoctor.oci_catalog import BACKEND_HEALTH, BACKEND_SET_HEALTH, FLAVORS
 from okedoctor.sim.model import Derived, derive, health_bodies, set_health
 
 DEFAULT_ANSWER = {"status": 200, "body": "OK\n"}
+# An L7 listener with no backend to send to answers this itself, as OCI's LB does.
+BAD_GATEWAY = {"status": 502, "body": "<html><head><title>502 Bad Gateway</title></head><body><center>"
+                                      "<h1>502 Bad Gateway</h1></center></body></html>"}
 
 
 class Consequences:
@@ -76,8 +79,10 @@ class Consequences:
             if self.baseline.internet.get(address) == kind:
                 want = self.file_answers[address]
             elif kind == "answers":
-                filed = self.file_answers.get(address) or {}
-                want = filed if filed.get("status") is not None else DEFAULT_ANSWER
+                # the file recorded the failure; what the app answers once reached is not in it
+                want = DEFAULT_ANSWER
+            elif kind == "bad-gateway":
+                want = BAD_GATEWAY
             else:
                 want = {"error": kind}
             if want != self.served.get(address):

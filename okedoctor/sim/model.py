@@ -16,7 +16,7 @@ public address   answers when a listener has the port, the LB subnet's rules let
                  listener's backend set has a healthy backend that the LB reaches on the
                  backend port, that port is a NodePort whose Service's targetPort a ready pod
                  declares (or declares no ports at all). Otherwise it times out (refused with
-                 no listener).
+                 no listener; an HTTP listener answers 502 itself).
 
 The model cannot know what the app answers, nor everything a scenario describes. So an
 observation whose derived value is the same before and after the writes keeps the file's
@@ -41,13 +41,13 @@ ANY = Peer("0.0.0.0/0")
 
 @dataclass(frozen=True)
 class Derived:
-    backends: dict[str, bool]  # "<lb>/<set>/<backend>" -> healthy
-    internet: dict[str, str]  # "ip:port" -> "answers" | "timeout" | "refused"
+    backends: dict[str, str]  # "<lb>/<set>/<backend>" -> the health check's result ("OK", "TIMED_OUT"...)
+    internet: dict[str, str]  # "ip:port" -> "answers" | "timeout" | "refused" | "bad-gateway"
 
 
 def derive(kubernetes: list[dict[str, Any]], oci: dict[str, Any], addresses: list[str]) -> Derived:
     facts = Facts(Snapshot(kubernetes=kubernetes, oci=oci))
-    backends: dict[str, bool] = {}
+    backends: dict[str, str] = {}
     answers: dict[str, str] = {}
     for flavor in FLAVORS.values():
         for body in oci.get(flavor.section) or []:
@@ -120,12 +120,19 @@ def _reaches(facts: Facts, ref: LoadBalancerRef, node: dict[str, Any], port: int
     return out.ok and into.ok
 
 
-def _backend_ok(facts: Facts, ref: LoadBalancerRef, bset: dict[str, Any], backend: dict[str, Any]) -> bool:
+def _backend_ok(facts: Facts, ref: LoadBalancerRef, bset: dict[str, Any], backend: dict[str, Any]) -> str:
+    """The health check's result, as the API names them: OK, TIMED_OUT, CONNECT_FAILED, INVALID_STATUS_CODE."""
     node = facts.node_by_ip(backend.get("ipAddress") or "")
     if node is None or not _node_ready(node) or not backend.get("port"):
-        return False
+        return "TIMED_OUT"
     port = int((bset.get("healthChecker") or {}).get("port") or backend["port"])
-    return _served(facts, node, port) and _reaches(facts, ref, node, port)
+    if not _reaches(facts, ref, node, port):
+        return "TIMED_OUT"
+    if _served(facts, node, port):
+        return "OK"
+    _, kind = _services_by_port(facts).get(port, (None, ""))
+    # kube-proxy answers ETP Local's health port with 503 on a node without a ready endpoint
+    return "INVALID_STATUS_CODE" if kind == "health" else "CONNECT_FAILED"
 
 
 def _app_listens(facts: Facts, svc: dict[str, Any], node_port: int) -> bool:
@@ -139,7 +146,7 @@ def _app_listens(facts: Facts, svc: dict[str, Any], node_port: int) -> bool:
     return False
 
 
-def _answer(facts: Facts, ref: LoadBalancerRef, port: int, healthy: dict[str, bool]) -> str:
+def _answer(facts: Facts, ref: LoadBalancerRef, port: int, healthy: dict[str, str]) -> str:
     listener = next((li for li in ref.listeners.values() if int(li.get("port") or 0) == port), None)
     if listener is None:
         return "refused"
@@ -150,11 +157,11 @@ def _answer(facts: Facts, ref: LoadBalancerRef, port: int, healthy: dict[str, bo
     for b in bset.get("backends") or []:
         node = facts.node_by_ip(b.get("ipAddress") or "")
         svc, _ = by_port.get(int(b.get("port") or 0), (None, ""))
-        if (healthy.get(f"{ref.id}/{bset.get('name')}/{b.get('name')}") and node is not None and svc is not None
+        if (healthy.get(f"{ref.id}/{bset.get('name')}/{b.get('name')}") == "OK" and node is not None and svc is not None
                 and _served(facts, node, int(b["port"])) and _reaches(facts, ref, node, int(b["port"]), True)
                 and _app_listens(facts, svc, int(b["port"]))):
             return "answers"
-    return "timeout"
+    return "bad-gateway" if str(listener.get("protocol") or "").upper().startswith("HTTP") else "timeout"
 
 
 def _front_door_open(facts: Facts, ref: LoadBalancerRef, port: int) -> bool:
@@ -169,10 +176,10 @@ def _front_door_open(facts: Facts, ref: LoadBalancerRef, port: int) -> bool:
     return rulesets is None or evaluate(rulesets, INGRESS, Traffic.tcp(port), ANY).ok
 
 
-def health_bodies(key: str, ok: bool, stamp: str) -> dict[str, Any]:
+def health_bodies(key: str, result: str, stamp: str) -> dict[str, Any]:
     """A backend's health answer as the API gives it."""
-    status = "OK" if ok else "CRITICAL"
-    return {"status": status, "healthCheckResults": [{"timestamp": stamp, "healthCheckStatus": status}]}
+    return {"status": "OK" if result == "OK" else "CRITICAL",
+            "healthCheckResults": [{"timestamp": stamp, "healthCheckStatus": result}]}
 
 
 def set_health(names: list[str], ok: dict[str, bool]) -> dict[str, Any]:
