@@ -35,3 +35,23 @@ def test_cronjob_holds_no_secret_and_runs_read_only():
     sa = pod["serviceAccountName"]
     assert any(d["kind"] == "ServiceAccount" and d["metadata"]["name"] == sa for d in docs), \
         "deploy/rbac.yaml must define the CronJob's ServiceAccount"
+
+
+def test_only_the_opt_in_fix_role_writes_and_only_what_fix_patches():
+    from okedoctor.actions import _PATHS
+
+    docs = {p.name: [d for d in yaml.safe_load_all(p.read_text()) if d] for p in MANIFESTS}
+    writes = {"create", "update", "patch", "delete", "deletecollection", "*"}
+    for name, items in docs.items():
+        for d in items:
+            for rule in d.get("rules") or []:
+                verbs = set(rule["verbs"]) & writes
+                if name == "rbac-exec.yaml" and rule["resources"] == ["pods/exec"]:
+                    continue  # exec is `create` on pods/exec: the opt-in probe
+                assert not verbs or name == "rbac-fix.yaml", f"{name} grants {verbs}"
+    [role] = docs["rbac-fix.yaml"]
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+               if rule["verbs"] == ["patch"]}
+    patched = {(path.split("/")[2] if path.startswith("/apis/") else "", path.rsplit("/", 2)[-2])
+               for _, path in _PATHS.values()}
+    assert granted == patched
