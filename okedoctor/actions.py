@@ -30,7 +30,7 @@ class Action:
     method: str  # PUT / POST / PATCH
     path: str  # the REST path template, under the API version
     path_params: tuple[tuple[str, str], ...]
-    body: Obj
+    body: Any  # a JSON object; a JSON patch is a list of operations
     describe: str  # one line: what it changes, on which object
     if_match: str | None = None
     safety: str = "change"
@@ -123,6 +123,7 @@ def backend_set_update(flavor: str, lb_id: str, name: str, details: Obj, before:
 # ---- Kubernetes ----------------------------------------------------------------------------------
 
 STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 _PATHS = {"Service": ("v1", "/api/v1/namespaces/{namespace}/services/{name}"),
           "Deployment": ("apps/v1", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}")}
@@ -135,3 +136,12 @@ def kube_patch(kind: str, namespace: str, name: str, patch: Obj, describe: str) 
                     describe, content_type=STRATEGIC)
     return ActionCommand(f"kubectl -n {namespace} patch {kind.lower()} {name} -p {shlex.quote(json.dumps(patch))}",
                          action)
+
+
+def kube_json_patch(kind: str, namespace: str, name: str, ops: list[Obj], describe: str) -> ActionCommand:
+    """`kubectl patch --type=json`: each operation names the exact field it replaces."""
+    version, path = _PATHS[kind]
+    action = Action(KUBERNETES, version, "PATCH", path, (("namespace", namespace), ("name", name)), ops,
+                    describe, content_type=JSON_PATCH)
+    return ActionCommand(f"kubectl -n {namespace} patch {kind.lower()} {name} --type=json -p "
+                         f"{shlex.quote(json.dumps(ops))}", action)

@@ -90,15 +90,20 @@ class Applier:
         return Applied(action, state == "SUCCEEDED", f"work request {wr}: {state}")
 
     def _kube(self, action: Action) -> Applied:
-        from kubernetes.client.exceptions import ApiException
-
+        client = self.kube
         try:
-            self.kube.call_api(action.resource_path, "PATCH", body=action.body, auth_settings=["BearerToken"],
-                               header_params={"Content-Type": action.content_type, "Accept": "application/json"},
-                               response_type="object", _return_http_data_only=True,
-                               _request_timeout=self.timeout)
-        except ApiException as exc:
-            return Applied(action, False, f"Kubernetes answered {exc.status} {exc.reason}")
-        except Exception as exc:  # urllib3 connection errors
-            raise CollectionError(f"cannot reach the Kubernetes API server: {exc}") from None
-        return Applied(action, True, "patched")
+            method, url, headers, body, _ = client.param_serialize(
+                method=action.method, resource_path=action.resource_path, path_params={}, query_params=[],
+                header_params={"Content-Type": action.content_type, "Accept": "application/json"},
+                body=action.body, auth_settings=["BearerToken"])
+            resp = client.call_api(method, url, headers, body=body, _request_timeout=self.timeout)
+            data = resp.read()
+        except Exception as exc:  # urllib3 transport errors: refused, reset, TLS, timeout
+            raise CollectionError(f"cannot reach the Kubernetes API server: {str(exc).splitlines()[0]}") from None
+        if resp.status >= 300:
+            try:
+                message = json.loads(data or b"{}").get("message") or resp.reason
+            except ValueError:
+                message = resp.reason
+            return Applied(action, False, f"Kubernetes answered {resp.status}: {message}")
+        return Applied(action, True, f"{resp.status}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.actions import kube_json_patch
 from okedoctor.chain import causes as _causes
 from okedoctor.chain.live import ready_pod_answers
 from okedoctor.chain.ports import port_problems
@@ -56,8 +57,9 @@ class NothingListensOnTargetPort(Check):
         if len(listens) == 1:
             idx = next(i for i, sp in enumerate(service_ports(facts.service))
                        if resolve_target_port(sp, a.pod) == a.port)
-            commands.insert(0, f"kubectl -n {ns} patch service {sname} --type=json -p '[{{\"op\": \"replace\", "
-                               f"\"path\": \"/spec/ports/{idx}/targetPort\", \"value\": {listens[0]}}}]'")
+            ops = [{"op": "replace", "path": f"/spec/ports/{idx}/targetPort", "value": listens[0]}]
+            commands.insert(0, kube_json_patch("Service", ns, sname, ops, f"point Service {sname} at port "
+                                                                          f"{listens[0]}"))
         yield self.finding(
             f"Nothing listens on port {a.port} in {ref}: localhost:{a.port} refused inside the Ready pod"
             + (f"; the app listens on {', '.join(map(str, listens))}" if listens else ""),

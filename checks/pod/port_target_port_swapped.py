@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
+from okedoctor.actions import kube_json_patch
 from okedoctor.chain.ports import live_ports, port_problems
 from okedoctor.check import Check
 from okedoctor.facts import Facts
@@ -53,6 +53,6 @@ class PortTargetPortSwapped(Check):
                 subject=f"service/{ns}/{name}",
                 evidence=evidence,
                 fix=Fix(f"Expose port {target} and send to the container's port {port}.",
-                        (f"kubectl -n {ns} patch service {name} --type=json -p '{json.dumps(ops)}'",),
+                        (kube_json_patch("Service", ns, name, ops, f"swap port and targetPort of Service {name}"),),
                         f"spec:\n  ports:\n  - port: {target}\n    targetPort: {port}\n"),
             )

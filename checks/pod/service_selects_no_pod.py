@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.actions import kube_json_patch
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop
@@ -55,11 +56,9 @@ class ServiceSelectsNoPod(Check):
                     f"kubectl -n {ns} get pods -l {','.join(f'{k}={v}' for k, v in selector.items())}"]
         patch = None
         if fix_labels:
-            sel_json = ", ".join(f'"{k}": "{v}"' for k, v in fix_labels.items())
             # A JSON merge patch cannot remove keys of the old selector: replace it whole.
-            commands.append(
-                f"kubectl -n {ns} patch service {name} --type=json "
-                f"-p '[{{\"op\": \"replace\", \"path\": \"/spec/selector\", \"value\": {{{sel_json}}}}}]'")
+            ops = [{"op": "replace", "path": "/spec/selector", "value": dict(fix_labels)}]
+            commands.append(kube_json_patch("Service", ns, name, ops, f"select the pods of Service {name}"))
             patch = "spec:\n  selector:\n" + "".join(f"    {k}: {v}\n" for k, v in fix_labels.items())
         differing = ""
         if near:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
+from okedoctor.actions import kube_json_patch
 from okedoctor.chain.ports import live_ports, port_problems
 from okedoctor.check import Check
 from okedoctor.facts import Facts
@@ -59,7 +59,7 @@ class TargetPortNotExposed(Check):
             if len(prob.declared) == 1:
                 new = prob.declared[0]
                 op = [{"op": "replace", "path": f"/spec/ports/{prob.index}/targetPort", "value": new}]
-                commands.append(f"kubectl -n {ns} patch service {name} --type=json -p '{json.dumps(op)}'")
+                commands.append(kube_json_patch("Service", ns, name, op, f"point Service {name} at port {new}"))
                 patch = f"spec:\n  ports:\n  - port: {prob.service_port.get('port')}\n    targetPort: {new}\n"
             yield self.finding(
                 f"Service {ns}/{name} port {port_label(prob.service_port)}: {what} "

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from okedoctor.oci_catalog import BACKEND_HEALTH, BACKEND_SET_HEALTH, FLAVORS
-from okedoctor.sim.model import Derived, derive, health_bodies, set_health
+from okedoctor.sim.model import Derived, derive, endpoints_of, health_bodies, set_health
 
 DEFAULT_ANSWER = {"status": 200, "body": "OK\n"}
 # An L7 listener with no backend to send to answers this itself, as OCI's LB does.
@@ -25,25 +25,52 @@ BAD_GATEWAY = {"status": 502, "body": "<html><head><title>502 Bad Gateway</title
 
 class Consequences:
     def __init__(self, kube_objects: Callable[[], list[dict[str, Any]]], oci: dict[str, Any],
-                 internet: dict[str, Any], serve_answer: Callable[[str, dict[str, Any]], None]) -> None:
+                 internet: dict[str, Any], serve_answer: Callable[[str, dict[str, Any]], None],
+                 containers: dict[str, Any] | None = None) -> None:
         self.kube_objects, self.oci, self.serve_answer = kube_objects, oci, serve_answer
+        self.containers = containers or {}
         self.lock = threading.Lock()
         self.file_backend_health = copy.deepcopy(oci.get(BACKEND_HEALTH) or {})
         self.file_set_health = copy.deepcopy(oci.get(BACKEND_SET_HEALTH) or {})
         self.file_answers = copy.deepcopy(internet)
         self.served = copy.deepcopy(internet)
+        self.file_services = {self._key(o): copy.deepcopy(o.get("spec")) for o in kube_objects()
+                              if o.get("kind") == "Service"}
         self.baseline = self._derive()
 
+    @staticmethod
+    def _key(obj: dict[str, Any]) -> tuple[str, str]:
+        return (obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
+
     def _derive(self) -> Derived:
-        return derive(self.kube_objects(), self.oci, list(self.file_answers))
+        return derive(self.kube_objects(), self.oci, list(self.file_answers), self.containers)
 
     def recompute(self) -> None:
         with self.lock:
+            self._endpoints()
             now = self._derive()
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             moved = self._backends(now, stamp)
             self._sets(moved)
             self._answers(now)
+
+    def _endpoints(self) -> None:
+        """The endpoints controller: a Service whose spec a write changed gets its endpoints again."""
+        objects = self.kube_objects()
+        pods = [o for o in objects if o.get("kind") == "Pod"]
+        for svc in (o for o in objects if o.get("kind") == "Service"):
+            if self.file_services.get(self._key(svc)) == svc.get("spec"):
+                continue
+            slice_endpoints, subsets, ports = endpoints_of(svc, pods)
+            for obj in objects:
+                meta = obj.get("metadata") or {}
+                if meta.get("namespace") != svc["metadata"].get("namespace"):
+                    continue
+                if obj.get("kind") == "Endpoints" and meta.get("name") == svc["metadata"]["name"]:
+                    obj["subsets"] = subsets
+                elif obj.get("kind") == "EndpointSlice" and \
+                        (meta.get("labels") or {}).get("kubernetes.io/service-name") == svc["metadata"]["name"]:
+                    obj["endpoints"], obj["ports"] = slice_endpoints, ports
 
     def _backends(self, now: Derived, stamp: str) -> set[str]:
         """Each backend's health; the sets ("<lb>/<set>") where one was derived rather than filed."""

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from okedoctor.sim.httpbase import SimHandler
+from okedoctor.sim.kubepatch import PatchError, apply_patch
 from okedoctor.sim.kubepods import PodSubresources, query_flag, query_value
 from okedoctor.sim.kubestore import BUILTIN, BadRequest, Resource, Store, paginate
 from okedoctor.sim.tables import to_table
@@ -162,6 +163,9 @@ class KubeHandler(PodSubresources, SimHandler):
         if not self.authenticated():
             self.status(401)
             return
+        if self.command == "PATCH":
+            self.patch_object(request_info(self.command, path))
+            return
         if self.command not in ("GET", "HEAD"):
             self.refuse_write()
             return
@@ -186,6 +190,36 @@ class KubeHandler(PodSubresources, SimHandler):
             self.resource(request_info(self.command, path))
         else:
             self.reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
+
+    def patch_object(self, info: RequestInfo) -> None:
+        """PATCH of one object (JSON, merge or strategic merge patch); `dryRun=All` stores nothing."""
+        store = self.app.store
+        res = store.resource(info.group, info.version, info.plural) if info.resource_request else None
+        if res is None or info.name is None or info.sub not in (None, "status"):
+            self.status(405, details={})
+            return
+        obj = store.get(res, info.namespace, info.name)
+        if obj is None:
+            self.not_found(res, info.name)
+            return
+        self._extra["body"] = self.request_body.decode("utf-8", "replace")
+        try:
+            patched = apply_patch(obj, self.request_body, self.headers.get("Content-Type", ""))
+        except PatchError as exc:
+            self.status(422 if "does not exist" in str(exc) else 400, str(exc))
+            return
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+            self.status(422, f"the patch does not apply: {exc}")
+            return
+        if query_value(parse_qs(self.url_query), "dryRun") == "All":
+            self.reply_json(200, patched)
+            return
+        patched["metadata"]["resourceVersion"] = str(int(store.resource_version()) + 1)
+        obj.clear()
+        obj.update(patched)
+        if self.app.on_write:
+            self.app.on_write()
+        self.reply_json(200, obj)
 
     def refuse_write(self) -> None:
         """405 for every write; a POST to pods/exec is kubectl's SPDY exec, answered as such."""

@@ -45,8 +45,10 @@ class Derived:
     internet: dict[str, str]  # "ip:port" -> "answers" | "timeout" | "refused" | "bad-gateway"
 
 
-def derive(kubernetes: list[dict[str, Any]], oci: dict[str, Any], addresses: list[str]) -> Derived:
-    facts = Facts(Snapshot(kubernetes=kubernetes, oci=oci))
+def derive(kubernetes: list[dict[str, Any]], oci: dict[str, Any], addresses: list[str],
+           containers: dict[str, Any] | None = None) -> Derived:
+    """`containers` is the file's live.containers: what answers on localhost inside each pod."""
+    facts = Facts(Snapshot(kubernetes=kubernetes, oci=oci, live={"containers": containers or {}}))
     backends: dict[str, str] = {}
     answers: dict[str, str] = {}
     for flavor in FLAVORS.values():
@@ -136,12 +138,23 @@ def _backend_ok(facts: Facts, ref: LoadBalancerRef, bset: dict[str, Any], backen
 
 
 def _app_listens(facts: Facts, svc: dict[str, Any], node_port: int) -> bool:
-    """The Service's targetPort for this NodePort is a port its ready pods declare (or declare none)."""
+    """Something answers the Service's targetPort in a ready pod: what the file's in-pod probe saw
+    on that port, else a port the pod declares (or any, when it declares none)."""
     port = next((p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("nodePort") == node_port), {})
     target = port.get("targetPort", port.get("port"))
+    live = (facts.snapshot.live or {}).get("containers") or {}
     for pod in _ready_pods(facts, svc):
+        number = _target_number(pod, target)
+        ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
+        seen = [(live.get(f"{ns}/{name}/{c.get('name')}") or {}).get("localhost", {}).get(str(number))
+                for c in (pod.get("spec") or {}).get("containers") or []]
+        seen = [s for s in seen if s]
+        if seen:
+            if any(s.get("status") is not None for s in seen):
+                return True
+            continue
         declared = [cp for c in (pod.get("spec") or {}).get("containers") or [] for cp in c.get("ports") or []]
-        if not declared or any(cp.get("containerPort") == target or cp.get("name") == target for cp in declared):
+        if not declared or any(cp.get("containerPort") == number or cp.get("name") == target for cp in declared):
             return True
     return False
 
@@ -190,3 +203,43 @@ def set_health(names: list[str], ok: dict[str, bool]) -> dict[str, Any]:
 
 
 __all__ = ["BACKEND_HEALTH", "BACKEND_SET_HEALTH", "Derived", "derive", "health_bodies", "set_health"]
+
+
+# ---- the endpoints controller ---------------------------------------------------------------
+
+def _target_number(pod: dict[str, Any], target: Any) -> int | None:
+    if isinstance(target, int):
+        return target
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        for cp in c.get("ports") or []:
+            if cp.get("name") == target:
+                return int(cp["containerPort"])
+    return int(target) if str(target).isdigit() else None
+
+
+def endpoints_of(svc: dict[str, Any], pods: list[dict[str, Any]]) -> tuple[list[dict], list[dict], list[dict]]:
+    """(EndpointSlice endpoints, Endpoints subsets, slice ports) the controllers would write for svc."""
+    sel = (svc.get("spec") or {}).get("selector") or {}
+    ns = svc["metadata"].get("namespace")
+    mine = [p for p in pods if sel and (p.get("metadata") or {}).get("namespace") == ns
+            and all(((p.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in sel.items())
+            and (p.get("status") or {}).get("podIP")]
+    ports = (svc.get("spec") or {}).get("ports") or []
+    first = mine[0] if mine else {}
+    slice_ports = [{"name": p.get("name", ""), "port": _target_number(first, p.get("targetPort", p.get("port"))),
+                    "protocol": p.get("protocol", "TCP")} for p in ports]
+    slice_ports = [p for p in slice_ports if p["port"] is not None]
+    endpoints, ready, not_ready = [], [], []
+    for pod in mine:
+        ok = pod_ready(pod)
+        ref = {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"], "uid": pod["metadata"].get("uid")}
+        node = (pod.get("spec") or {}).get("nodeName")
+        endpoints.append({"addresses": [pod["status"]["podIP"]], "nodeName": node, "targetRef": ref,
+                          "conditions": {"ready": ok, "serving": ok, "terminating": False}})
+        (ready if ok else not_ready).append({"ip": pod["status"]["podIP"], "nodeName": node, "targetRef": ref})
+    subset: dict[str, Any] = {"ports": [{k: v for k, v in p.items() if v != ""} for p in slice_ports]}
+    if ready:
+        subset["addresses"] = ready
+    if not_ready:
+        subset["notReadyAddresses"] = not_ready
+    return endpoints, ([subset] if mine else []), slice_ports

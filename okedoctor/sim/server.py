@@ -162,7 +162,8 @@ class Simulator:
             return [o for (group, _, _), items in store.objects.items() if group != "events.k8s.io" for o in items]
 
         oci = self._oci_app.oci if self._oci_app else {}
-        self.consequences = Consequences(kube_objects, oci, internet, self._internet.answer)
+        self.consequences = Consequences(kube_objects, oci, internet, self._internet.answer,
+                                         (self.snapshot.live or {}).get("containers") or {})
         for app in (self._oci_app, self._kube_app):
             if app is not None:
                 app.on_write = self.consequences.recompute

@@ -30,6 +30,9 @@ PROVEN = (
     "backend-set-empty",  # backends: a hand-emptied set
     "stale-healthcheck-port",  # health check: a hand-made NLB's checker port
     "etp-local-stale-health-checker",  # health check: ETP Local's healthCheckNodePort
+    "selector-mismatch",  # Service spec: a selector no pod matches
+    "targetport-mismatch",  # Service spec: a targetPort no container declares
+    "app-ignores-port",  # Service spec: the app listens elsewhere than the targetPort
 )
 
 
