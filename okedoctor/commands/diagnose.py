@@ -36,13 +36,19 @@ from okedoctor.render import report_formats
 @color_option
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to check when it was made by hand.")
 @checks_dir_option(help="Also load check files from DIR (repeatable).")
+@click.option("--watch", "watch_", is_flag=True,
+              help="Diagnose again every --interval seconds until ok (or Ctrl-C), printing what changed.")
+@click.option("--interval", type=click.FloatRange(min=1, max=3600), default=5.0, show_default=True,
+              help="Seconds between two runs of --watch.")
 @policy_options
 @live_options
-def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, **kw):
+def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, watch_, interval, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME), or
     DNS -> ... -> Ingress -> Pod for a URL (https://host/path), ingress/NAME or httproute/NAME."""
     from okedoctor.diagnose import diagnose_snapshot, resolve_target
 
+    if watch_ and from_file:
+        raise UsageError("--watch re-reads the cluster: it cannot be used with --from FILE")
     registry = load_checks(checks_dir)
     policy = load_policy(registry, kw)
     if from_file:
@@ -63,14 +69,25 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
         if wanted is not None and wanted.route:
             raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
                              "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
-        if wanted is not None and wanted.url:
-            from okedoctor.live.urlcollect import collect_url
 
-            result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
+        def once():
+            if wanted is not None and wanted.url:
+                from okedoctor.live.urlcollect import collect_url
+
+                result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
+            else:
+                with ChainProgress() as watch:
+                    result = collect(wanted, opts, watch=watch)
+            report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
+                                       stats=result.stats, policy=policy)
+            report.context = {**result.snapshot.context, **report.context}
+            return report
+
+        if watch_:
+            from okedoctor.watch import watch as watch_loop
+
+            # the changes go to stderr: stdout keeps one report in the chosen format, the last one
+            report = watch_loop(once, interval, sys.stderr)
         else:
-            with ChainProgress() as watch:
-                result = collect(wanted, opts, watch=watch)
-        report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
-                                   stats=result.stats, policy=policy)
-        report.context = {**result.snapshot.context, **report.context}
+            report = once()
     sys.exit(emit(report, output, verbose, lang))

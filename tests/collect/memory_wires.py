@@ -126,7 +126,9 @@ class MemoryOci:
         body = self._answer(service, path, query or {})
         if body is None:
             raise oci_api.OciDenied(service, 404, "NotAuthorizedOrNotFound", f"{path} is not in the snapshot")
-        return body, {}
+        # OCI answers a single resource's GET with its ETag, as the file recorded it
+        etag = ((self.snap.oci or {}).get("etags") or {}).get(body.get("id")) if isinstance(body, dict) else None
+        return body, ({"etag": etag} if etag else {})
 
     def list_all(self, service: str, path: str, path_params: dict[str, str] | None = None,
                  query: dict[str, Any] | None = None) -> list[Any]:
