@@ -28,6 +28,9 @@ PROVEN = (
     "backend-stale-nodeport",  # backends: a recreated Service's NodePort
     "backends-replaced-nodes",  # backends: nodes replaced by the pool
     "backend-set-empty",  # backends: a hand-emptied set
+    "hand-made-lb-by-backends",  # backends: a hand-made LB on a dead NodePort
+    "hand-made-nlb-by-backends",  # backends: a hand-made NLB on a dead NodePort
+    "nsg-mode-health-rule-deleted",  # OCI network: an NSG rule added
     "stale-healthcheck-port",  # health check: a hand-made NLB's checker port
     "etp-local-stale-health-checker",  # health check: ETP Local's healthCheckNodePort
     "selector-mismatch",  # Service spec: a selector no pod matches
