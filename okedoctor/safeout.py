@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from okedoctor.actions import ActionCommand
 from okedoctor.model import Finding, Fix, HopView, Report, Target
 from okedoctor.redact import redact
 
@@ -115,9 +116,16 @@ def needs_quoting(word: Any) -> bool:
             and bool(_SHELL_UNSAFE.search(word)))
 
 
+def _clean_command(command: str, words: frozenset[str]) -> str:
+    """The printed form cleaned; a command rendered from an action keeps it (the request carries
+    the names as the API wants them, the text as the shell wants them)."""
+    text = clean_text(quote_words(command, words))
+    return ActionCommand(text, command.action) if isinstance(command, ActionCommand) else text
+
+
 def _clean_fix(fix: Fix, words: frozenset[str]) -> Fix:
     return Fix(summary=clean_text(fix.summary),
-               commands=tuple(clean_text(quote_words(c, words)) for c in fix.commands),
+               commands=tuple(_clean_command(c, words) for c in fix.commands),
                patch=clean_text(fix.patch, multiline=True) if fix.patch else fix.patch)
 
 

@@ -114,7 +114,9 @@ OCI: dict[str, Spec] = {
     "networkSecurityGroupRules": _RULE,
     "instances": {"id": ALL, "displayName": ALL, "compartmentId": ALL, "availabilityDomain": ALL,
                   "faultDomain": ALL, "lifecycleState": ALL, "region": ALL, "shape": ALL, "shapeConfig": ALL,
-                  "timeCreated": ALL},
+                  "timeCreated": ALL,
+                  # OKE's node pool OCID (the fixes name the pool); never user_data or the rest
+                  "metadata": {"oke-pool-id": ALL}},
     "vnicAttachments": {"id": ALL, "displayName": ALL, "compartmentId": ALL, "availabilityDomain": ALL,
                         "instanceId": ALL, "vnicId": ALL, "subnetId": ALL, "lifecycleState": ALL, "nicIndex": ALL},
     "vnics": {"id": ALL, "displayName": ALL, "compartmentId": ALL, "availabilityDomain": ALL, "privateIp": ALL,
@@ -124,6 +126,7 @@ OCI: dict[str, Spec] = {
                     "routeRules": {"destination": ALL, "destinationType": ALL, "networkEntityId": ALL,
                                    "routeType": ALL, "cidrBlock": ALL, "description": ALL}},
     "backendSetHealth": ALL,
+    "etags": ALL,  # the ETag of each security list as read: the fix's --if-match
     "backendHealth": ALL,
     "clusters": {"id": ALL, "name": ALL, "compartmentId": ALL, "vcnId": ALL, "kubernetesVersion": ALL,
                  "lifecycleState": ALL, "endpointConfig": ALL, "options": {"serviceLbSubnetIds": ALL}},
