@@ -173,7 +173,8 @@ def _pod_side(facts: Facts, pod: Obj) -> tuple[Side, Peer] | None:
     nsgs = nsg_rulesets(facts, list(vnic.get("nsgIds") or []))
     if nsgs is None:
         return None
-    rulesets = [RuleSet.from_security_list(sl) for sl in facts.security_lists_of_subnet(subnet)] + nsgs
+    rulesets = [RuleSet.from_security_list(sl, facts.etag(sl.get("id") or ""))
+                for sl in facts.security_lists_of_subnet(subnet)] + nsgs
     side = Side(_label("pods in", subnet, rulesets), rulesets, subnet.get("cidrBlock", ""), subnet["id"])
     return side, Peer(pod["status"]["podIP"], frozenset(vnic.get("nsgIds") or ()))
 
@@ -298,9 +299,12 @@ def _fix(side: Side, direction: str, peer: str, traffic: list[Traffic], what: st
              for t in traffic]
     key = "ingressSecurityRules" if direction == INGRESS else "egressSecurityRules"
     existing = len(target.get(key) or [])
+    etag = next((rs.etag for rs in side.rulesets if rs.kind == "security list" and rs.body is target), None)
     return Fix(
         f"Add {direction.lower()} rule(s) {allowed} {towards} {peer} to security list {target.get('displayName')} "
         f"({target.get('id')}). Note: `security-list update` REPLACES all {direction.lower()} rules of the list, "
-        f"so the command carries its {existing} existing rule(s) plus the new one; add --force to skip the prompt.",
-        (security_list_update_command(target, direction, rules),),
+        f"so the command carries its {existing} existing rule(s) plus the new one; add --force to skip the prompt."
+        + (" --if-match is the list's ETag as read: OCI refuses the update (412) if a rule was added since; "
+           "diagnose again then." if etag else ""),
+        (security_list_update_command(target, direction, rules, etag),),
     )
