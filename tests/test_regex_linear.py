@@ -13,11 +13,11 @@ import pkgutil
 import re
 import time
 
+import okedoctor_checks
 import pytest
 
 import okedoctor
-import okedoctor_checks
-from okedoctor.kube import log_hints, listening_ports, tail
+from okedoctor.kube import listening_ports, log_hints, tail
 
 # Runs of one unit are what makes a backtracking pattern quadratic: each unit is a character or a
 # keyword a pattern anchors on, repeated with nothing that completes a match.
