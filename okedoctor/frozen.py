@@ -54,17 +54,27 @@ class FrozenList(list):
 
 def freeze(value: Any) -> Any:
     """A read-only deep copy of JSON-like data; already-frozen parts are shared, not copied."""
-    if isinstance(value, FrozenDict | FrozenList):
+    cls = type(value)
+    if cls is dict:
+        # Scalars, most of the values, are kept without a call: a fleet snapshot has millions.
+        return FrozenDict({k: (freeze(v) if type(v) in _MUTABLE else v) for k, v in value.items()})
+    if cls is list:
+        return FrozenList([freeze(v) if type(v) in _MUTABLE else v for v in value])
+    if cls in (FrozenDict, FrozenList) or cls in _SCALARS:
         return value
     if isinstance(value, dict):
-        return FrozenDict((k, freeze(v)) for k, v in value.items())
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList([freeze(v) for v in value])
     if isinstance(value, tuple):
         return tuple(freeze(v) for v in value)
     if isinstance(value, set):
         return frozenset(value)
     return value
+
+
+_MUTABLE = frozenset({dict, list, tuple, set})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def thaw(value: Any) -> Any:

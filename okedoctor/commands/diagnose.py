@@ -16,6 +16,7 @@ from okedoctor.cliopts import (
     load_checks,
     load_policy,
     make_live_options,
+    namespace_option,
     output_option,
     policy_options,
     refuse_live_only_with_file,
@@ -29,7 +30,7 @@ from okedoctor.render import report_formats
 @click.command()
 @click.argument("target", required=False, shell_complete=completion.services)
 @click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
-@click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
+@namespace_option(help="Namespace of the Service (default: the context's, or the file's).")
 @output_option(report_formats())
 @verbose_option
 @lang_option

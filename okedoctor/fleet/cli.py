@@ -15,6 +15,7 @@ from okedoctor.cliopts import (
     load_checks,
     load_policy,
     make_live_options,
+    namespace_option,
     output_option,
     policy_options,
     refuse_live_only_with_file,
@@ -48,7 +49,7 @@ def localized_fleet(fleet, lang: str | None):
 
 
 @click.command()
-@click.option("-n", "--namespace", help="Only this namespace (default: the context's namespace).")
+@namespace_option(help="Only this namespace (default: the context's namespace).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
 @click.option("--include-nodeport", is_flag=True, help="Also diagnose Services of type NodePort.")
 @click.option("--from", "from_file", metavar="FILE",
@@ -83,6 +84,10 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
         raise UsageError("give -n NAMESPACE or -A, not both")
     if only_changes and not state_file:
         raise UsageError("--only-changes needs --state FILE to compare with")
+    if webhook:
+        from okedoctor.fleet.webhook import check_url
+
+        check_url(webhook)
     for path, what in ((state_file, "--state"), (prometheus_file, "--prometheus-file")):
         if path:
             fleet_state.check_writable(path, what)
