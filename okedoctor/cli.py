@@ -66,6 +66,11 @@ def prog_name() -> str:
     return "kubectl okedoctor" if os.path.basename(sys.argv[0] or "").startswith("kubectl-") else "okedoctor"
 
 
+def one_line(message: str) -> str:
+    """An error message as the one line cron mails and scripts read, whatever values it quotes."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and documented exit codes, never a traceback."""
     clock.mark_start(process=argv is None)  # argv is given by tests running commands in-process
@@ -122,4 +127,4 @@ def _error(message: str) -> None:
     """The one error line: it may quote the cluster, an API's answer or a file (names, bodies)."""
     from okedoctor.safeout import clean_text
 
-    click.echo(f"okedoctor: {clean_text(message)}", err=True)
+    click.echo(f"okedoctor: {one_line(clean_text(message))}", err=True)

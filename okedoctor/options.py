@@ -78,7 +78,8 @@ def parse_target(text: str | None, namespace: str | None, default_namespace: str
         return Target("", "", url=parse_url(text).text)
     kind, sep, name = text.partition("/")
     if not sep:
-        raise UsageError(f"target {text[:80]!r} names no type: write svc/{text[:80]}")
+        name = text if _DNS1123_LABEL.fullmatch(text) else "NAME"
+        raise UsageError(f"target {text[:80]!r} names no type: write svc/{name}")
     route = _ROUTE_TYPES.get(kind.lower())
     if kind.lower() not in _SERVICE_TYPES and not route:
         raise UsageError(f"target {text[:80]!r}: okedoctor diagnoses Services, Ingresses, HTTPRoutes and URLs; "

@@ -42,7 +42,8 @@ from okedoctor.render import report_formats
 def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME), or
     DNS -> ... -> Ingress -> Pod for a URL (https://host/path), ingress/NAME or httproute/NAME."""
-    from okedoctor.diagnose import diagnose_snapshot, resolve_target
+    from okedoctor.diagnose import diagnose_snapshot, malformed_input, resolve_target
+    from okedoctor.model import ExitCode
 
     registry = load_checks(checks_dir)
     policy = load_policy(registry, kw)
@@ -51,27 +52,29 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
         from okedoctor.snapshot import load_snapshot
 
         snap = load_snapshot(from_file)
-        tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
-        report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid, policy=policy)
+        with malformed_input(from_file):
+            tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
+            report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid, policy=policy)
+            sys.exit(emit(report, output, verbose, lang))
+    if not target:
+        raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
+    from okedoctor.live import collect
+    from okedoctor.live.progress import ChainProgress
+
+    opts = make_live_options(kw, namespace, lb_ocid)
+    wanted = parse_target(target, namespace, default_namespace="default")
+    if wanted is not None and wanted.route:
+        raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
+                         "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
+    if wanted is not None and wanted.url:
+        from okedoctor.live.urlcollect import collect_url
+
+        result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
     else:
-        if not target:
-            raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
-        from okedoctor.live import collect
-        from okedoctor.live.progress import ChainProgress
-
-        opts = make_live_options(kw, namespace, lb_ocid)
-        wanted = parse_target(target, namespace, default_namespace="default")
-        if wanted is not None and wanted.route:
-            raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
-                             "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
-        if wanted is not None and wanted.url:
-            from okedoctor.live.urlcollect import collect_url
-
-            result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
-        else:
-            with ChainProgress() as watch:
-                result = collect(wanted, opts, watch=watch)
+        with ChainProgress() as watch:
+            result = collect(wanted, opts, watch=watch)
+    with malformed_input("the API's answers", ExitCode.UNKNOWN):
         report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                    stats=result.stats, policy=policy)
         report.context = {**result.snapshot.context, **report.context}
-    sys.exit(emit(report, output, verbose, lang))
+        sys.exit(emit(report, output, verbose, lang))

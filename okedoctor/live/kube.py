@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from okedoctor.docfile import check_structure, read_text
+from okedoctor.docfile import check_structure, has_anchors, read_text
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.redact import MASK, redact
 
@@ -50,7 +50,7 @@ def _merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
             continue
         text = read_text(path, what="kubeconfig", hint="")  # bounded: a regular file, at most 256 MiB
         try:
-            doc = check_structure(yaml.safe_load(text), f"kubeconfig {path}") or {}
+            doc = check_structure(yaml.safe_load(text), f"kubeconfig {path}", aliases=has_anchors(text)) or {}
         except yaml.YAMLError as exc:
             raise UsageError(_yaml_error(path, exc)) from None
         except RecursionError:
