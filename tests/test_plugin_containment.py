@@ -134,3 +134,25 @@ def test_a_bad_plugin_timeout_is_a_usage_error(monkeypatch, capsys, value):
     monkeypatch.setenv(PLUGIN_TIMEOUT_ENV, value)
     code, _, err = run(["diagnose", "--from", HEALTHY], capsys)
     assert code == 64 and len(err.strip().splitlines()) == 1 and PLUGIN_TIMEOUT_ENV in err
+
+
+def test_an_endless_check_is_abandoned_once_per_fleet_run_not_once_per_service(tmp_path):
+    from okedoctor.fleet.generate import generate_fleet
+    from okedoctor.snapshot import dump_snapshot
+
+    snap, expected = generate_fleet(services=20)
+    fleet_file = tmp_path / "fleet.json"
+    dump_snapshot(snap, fleet_file)
+    (tmp_path / "p").mkdir()
+    d = plugin(tmp_path / "p", "while True: pass")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "okedoctor", "report", "--from", str(fleet_file), "--checks-dir", d,
+                           "-o", "json"], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**__import__("os").environ, PLUGIN_TIMEOUT_ENV: "1"})
+    took = time.monotonic() - started
+    doc = json.loads(proc.stdout)
+    reasons = [s["reason"] for r in doc["services"] for s in r["skipped"] if s["check"] == "plugin-check"]
+    assert len(reasons) == len(expected) == 20
+    assert reasons.count("check ran longer than 1 s and was abandoned") == 1
+    assert reasons.count("check ran longer than 1 s and was abandoned earlier in this run") == 19
+    assert took < 15, took  # 20 Services at 1 s each would be 20 s of waiting alone
