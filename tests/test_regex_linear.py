@@ -21,7 +21,8 @@ from okedoctor.kube import listening_ports, log_hints, tail
 
 # Runs of one unit are what makes a backtracking pattern quadratic: each unit is a character or a
 # keyword a pattern anchors on, repeated with nothing that completes a match.
-_UNITS = ["a", "A", "1", " ", ":", ".", "/", "'", '"', "-", "[", "{", "=", "@", "_", "A_", "a:", "1:", "9:",
+_UNITS = ["\n", " \n", "\r\n",
+          "a", "A", "1", " ", ":", ".", "/", "'", '"', "-", "[", "{", "=", "@", "_", "A_", "a:", "1:", "9:",
           "a.", "::1:", "/a", "://", "listen", "serving", "open", "ECONNREFUSED", "connection refused ",
           "chown: cannot change ", "no such file or directory ", "1 node(s) had untolerated taint {",
           "RBAC rule {apiGroups: [", "env ", "missing environment variable ", "password ", "--password",
