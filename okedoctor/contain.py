@@ -7,14 +7,13 @@ A plugin is code okedoctor did not ship or test. What is contained, per check:
 - `print()`: its stdout is discarded, so `-o json` stays one JSON document;
 - yielding something that is not a well-formed Finding: the check is reported as failed;
 - changing the facts: it gets a read-only view (okedoctor/frozen.py), so no other check sees it.
-Not contained: `os._exit()`, signals, threads the plugin starts, a C extension that crashes, and
-code that deliberately reaches past the view. An abandoned thread keeps running in the background
-until the process exits (Python cannot stop a thread), so its CPU is lost to the rest of the run.
+Not contained: `os._exit()`, signals, threads the plugin starts, writes to fd 1 or sys.__stdout__,
+a C extension that crashes, and code that deliberately reaches past the view. An abandoned thread
+keeps running until the process exits (Python cannot stop a thread): its CPU is lost to the run.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import threading
@@ -52,8 +51,11 @@ class ReadOnlyFacts:
         raise ReadOnlyError(f"the facts are read-only: cannot set {name}")
 
 
-class _ThreadStdout(io.TextIOBase):
-    """sys.stdout for the whole process: writes from a contained check's thread are swallowed."""
+class _ThreadStdout:
+    """sys.stdout for the whole process: writes from a contained check's thread are swallowed.
+
+    Not an io.TextIOBase: its own isatty() and encoding would hide the real stream's (colours).
+    """
 
     def __init__(self, real: TextIO):
         self.real = real
