@@ -14,6 +14,7 @@ keeps running until the process exits (Python cannot stop a thread): its CPU is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -36,19 +37,25 @@ class CheckTimedOut(Exception):  # noqa: N818
 
 
 class ReadOnlyFacts:
-    """The facts as a plugin sees them: every value it reads is frozen, no attribute can be set."""
+    """The facts as a plugin sees them: every value it reads is frozen, no attribute can be set
+    (on the facts, or on an object they hold, such as `facts.snapshot`)."""
 
     def __init__(self, facts: Any):
         object.__setattr__(self, "_facts", facts)
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._facts, name)
-        if callable(value) and not isinstance(value, type):
-            return lambda *a, **kw: freeze(value(*a, **kw))
-        return freeze(value)
+        return _view(getattr(self._facts, name))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise ReadOnlyError(f"the facts are read-only: cannot set {name}")
+
+
+def _view(value: Any) -> Any:
+    if callable(value) and not isinstance(value, type):
+        return lambda *a, **kw: _view(value(*a, **kw))
+    if dataclasses.is_dataclass(value) and not value.__dataclass_params__.frozen:  # type: ignore[union-attr]
+        return ReadOnlyFacts(value)
+    return freeze(value)
 
 
 class _ThreadStdout:

@@ -101,7 +101,9 @@ def test_a_check_cannot_change_what_other_checks_see(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("body", ["facts.target = None; return []", "facts.pods.append({}); return []",
-                                  "facts.live.update(x=1); return []"])
+                                  "facts.live.update(x=1); return []", "facts.snapshot.collection = {}; return []",
+                                  'facts.snapshot.collection["oci"] = {"kind": "denied"}; return []',
+                                  "facts.snapshot.kubernetes.clear(); return []"])
 def test_every_way_in_is_read_only(tmp_path, capsys, body):
     _, doc, _ = diagnose_json(capsys, "--from", HEALTHY, "--checks-dir", plugin(tmp_path, body))
     assert "read-only" in plugin_skip(doc)
