@@ -27,8 +27,11 @@ _UNITS = ["\n", " \n", "\r\n",
           "chown: cannot change ", "no such file or directory ", "1 node(s) had untolerated taint {",
           "RBAC rule {apiGroups: [", "env ", "missing environment variable ", "password ", "--password",
           "eyJaaaaa.", "bearer ", "authorization: ", "http://a:", "connection to server at \"a\" "]
-_SIZE = 32 * 1024
-_BOUND_S = 0.5  # linear patterns take about a millisecond here; the quadratic ones took 15 s at 16 KiB
+_SIZE = 64 * 1024
+# Linear patterns take a few milliseconds here; the quadratic ones found took 4 s to hours. The
+# bound leaves room for a loaded CI machine, and a slow run is timed again (a stall is not a
+# backtrack) before it counts.
+_BOUND_S = 2.0
 
 
 def _patterns() -> dict[str, re.Pattern[str]]:
@@ -67,24 +70,38 @@ def test_pattern_is_linear_on_long_runs(name):
     slow = []
     for unit in _UNITS:
         text = (unit * (_SIZE // len(unit) + 1))[:_SIZE]
-        start = time.perf_counter()
-        for _ in pattern.finditer(text):
-            pass
-        took = time.perf_counter() - start
+        took = _scan_time(pattern, text)
+        if took > _BOUND_S:
+            took = min(took, _scan_time(pattern, text))
         if took > _BOUND_S:
             slow.append(f"{unit!r}: {took:.2f}s")
     assert not slow, f"{name} backtracks on {_SIZE} chars of " + ", ".join(slow)
+
+
+def _scan_time(pattern: re.Pattern[str], text: str) -> float:
+    start = time.perf_counter()
+    for _ in pattern.finditer(text):
+        pass
+    return time.perf_counter() - start
 
 
 @pytest.mark.parametrize("size", [16 * 1024, 1024 * 1024])
 @pytest.mark.parametrize("unit", ["a", "a:", "1", "db:5432 ", "listen", "ECONNREFUSED"])
 def test_log_analysis_of_one_long_line_is_bounded(size, unit):
     line = (unit * (size // len(unit) + 1))[:size]
-    start = time.perf_counter()
-    log_hints(line + "x")  # a fresh string: the hints are cached per text
-    tail(line)
-    listening_ports(line)
-    assert time.perf_counter() - start < 0.5
+
+    def analyse(suffix: str) -> float:
+        start = time.perf_counter()
+        log_hints(line + suffix)  # a fresh string each time: the hints are cached per text
+        tail(line)
+        listening_ports(line)
+        return time.perf_counter() - start
+
+    # 5-60 ms measured for 1 MB (it took 0.8-2.8 s before the bound); timed again if the machine stalled.
+    took = analyse("x")
+    if took >= 0.5:
+        took = min(took, analyse("y"))
+    assert took < 0.5
 
 
 def test_a_hint_after_a_megabyte_of_log_is_still_read():
