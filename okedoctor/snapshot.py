@@ -85,7 +85,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>", base_dir: Path | None 
 def _first_document(text: str) -> Any:
     try:
         return next(iter(yaml.safe_load_all(text)), None)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError):  # what parse_text refused already
         return None
 
 
