@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -68,9 +70,38 @@ def prog_name() -> str:
     return "kubectl okedoctor" if os.path.basename(sys.argv[0] or "").startswith("kubectl-") else "okedoctor"
 
 
+def one_line(message: str) -> str:
+    """An error message as the one line cron mails and scripts read, whatever values it quotes."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP), raised where the process is, so cleanup (`finally`) runs as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _on_termination() -> dict[int, object]:
+    """Let SIGTERM and SIGHUP unwind the stack: by default they end the process where it stands,
+    leaving the temporary file of an atomic write (.metrics.prom.*, .state.json.*) behind."""
+    previous: dict[int, object] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous  # only the main thread may set handlers (in-process callers, tests)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, _raise_terminated)
+    return previous
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and documented exit codes, never a traceback."""
     clock.mark_start(process=argv is None)  # argv is given by tests running commands in-process
+    previous = _on_termination()
     try:
         _run(argv)
     except SystemExit as exc:
@@ -79,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         _exit_now(exc.code)
     finally:
         clock.forget_start()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def _exit_now(code: object) -> None:
@@ -111,6 +144,8 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
+    except Terminated as exc:
+        sys.exit(128 + exc.signum)  # what a shell reports for a process the signal ended
     except BrokenPipeError:
         sys.exit(0)
     sys.exit(0)
@@ -124,4 +159,4 @@ def _error(message: str) -> None:
     """The one error line: it may quote the cluster, an API's answer or a file (names, bodies)."""
     from okedoctor.safeout import clean_text
 
-    click.echo(f"okedoctor: {clean_text(message)}", err=True)
+    click.echo(f"okedoctor: {one_line(clean_text(message))}", err=True)

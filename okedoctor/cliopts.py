@@ -39,6 +39,23 @@ def set_but_empty(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
+def checked_namespace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """-n NAMESPACE: given, it must be a namespace name (an empty one is not "the default")."""
+    if value is None:
+        return None
+    from okedoctor.errors import UsageError
+    from okedoctor.options import check_name
+
+    try:
+        return check_name(value, "namespace")
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def namespace_option(help: str) -> Decorator:
+    return click.option("-n", "--namespace", help=help, callback=checked_namespace)
+
+
 def output_option(formats: Iterable[str], show_default: bool = True) -> Decorator:
     """`-o/--output`, its choices read from a format registry (`okedoctor.render.FORMATS`)."""
     choices = list(formats)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from okedoctor.chain.ingress import route_url
-from okedoctor.errors import UsageError
+from okedoctor.errors import OkedoctorError, UsageError
 from okedoctor.facts import Facts
-from okedoctor.model import Report, Target
+from okedoctor.model import ExitCode, Report, Target
 from okedoctor.options import service_hint
 from okedoctor.policy import Policy
 from okedoctor.registry import Registry
@@ -16,6 +21,29 @@ from okedoctor.safeout import clean_value
 from okedoctor.snapshot import Snapshot
 from okedoctor.urldiag import diagnose_url
 from okedoctor.urls import parse_url
+
+# What judging malformed data raises: a field of another type than the API gives it, or missing.
+_MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError, RecursionError)
+
+
+@contextmanager
+def malformed_input(source: str, exit_code: ExitCode = ExitCode.USAGE) -> Iterator[None]:
+    """Turn a crash on malformed facts outside a check into one line (checks are contained by the runner).
+
+    The loader checks a snapshot's envelope and identity fields; the rest of an object is the
+    API's, and the code that indexes and renders it assumes the API's types. A file (exit 64) or
+    an API answer (exit 3) that breaks that is named with the error's type and place only: its
+    message could quote a value from the file. OKEDOCTOR_DEBUG=1 shows the traceback instead.
+    """
+    try:
+        yield
+    except _MALFORMED as exc:
+        if os.environ.get("OKEDOCTOR_DEBUG", "") not in ("", "0"):
+            raise
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(frame.filename).stem}.{frame.name}"
+        raise OkedoctorError(f"{source}: a field does not have the type the API gives it ({type(exc).__name__} "
+                             f"in {where}); check the file or run with OKEDOCTOR_DEBUG=1", exit_code) from None
 
 
 def resolve_target(snapshot: Snapshot, target: Target | None, namespace: str | None, source: str) -> Target:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from okedoctor.frozen import freeze
 from okedoctor.lbsearch import BackendIndex, BackendSearch, describe, index_backends, search_by_backends
 from okedoctor.model import SkipKind, Target
 from okedoctor.oci_catalog import FLAVORS, INDEXED_SECTIONS
@@ -247,14 +248,15 @@ class Facts:
         tgt = snapshot.target or {}
         self.target = target or Target(tgt.get("namespace") or "default", tgt.get("service") or "")
         self.lb_ocid = lb_ocid or tgt.get("lbOcid")
-        self.context: dict[str, Any] = dict(snapshot.context or {})
+        # Frozen once here (okedoctor/frozen.py): no check can change what a later check reads.
+        self.context: dict[str, Any] = freeze(dict(snapshot.context or {}))
         self._by_kind: dict[str, list[Obj]] = defaultdict(list)
         self._by_key: dict[tuple[str, str, str], Obj] = {}
-        for obj in snapshot.kubernetes:
+        for obj in freeze(snapshot.kubernetes):
             self._by_kind[obj["kind"]].append(obj)
             self._by_key[key_of(obj)] = obj
-        self.oci: dict[str, Any] = snapshot.oci or {}
-        self.live: dict[str, Any] = snapshot.live or {}
+        self.oci: dict[str, Any] = freeze(snapshot.oci or {})
+        self.live: dict[str, Any] = freeze(snapshot.live or {})
         self._shared: dict[str, Any] = {}  # shared_index caches, common to every retarget
 
     def retarget(self, target: Target, lb_ocid: str | None = None) -> Facts:

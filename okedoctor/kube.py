@@ -6,7 +6,9 @@ returns plain values, so each check stays a few lines of "what is wrong and how 
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -324,9 +326,21 @@ def has_earlier_revision(facts: Any, namespace: str, ref: str) -> bool:
 # this module re-exports as `redact` for the checks.
 
 
+# Log analysis reads a bounded tail: the collector asks the kubelet for 16 KiB, but a snapshot file
+# may carry any size, and every check that reads a log would pay for it again.
+LOG_ANALYSIS_CHARS = 64 * 1024
+LOG_LINE_CHARS = 4096  # a hint sits near the start of its line; the rest of a long line is not read
+LOG_ANALYSIS_SECONDS = 1.0  # a backstop: the bounds above already keep one log well under it
+
+
+def log_lines(text: str | None) -> list[str]:
+    """The lines of a log's analysed tail (the last LOG_ANALYSIS_CHARS), each cut to LOG_LINE_CHARS."""
+    return [ln[:LOG_LINE_CHARS] for ln in (text or "")[-LOG_ANALYSIS_CHARS:].splitlines()]
+
+
 def tail(text: str | None, n: int = 10) -> list[str]:
     """The last n non-empty lines, redacted."""
-    lines = [ln.rstrip() for ln in (text or "").splitlines() if ln.strip()]
+    lines = [ln.rstrip() for ln in log_lines(text) if ln.strip()]
     return [redact(ln)[:300] for ln in lines[-n:]]
 
 
@@ -341,7 +355,9 @@ class LogHint:
 
 
 _ENV = r"['\"`$]?\{?([A-Z][A-Z0-9_]{1,})\}?['\"`]?"
-_HOSTPORT = r"\[?([\w.-]+|[0-9a-fA-F:]+)\]?:(\d{2,5})"
+# A host starts where its run of host characters starts (the look-behinds), so a long run without
+# ":port" is tried once, not once from each of its characters.
+_HOSTPORT = r"\[?((?<![\w.-])[\w.-]+|(?<![\w.:-])[0-9a-fA-F:]+)\]?:(\d{2,5})"
 _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("missing-env", re.compile(
         r"(?:environment variable|env(?:ironment)?\s*var(?:iable)?|\benv\b)s?\s*:?\s*" + _ENV
@@ -354,7 +370,7 @@ _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("missing-env", re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\s+(?:is\s+)?(?:not set|must be set|is required|"
                                r"is empty|is missing|not defined)")),
     ("loopback", re.compile(
-        r"(?:listen|serv|bound|bind|running|started|accepting)\w*\b.{0,40}?\b(?:on|at|to)\s+(?:https?://)?"
+        r"(?:listen|serv|bound|bind|running|started|accepting)\w{0,16}+\b.{0,40}?\b(?:on|at|to)\s+(?:https?://)?"
         r"(127\.0\.0\.1|localhost|\[::1\]|::1):(\d{2,5})", re.I)),
     ("addr-in-use", re.compile(r"(?:address already in use|EADDRINUSE|port is already allocated)", re.I)),
     ("refused", re.compile(r"connection to server at \"([^\"]+)\".{0,40}?port (\d+) failed:\s*Connection refused",
@@ -366,11 +382,11 @@ _LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # nslookup's answers, typical of init containers waiting for a Service (`until nslookup db; ...`).
     ("dns", re.compile(r"(?:server can't find ([\w.-]+?)(?:\.[\w-]+\.svc\.cluster\.local)?: NXDOMAIN|"
                        r"nslookup: can't resolve '([\w.-]+)'|bad address '([\w.-]+)')", re.I)),
-    ("chown", re.compile(r"chown: (?:changing ownership of|cannot (?:change|access)[^'\"]*?)\s*['\"]([^'\"]+)['\"]"
-                         r"[^\n]*?operation not permitted", re.I)),
+    ("chown", re.compile(r"chown: (?:changing ownership of|cannot (?:change|access)[^'\"]{0,200}?)"
+                         r"\s*['\"]([^'\"]+)['\"][^\n]{0,200}?operation not permitted", re.I)),
     ("permission", re.compile(r"(?:permission denied|EACCES|operation not permitted)", re.I)),
-    ("file-missing", re.compile(r"(?:no such file or directory|ENOENT|FileNotFoundError)[^\n]*?(/[\w./-]+)|"
-                                r"(?:open|read|load|stat)\w*\s+['\"]?(/[\w./-]+)['\"]?:?\s*no such file", re.I)),
+    ("file-missing", re.compile(r"(?:no such file or directory|ENOENT|FileNotFoundError)[^\n]{0,200}?(/[\w./-]+)|"
+                                r"(?:open|read|load|stat)\w{0,16}+\s+['\"]?(/[\w./-]+)['\"]?:?\s*no such file", re.I)),
     ("oom", re.compile(r"(?:OutOfMemoryError|JavaScript heap out of memory|Cannot allocate memory|MemoryError)")),
     ("exec-format", re.compile(r"exec format error", re.I)),
 )
@@ -428,9 +444,18 @@ def _hint(kind: str, m: re.Match[str], line: str) -> LogHint:
 
 def log_hints(text: str | None) -> list[LogHint]:
     """Startup failures recognised in a log tail, first occurrence of each kind, in log order."""
+    return list(_log_hints(text)) if isinstance(text, str) else []
+
+
+@functools.lru_cache(maxsize=256)
+def _log_hints(text: str) -> tuple[LogHint, ...]:
+    # Cached: several checks read the hints of the same log, and a fleet run shares logs' text.
     seen: set[tuple[str, str]] = set()
     out: list[LogHint] = []
-    for raw in (text or "").splitlines():
+    stop = time.monotonic() + LOG_ANALYSIS_SECONDS
+    for raw in log_lines(text):
+        if time.monotonic() > stop:
+            break
         line = redact(raw.strip())
         for kind, pattern in _LOG_PATTERNS:
             m = pattern.search(line)
@@ -442,7 +467,7 @@ def log_hints(text: str | None) -> list[LogHint]:
                 seen.add(key)
                 out.append(hint)
             break
-    return out
+    return tuple(out)
 
 
 # ---- secrets and config maps (key names only: values never leave the snapshot) -------------------
@@ -508,14 +533,14 @@ def ready_endpoint_nodes(facts: Any, service: Obj) -> dict[str, int]:
     return out
 
 
-_LISTEN_RE = re.compile(r"(?:listen|serving|server started|started server|running|bound|accepting)\w*\b[^\n]{0,40}?"
-                        r"(?:port\s+|:)(\d{2,5})\b", re.I)
+_LISTEN_RE = re.compile(r"(?:listen|serving|server started|started server|running|bound|accepting)\w{0,16}+\b"
+                        r"[^\n]{0,40}?(?:port\s+|:)(\d{2,5})\b", re.I)
 
 
 def listening_ports(text: str | None) -> list[int]:
     """Ports a log says the app listens on ("listening on 0.0.0.0:8080", "Server listening on port 3000")."""
     out: list[int] = []
-    for line in (text or "").splitlines():
+    for line in log_lines(text):
         m = _LISTEN_RE.search(line)
         if m and int(m.group(1)) not in out:
             out.append(int(m.group(1)))

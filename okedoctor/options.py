@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from okedoctor.errors import UsageError
@@ -39,6 +40,32 @@ class LiveOptions:
     probe_all_pods_of: frozenset[str] = frozenset()
 
 
+# Service and Namespace names are DNS-1123 labels. Checked before any request: a name such as
+# "." or ".." would otherwise be normalised by the URL into another object's path.
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def check_name(name: str, what: str) -> str:
+    """NAME when it is a valid DNS-1123 label (what Kubernetes allows for a Service or Namespace)."""
+    if not _DNS1123_LABEL.fullmatch(name):
+        shown = repr(name[:70]) + ("..." if len(name) > 70 else "")
+        raise UsageError(f"{what} {shown} is not a valid name: lower-case letters, digits and '-', "
+                         "starting and ending with a letter or digit, at most 63 characters")
+    return name
+
+
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def check_subdomain(name: str, what: str) -> str:
+    """NAME when it is a DNS-1123 subdomain (an Ingress's or HTTPRoute's name may hold dots)."""
+    if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        shown = repr(name[:70]) + ("..." if len(name) > 70 else "")
+        raise UsageError(f"{what} {shown} is not a valid name: lower-case letters, digits, '-' and '.', "
+                         "each dot-separated part starting and ending with a letter or digit, at most 253 characters")
+    return name
+
+
 def parse_target(text: str | None, namespace: str | None, default_namespace: str = "default") -> Target | None:
     """The one place a CLI target is read; None when no target was given.
 
@@ -51,16 +78,18 @@ def parse_target(text: str | None, namespace: str | None, default_namespace: str
         return Target("", "", url=parse_url(text).text)
     kind, sep, name = text.partition("/")
     if not sep:
-        raise UsageError(f"target {text!r} names no type: write svc/{text}")
+        name = text if _DNS1123_LABEL.fullmatch(text) else "NAME"
+        raise UsageError(f"target {text[:80]!r} names no type: write svc/{name}")
     route = _ROUTE_TYPES.get(kind.lower())
     if kind.lower() not in _SERVICE_TYPES and not route:
-        raise UsageError(f"target {text!r}: okedoctor diagnoses Services, Ingresses, HTTPRoutes and URLs; "
+        raise UsageError(f"target {text[:80]!r}: okedoctor diagnoses Services, Ingresses, HTTPRoutes and URLs; "
                          "write svc/NAME, ingress/NAME, httproute/NAME or https://HOST/PATH")
     if not name or "/" in name:
-        raise UsageError(f"target {text!r}: expected {kind}/NAME")
+        raise UsageError(f"target {text[:80]!r}: expected {kind[:20]}/NAME")
+    ns = check_name(namespace, "namespace") if namespace else default_namespace
     if route:
-        return Target(namespace or default_namespace, "", route=f"{route}/{name}")
-    return Target(namespace or default_namespace, name)
+        return Target(ns, "", route=f"{route}/{check_subdomain(name, kind.lower() + ' name')}")
+    return Target(ns, check_name(name, "Service name"))
 
 
 def service_hint(name: str, services: list[tuple[str, str]], namespace: str) -> str:

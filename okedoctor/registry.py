@@ -18,9 +18,12 @@ from pathlib import Path
 from types import ModuleType
 
 from okedoctor.check import Check
+from okedoctor.contain import DEFAULT_TIMEOUT_S
+from okedoctor.errors import UsageError
 
 ENTRY_POINT_GROUP = "okedoctor.checks"
 CHECKS_PATH_ENV = "OKEDOCTOR_CHECKS_PATH"
+PLUGIN_TIMEOUT_ENV = "OKEDOCTOR_PLUGIN_TIMEOUT"
 
 
 @dataclass
@@ -29,6 +32,12 @@ class Registry:
     # (where, error) for every plugin that could not be loaded.
     load_errors: list[tuple[str, str]] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)  # code -> "builtin" | "entry-point:x" | path
+    # Plugins run contained (okedoctor/contain.py), each bounded in time; built-ins run inline.
+    plugin_timeout_s: float = DEFAULT_TIMEOUT_S
+    abandoned: dict[str, str] = field(default_factory=dict)  # code -> why it is not run again
+
+    def is_plugin(self, check: type[Check]) -> bool:
+        return self.origin.get(check.code) != "builtin"
 
     def add(self, check: type[Check], origin: str) -> None:
         problems = check.problems()
@@ -72,7 +81,7 @@ def load_registry(
     builtins: bool = True,
     entry_points_enabled: bool = True,
 ) -> Registry:
-    reg = Registry()
+    reg = Registry(plugin_timeout_s=_plugin_timeout())
     if builtins:
         for name in _builtin_modules():
             _load_module(reg, name, "builtin")
@@ -80,7 +89,7 @@ def load_registry(
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 loaded = ep.load()
-            except Exception as exc:  # a broken plugin must not break the run
+            except (Exception, SystemExit) as exc:  # a broken plugin (even one calling exit) must not end the run
                 reg.load_errors.append((f"entry-point:{ep.name}", f"{type(exc).__name__}: {exc}"))
                 continue
             for check in _as_checks(loaded):
@@ -92,6 +101,19 @@ def load_registry(
     for d in dirs:
         _load_dir(reg, Path(d))
     return reg
+
+
+def _plugin_timeout() -> float:
+    raw = os.environ.get(PLUGIN_TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise UsageError(f"{PLUGIN_TIMEOUT_ENV}={raw[:40]!r}: expected seconds, more than 0 and at most 3600")
+    return value
 
 
 def _as_checks(obj: object) -> list[type[Check]]:
@@ -128,7 +150,7 @@ def _load_dir(reg: Registry, directory: Path) -> None:
             module = importlib.util.module_from_spec(spec)
             sys.modules[mod_name] = module
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             reg.load_errors.append((str(path), f"{type(exc).__name__}: {exc}"))
             continue
         for check in checks_in_module(module):

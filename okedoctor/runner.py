@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from okedoctor.chain import coverage as chain
 from okedoctor.check import Check, CheckSkipped
+from okedoctor.contain import CheckFailed, CheckTimedOut, run_contained, validated
 from okedoctor.facts import KIND_FACTS, Facts
 from okedoctor.model import CHAIN, Finding, Hop, HopState, HopView, Report, Severity, SkipKind, Skipped
 from okedoctor.policy import Policy
@@ -83,7 +84,7 @@ def run_group(facts: Facts, registry: Registry, hops: frozenset[Hop], policy: Po
         if check_cls.hop not in hops or check_cls.code in policy.disabled:
             continue
         ran += 1
-        got, skip = _run_one(check_cls, facts)
+        got, skip = _run_one(check_cls, facts, registry)
         findings.extend(got)
         if skip:
             skipped.append(skip)
@@ -92,20 +93,33 @@ def run_group(facts: Facts, registry: Registry, hops: frozenset[Hop], policy: Po
     return findings, skipped, checked, ran
 
 
-def _run_one(check_cls: type[Check], facts: Facts) -> tuple[list[Finding], Skipped | None]:
+def _run_one(check_cls: type[Check], facts: Facts, registry: Registry) -> tuple[list[Finding], Skipped | None]:
+    def skipped(reason: str, kind: SkipKind = SkipKind.ERROR) -> tuple[list[Finding], Skipped]:
+        return [], Skipped(check_cls.name, reason, kind, check_cls.code, check_cls.hop)
+
     for need in check_cls.needs:
         missing = facts.unavailable(need)
         if missing:
-            return [], Skipped(check_cls.name, missing.reason, missing.kind, check_cls.code, check_cls.hop)
+            return skipped(missing.reason, missing.kind)
+    if check_cls.code in registry.abandoned:
+        return skipped(registry.abandoned[check_cls.code])
     reads = facts.reading()
     try:
-        found = list(check_cls().run(facts) or ())
+        if registry.is_plugin(check_cls):
+            found = run_contained(check_cls().run, facts, check_cls.code, registry.plugin_timeout_s)
+        else:
+            found = validated(check_cls().run(facts), check_cls.code)
         return found, _read_without(check_cls, facts, reads)
     except CheckSkipped as skip:
-        return [], Skipped(check_cls.name, str(skip), SkipKind.NOT_OBSERVED, check_cls.code, check_cls.hop)
+        return skipped(str(skip), SkipKind.NOT_OBSERVED)
+    except CheckTimedOut as exc:
+        # Not started again for the next Services of a fleet run: each would leave one more thread spinning.
+        registry.abandoned[check_cls.code] = f"{exc} earlier in this run"
+        return skipped(str(exc))
+    except CheckFailed as exc:
+        return skipped(str(exc))
     except Exception as exc:  # a check bug is reported, never a crash
-        reason = f"check raised {type(exc).__name__}: {exc}"
-        return [], Skipped(check_cls.name, reason, SkipKind.ERROR, check_cls.code, check_cls.hop)
+        return skipped(f"check raised {type(exc).__name__}: {exc}")
 
 
 def unused_gaps(facts: Facts, skipped: list[Skipped]) -> list[Skipped]:

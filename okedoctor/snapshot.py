@@ -7,6 +7,7 @@ envelope and never rewrites the objects, so a file round-trips unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>", base_dir: Path | None 
 def _first_document(text: str) -> Any:
     try:
         return next(iter(yaml.safe_load_all(text)), None)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError):  # what parse_text refused already
         return None
 
 
@@ -121,16 +122,19 @@ def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | No
     if not isinstance(kube, list):
         raise UsageError(f"{source}: 'kubernetes' must be a list of API objects")
     for i, obj in enumerate(kube):
-        if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
-            raise UsageError(f"{source}: kubernetes[{i}] is not an API object with apiVersion and kind")
-        if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
-            raise UsageError(f"{source}: kubernetes[{i}] ({obj['kind']}) has no metadata.name")
+        _check_object(obj, f"{source}: kubernetes[{i}]")
     oci = doc.get("oci")
     if oci is not None:
         _check_oci(oci, source)
     for key in ("metadata", "context", "target", "live", "collection"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise UsageError(f"{source}: '{key}' must be a mapping")
+    _check_scalars(doc.get("target") or {}, ("namespace", "service", "lbOcid"), f"{source}: target")
+    _check_scalars(doc.get("context") or {}, ("kubeContext", "cluster", "region"), f"{source}: context")
+    for fact, entry in (doc.get("collection") or {}).items():
+        if not isinstance(entry, dict):
+            raise UsageError(f"{source}: collection.{str(fact)[:40]} must be a mapping (kind, reason)")
+        _check_scalars(entry, ("kind", "reason"), f"{source}: collection.{str(fact)[:40]}")
     return Snapshot(
         metadata=doc.get("metadata") or {},
         context=doc.get("context") or {},
@@ -145,6 +149,47 @@ def snapshot_from_dict(doc: Any, source: str = "<snapshot>", base_dir: Path | No
     )
 
 
+def _check_object(obj: Any, where: str) -> None:
+    """An API object whose identity (what Facts indexes it by) is made of strings.
+
+    Only the identity and the maps every lookup walks are checked: the rest of an object is the
+    API's own, and a check that finds a field of an unexpected type is reported as failed.
+    """
+    if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
+        raise UsageError(f"{where} is not an API object with apiVersion and kind")
+    if not isinstance(obj["kind"], str) or not isinstance(obj["apiVersion"], str):
+        raise UsageError(f"{where}: apiVersion and kind must be strings")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise UsageError(f"{where} ({obj['kind'][:40]}) has no metadata.name")
+    _check_scalars(meta, ("name", "namespace", "uid"), f"{where}.metadata")
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            raise UsageError(f"{where}.metadata.{key} must map strings to strings")
+    for key in ("spec", "status"):
+        if obj.get(key) is not None and not isinstance(obj[key], dict):
+            raise UsageError(f"{where}.{key} must be a mapping")
+    owners = meta.get("ownerReferences")
+    if owners is not None and not (isinstance(owners, list) and all(isinstance(o, dict) for o in owners)):
+        raise UsageError(f"{where}.metadata.ownerReferences must be a list of mappings")
+    if obj["kind"] == "Node":
+        addresses = (obj.get("status") or {}).get("addresses")
+        if addresses is not None and not (isinstance(addresses, list) and all(
+                isinstance(a, dict) and isinstance(a.get("address", ""), str) for a in addresses)):
+            raise UsageError(f"{where}.status.addresses must be a list of mappings with a string address")
+
+
+def _check_scalars(mapping: dict[str, Any], keys: Iterable[str], where: str) -> None:
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise UsageError(f"{where}.{str(key)[:40]} must be a scalar, not a {type(value).__name__}")
+        if isinstance(value, int | float) and key in ("name", "namespace", "service", "kind", "reason"):
+            raise UsageError(f"{where}.{key} must be a string")
+
+
 def _check_oci(oci: Any, source: str) -> None:
     if not isinstance(oci, dict):
         raise UsageError(f"{source}: 'oci' must be a mapping of resource lists")
@@ -152,6 +197,12 @@ def _check_oci(oci: Any, source: str) -> None:
         expected = OCI_SECTIONS.get(name)
         if expected and not isinstance(value, expected):
             raise UsageError(f"{source}: oci.{name} must be a {expected.__name__}")
+        items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+        for item in items:
+            if expected is list and not isinstance(item, dict):
+                raise UsageError(f"{source}: oci.{name} must list mappings (OCI resources)")
+            if isinstance(item, dict) and not isinstance(item.get("id", ""), str):
+                raise UsageError(f"{source}: oci.{name}: a resource's id must be a string")
 
 
 def dump_snapshot(snap: Snapshot, path: str | Path) -> None:

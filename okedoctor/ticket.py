@@ -138,7 +138,9 @@ OCI: dict[str, Spec] = {
 }
 
 # Argument words that take the credential in the next word: `--db-password X`, `-p X` after a login.
-_SECRET_FLAG = re.compile(r"(?i)-{1,2}[\w-]*(?:password|passwd|pwd|pass|token|secret|api-?key|credential)[\w-]*")
+# (?<![\w-]): a search starts only where a run of word characters starts (tests/test_regex_linear.py).
+_SECRET_FLAG = re.compile(r"(?i)(?<![\w-])-{1,2}[\w-]*(?:password|passwd|pwd|pass|token|secret|api-?key|credential)"
+                          r"[\w-]*")
 
 
 def keep(value: Any, spec: Spec) -> Any:

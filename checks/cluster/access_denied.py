@@ -13,7 +13,9 @@ from okedoctor.model import Finding, Fix, Hop, Severity
 
 # What the collector writes:
 #   ... needs RBAC rule {apiGroups: [""], resources: [pods], verbs: [list]} in namespace default
-_RULE = re.compile(r"RBAC rule \{apiGroups: \[([^\]]*)\], resources: \[([^\]]*)\], verbs: \[([^\]]*)\]\}\s*"
+# Bounded lists, so a message of unclosed "[" is not scanned to its end from each one.
+_RULE = re.compile(r"RBAC rule \{apiGroups: \[([^\]]{0,200})\], resources: \[([^\]]{0,200})\], "
+                   r"verbs: \[([^\]]{0,200})\]\}\s*"
                    r"(?:in namespace ([\w.-]+)|cluster-wide)")
 # What the API server says: User "x" cannot list resource "pods" in API group "" in the namespace "default"
 _FORBIDDEN = re.compile(r'cannot (\w+) resource "([\w/.-]+)" in API group "([\w.-]*)"'

@@ -29,16 +29,17 @@ def scheduling_message(facts: Facts, pod: Obj) -> str:
     return ""
 
 
+# (?<!\d): a count starts at its first digit, so a run of digits is not re-scanned from each one.
 _REASONS = (
-    ("insufficient", re.compile(r"(\d+) Insufficient ([\w./-]*[\w/-])")),
-    ("taint", re.compile(r"(\d+) node\(s\) had untolerated taint \{([^}]*)\}")),
-    ("selector", re.compile(r"(\d+) node\(s\) didn't match Pod's node affinity/selector")),
+    ("insufficient", re.compile(r"(?<!\d)(\d+) Insufficient ([\w./-]*[\w/-])")),
+    ("taint", re.compile(r"(?<!\d)(\d+) node\(s\) had untolerated taint \{([^}]{0,200})\}")),
+    ("selector", re.compile(r"(?<!\d)(\d+) node\(s\) didn't match Pod's node affinity/selector")),
     ("unbound-pvc", re.compile(r"()pod has unbound immediate PersistentVolumeClaims")),
     ("volume-binding", re.compile(r"()(?:binding volumes|didn't find available persistent volumes)")),
-    ("volume-zone", re.compile(r"(\d+) node\(s\) had volume node affinity conflict")),
-    ("unschedulable", re.compile(r"(\d+) node\(s\) were unschedulable")),
-    ("too-many-pods", re.compile(r"(\d+) Too many pods")),
-    ("ports", re.compile(r"(\d+) node\(s\) didn't have free ports")),
+    ("volume-zone", re.compile(r"(?<!\d)(\d+) node\(s\) had volume node affinity conflict")),
+    ("unschedulable", re.compile(r"(?<!\d)(\d+) node\(s\) were unschedulable")),
+    ("too-many-pods", re.compile(r"(?<!\d)(\d+) Too many pods")),
+    ("ports", re.compile(r"(?<!\d)(\d+) node\(s\) didn't have free ports")),
 )
 
 

@@ -16,6 +16,7 @@ from okedoctor.cliopts import (
     load_checks,
     load_policy,
     make_live_options,
+    namespace_option,
     output_option,
     policy_options,
     refuse_live_only_with_file,
@@ -29,7 +30,7 @@ from okedoctor.render import report_formats
 @click.command()
 @click.argument("target", required=False, shell_complete=completion.services)
 @click.option("--from", "from_file", metavar="FILE", help="Diagnose a snapshot/scenario file (no network).")
-@click.option("-n", "--namespace", help="Namespace of the Service (default: the context's, or the file's).")
+@namespace_option(help="Namespace of the Service (default: the context's, or the file's).")
 @output_option(report_formats())
 @verbose_option
 @lang_option
@@ -45,7 +46,8 @@ from okedoctor.render import report_formats
 def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, checks_dir, watch_, interval, **kw):
     """Walk Internet -> LB -> NodePort -> Node -> Pod for one Service (TARGET is svc/NAME), or
     DNS -> ... -> Ingress -> Pod for a URL (https://host/path), ingress/NAME or httproute/NAME."""
-    from okedoctor.diagnose import diagnose_snapshot, resolve_target
+    from okedoctor.diagnose import diagnose_snapshot, malformed_input, resolve_target
+    from okedoctor.model import ExitCode
 
     if watch_ and from_file:
         raise UsageError("--watch re-reads the cluster: it cannot be used with --from FILE")
@@ -56,38 +58,41 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
         from okedoctor.snapshot import load_snapshot
 
         snap = load_snapshot(from_file)
-        tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
-        report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid, policy=policy)
-    else:
-        if not target:
-            raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
-        from okedoctor.live import collect
-        from okedoctor.live.progress import ChainProgress
+        with malformed_input(from_file):
+            tgt = resolve_target(snap, parse_target(target, namespace), namespace, from_file)
+            report = diagnose_snapshot(snap, tgt, registry, lb_ocid=lb_ocid, policy=policy)
+            sys.exit(emit(report, output, verbose, lang))
+    if not target:
+        raise UsageError("no target: okedoctor diagnose svc/NAME (or --from FILE)")
+    from okedoctor.live import collect
+    from okedoctor.live.progress import ChainProgress
 
-        opts = make_live_options(kw, namespace, lb_ocid)
-        wanted = parse_target(target, namespace, default_namespace="default")
-        if wanted is not None and wanted.route:
-            raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
-                             "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
+    opts = make_live_options(kw, namespace, lb_ocid)
+    wanted = parse_target(target, namespace, default_namespace="default")
+    if wanted is not None and wanted.route:
+        raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
+                         "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
 
-        def once():
-            if wanted is not None and wanted.url:
-                from okedoctor.live.urlcollect import collect_url
+    def once():
+        if wanted is not None and wanted.url:
+            from okedoctor.live.urlcollect import collect_url
 
-                result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
-            else:
-                with ChainProgress() as watch:
-                    result = collect(wanted, opts, watch=watch)
+            result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops
+        else:
+            with ChainProgress() as watch:
+                result = collect(wanted, opts, watch=watch)
+        with malformed_input("the API's answers", ExitCode.UNKNOWN):
             report = diagnose_snapshot(result.snapshot, result.target, registry, lb_ocid=lb_ocid,
                                        stats=result.stats, policy=policy)
-            report.context = {**result.snapshot.context, **report.context}
-            return report
+        report.context = {**result.snapshot.context, **report.context}
+        return report
 
-        if watch_:
-            from okedoctor.watch import watch as watch_loop
+    if watch_:
+        from okedoctor.watch import watch as watch_loop
 
-            # the changes go to stderr: stdout keeps one report in the chosen format, the last one
-            report = watch_loop(once, interval, sys.stderr)
-        else:
-            report = once()
-    sys.exit(emit(report, output, verbose, lang))
+        # the changes go to stderr: stdout keeps one report in the chosen format, the last one
+        report = watch_loop(once, interval, sys.stderr)
+    else:
+        report = once()
+    with malformed_input("the API's answers", ExitCode.UNKNOWN):
+        sys.exit(emit(report, output, verbose, lang))

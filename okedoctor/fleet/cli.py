@@ -15,12 +15,14 @@ from okedoctor.cliopts import (
     load_checks,
     load_policy,
     make_live_options,
+    namespace_option,
     output_option,
     policy_options,
     refuse_live_only_with_file,
     write_out,
 )
 from okedoctor.errors import UsageError
+from okedoctor.model import ExitCode
 from okedoctor.render import fleet_formats, fleet_renderer
 
 
@@ -47,8 +49,16 @@ def localized_fleet(fleet, lang: str | None):
     return replace(fleet, services=[localize(r, language) for r in fleet.services])
 
 
+def _judge(snap, registry, scope, include_nodeport, stats, policy):
+    from okedoctor.fleet.run import diagnose_fleet, exposed_services
+
+    targets = exposed_services(snap, scope, include_nodeport)
+    with progress(f"diagnosing {len(targets)} services"):
+        return diagnose_fleet(snap, registry, targets, stats=stats, policy=policy)
+
+
 @click.command()
-@click.option("-n", "--namespace", help="Only this namespace (default: the context's namespace).")
+@namespace_option(help="Only this namespace (default: the context's namespace).")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
 @click.option("--include-nodeport", is_flag=True, help="Also diagnose Services of type NodePort.")
 @click.option("--from", "from_file", metavar="FILE",
@@ -68,10 +78,9 @@ def localized_fleet(fleet, lang: str | None):
 def report(namespace, all_namespaces, include_nodeport, from_file, output, lang, state_file, only_changes,
            prometheus_file, webhook, checks_dir, **kw):
     """Diagnose every Service of type LoadBalancer in one collection pass (cron / CronJob)."""
+    from okedoctor.diagnose import malformed_input
     from okedoctor.fleet import state as fleet_state
     from okedoctor.fleet.run import (
-        diagnose_fleet,
-        exposed_services,
         listed_services,
         name_some,
         namespaces_in,
@@ -83,6 +92,10 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
         raise UsageError("give -n NAMESPACE or -A, not both")
     if only_changes and not state_file:
         raise UsageError("--only-changes needs --state FILE to compare with")
+    if webhook:
+        from okedoctor.fleet.webhook import check_url
+
+        check_url(webhook)
     for path, what in ((state_file, "--state"), (prometheus_file, "--prometheus-file")):
         if path:
             fleet_state.check_writable(path, what)
@@ -113,20 +126,24 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
                                    all_namespaces=all_namespaces, watch=watch)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
         listed, scope_unknown = result.listed, result.scope_unknown
-    targets = exposed_services(snap, scope, include_nodeport)
-    with progress(f"diagnosing {len(targets)} services"):
-        fleet = diagnose_fleet(snap, registry, targets, stats=stats, policy=policy)
+
+    def guard():
+        return malformed_input(from_file) if from_file else malformed_input("the API's answers", ExitCode.UNKNOWN)
+
+    with guard():
+        fleet = _judge(snap, registry, scope, include_nodeport, stats, policy)
     fleet.stats["duration_s"] = round(time.perf_counter() - started, 4)
     fleet.scope, fleet.listed, fleet.include_nodeport = scope, listed, include_nodeport
-    if not targets:
+    if not fleet.services:
         fleet.scope_unknown = scope_unknown
         fleet.nothing_to_check = nothing_to_check(listed, scope, include_nodeport) + (
             f"; {scope_unknown}" if scope_unknown else "")
     if state_file:
         fleet.changes = fleet_state.compare(fleet, previous)
         fleet.since = fleet_state.first_seen(fleet, previous)
-    shown = localized_fleet(fleet, lang)
-    write_out(lambda: fleet_renderer(output)(shown, sys.stdout, only_changes=only_changes))
+    with guard():
+        shown = localized_fleet(fleet, lang)
+        write_out(lambda: fleet_renderer(output)(shown, sys.stdout, only_changes=only_changes))
     if prometheus_file:
         from okedoctor.fleet.prometheus import write_metrics
 

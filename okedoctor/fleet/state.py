@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from okedoctor.docfile import check_structure, read_text
 from okedoctor.errors import UsageError
 from okedoctor.fleet.model import Changes, FleetReport, service_key
 from okedoctor.fleet.run import exposed_types
@@ -17,22 +18,45 @@ from okedoctor.model import Finding, Severity
 STATE_VERSION = 1
 
 
+_ENTRY_FIELDS = ("code", "check", "severity", "hop", "title", "subject", "firstSeen", "lastSeen", "note")
+
+
 def load_state(path: str | Path) -> dict[str, Any] | None:
     """The previous run's state, or None on the first run (no file yet)."""
     p = Path(path)
     if not p.exists():
         return None
+    afresh = "; delete it to start afresh"
+    text = read_text(p, what="state file", hint="")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"state file {p} is unreadable ({exc}); delete it to start afresh") from None
+        doc = check_structure(json.loads(text), f"state file {p}")
+    except RecursionError:
+        raise UsageError(f"state file {p} is nested too deeply{afresh}") from None
+    except ValueError as exc:
+        raise UsageError(f"state file {p} is unreadable ({str(exc)[:120]}){afresh}") from None
     if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
-        raise UsageError(f"state file {p} was written by another okedoctor version; delete it to start afresh")
+        raise UsageError(f"state file {p} was written by another okedoctor version{afresh}")
+    problem = _state_problem(doc)
+    if problem:
+        raise UsageError(f"state file {p} is malformed ({problem}){afresh}")
+    return doc
+
+
+def _state_problem(doc: dict[str, Any]) -> str | None:
+    """What in a state file is not of the type this module writes (None when all is)."""
+    if not isinstance(doc.get("lastRun", ""), str | None):
+        return "lastRun is not a string"
     services = doc.get("services", {})
     if not isinstance(services, dict) or not all(
             isinstance(v, dict) and all(isinstance(e, dict) for e in v.values()) for v in services.values()):
-        raise UsageError(f"state file {p} is malformed (services is not a map of findings); delete it to start afresh")
-    return doc
+        return "services is not a map of findings"
+    for key, findings in services.items():
+        for fkey, entry in findings.items():
+            wrong = [f for f in _ENTRY_FIELDS if f in entry and not isinstance(entry[f], str)]
+            if wrong or not isinstance(entry.get("code"), str) or not isinstance(entry.get("title"), str):
+                return f"finding {fkey[:80]!r} of {key[:80]!r} lacks a string code and title, or has " + \
+                    f"a non-string {', '.join(wrong) or 'field'}"
+    return None
 
 
 def _entry(f: Finding, first_seen: str, now: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from okedoctor.errors import UsageError
 from okedoctor.fleet.model import FleetReport
 from okedoctor.safeout import printable
 
@@ -74,6 +75,23 @@ def build_message(fleet: FleetReport, cluster: str) -> dict[str, Any]:
     }
 
 
+def check_url(url: str) -> str:
+    """The webhook URL, refused before the report runs when it is not an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    # Neither the URL nor a parser's message quoting it is echoed: a webhook URL carries its secret.
+    try:
+        parts = urlsplit(url)
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise UsageError("--webhook: not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("--webhook: expected an http:// or https:// URL with a host")
+    return url
+
+
 def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> PostResult:
     """POST with timeouts; retry 5xx, 429 and transport errors a bounded number of times."""
     import httpx
@@ -82,7 +100,7 @@ def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> PostResult
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             resp = httpx.post(url, json=message, timeout=timeout)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             detail = f"{type(exc).__name__}: {exc}"
         else:
             if resp.status_code < 300:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from okedoctor.cliopts import live_options, make_live_options
+from okedoctor.cliopts import live_options, make_live_options, namespace_option
 from okedoctor.errors import UsageError
 from okedoctor.options import parse_target
 
@@ -13,7 +13,7 @@ from okedoctor.options import parse_target
 @click.argument("target")
 @click.option("-f", "--file", "out_file", required=True, metavar="FILE",
               help="Where to write the snapshot (YAML; JSON when the name ends in .json).")
-@click.option("-n", "--namespace", help="Namespace of the Service (default: the context's).")
+@namespace_option(help="Namespace of the Service (default: the context's).")
 @click.option("--lb-ocid", metavar="OCID", help="The LB/NLB to read when it was made by hand.")
 @click.option("--force", is_flag=True, help="Overwrite FILE when it exists.")
 @live_options

@@ -20,6 +20,7 @@ from typing import Any
 
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI
+from okedoctor.frozen import thaw
 from okedoctor.live.collectors.assemble import assemble
 from okedoctor.live.collectors.containers import ContainerCollector
 from okedoctor.live.collectors.internet import InternetCollector
@@ -216,7 +217,7 @@ class _Run:
             if svc is None:
                 return
         else:
-            svc = service
+            svc = thaw(service)  # the URL walk read it through Facts, whose objects are read-only
             s.put("service", with_kind(svc, "v1", "Service"))
         e.submit(KUBERNETES, self._pods, kube, ContainerCollector(s, reads), svc)
         internet = InternetCollector(s, self.wires.internet)

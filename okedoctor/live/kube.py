@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from okedoctor.docfile import check_structure, has_anchors, read_text
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.redact import MASK, redact
 
@@ -47,12 +48,15 @@ def _merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
     for path in paths:
         if not path.is_file():
             continue
+        text = read_text(path, what="kubeconfig", hint="")  # bounded: a regular file, at most 256 MiB
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = check_structure(yaml.safe_load(text), f"kubeconfig {path}", aliases=has_anchors(text)) or {}
         except yaml.YAMLError as exc:
             raise UsageError(_yaml_error(path, exc)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read kubeconfig {path}: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"kubeconfig {path} is nested too deeply") from None
+        except (ValueError, OverflowError) as exc:
+            raise UsageError(f"kubeconfig {path}: malformed value: {str(exc)[:120]}") from None
         if not isinstance(doc, dict):
             raise UsageError(f"kubeconfig {path} is not a kubeconfig (expected a mapping)")
         if doc.get("current-context") and not merged.get("current-context"):

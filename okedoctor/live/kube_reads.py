@@ -15,7 +15,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from okedoctor.errors import CollectionError
+from okedoctor.docfile import check_structure
+from okedoctor.errors import CollectionError, UsageError
 from okedoctor.live.engine import KUBE_API, Engine
 from okedoctor.live.kube import KubeTarget
 
@@ -157,11 +158,7 @@ class KubeReads:
             raise self._classify(ans.status, ans.body, ans.reason)
         if raw:
             return ans.body.decode("utf-8", "replace")
-        try:
-            return json.loads(ans.body)
-        except ValueError:  # a proxy's login page, a truncated or garbled answer
-            raise Unreachable(f"answered {ans.status} to GET {path} with a body that is not JSON "
-                              "(a proxy or load balancer in front of the API server?)") from None
+        return api_object(ans.body)  # a proxy's login page, a JSON array, garbage: a failed read
 
     def _answer(self, path: str, query: list[tuple[str, Any]], accept: str) -> Answer:
         """One GET, retried with backoff on 429/5xx or a reset connection while the deadline allows.
@@ -342,12 +339,30 @@ def _transient(message: str) -> bool:
                                       "without response", "IncompleteRead", "ProtocolError"))
 
 
+def api_object(data: bytes) -> dict:
+    """A 2xx body that must be one API object: anything else (a proxy's HTML login page, a JSON
+    array, nesting no API object has) is an answer the read cannot use, like a 5xx."""
+    try:
+        doc = json.loads(data)
+        check_structure(doc, "the answer")
+    except (ValueError, RecursionError, UsageError):
+        start = data[:40].decode("utf-8", "replace")
+        raise Unreachable(f"the answer is not an API object in JSON (it starts {start!r}): a proxy in the "
+                          "way, or not an API server") from None
+    if not isinstance(doc, dict):
+        raise Unreachable(f"the answer is a JSON {type(doc).__name__}, not an API object")
+    return doc
+
+
 def list_items(body: dict) -> list[dict]:
     """Items of a List, each given the apiVersion and kind a List omits (as kubectl get -o yaml does)."""
-    kind = (body.get("kind") or "").removesuffix("List")
+    kind = str(body.get("kind") or "").removesuffix("List")
     version = body.get("apiVersion", "v1")
+    items = body.get("items") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise Unreachable(f"the answer's items are not a list of API objects ({kind or 'no'} List)")
     out = []
-    for item in body.get("items") or []:
+    for item in items:
         item.setdefault("apiVersion", version)
         item.setdefault("kind", kind)
         out.append(item)

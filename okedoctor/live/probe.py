@@ -22,7 +22,7 @@ _ERRORS = {ps.EXIT_REFUSED: "refused", ps.EXIT_TIMEOUT: "timeout", ps.EXIT_RESET
            52: "reset"}  # curl 52: empty reply, the server closed the connection
 _MISSING = re.compile(r"executable file not found|no such file or directory|command not found|not found in \$PATH|"
                       r": not found", re.I)
-_WGET_STATUS = re.compile(r"^\s*HTTP/\d(?:\.\d)?\s+(\d{3})", re.M)
+_WGET_STATUS = re.compile(r"^[ \t]*HTTP/\d(?:\.\d)?\s+(\d{3})", re.M)
 
 
 @dataclass(frozen=True)
