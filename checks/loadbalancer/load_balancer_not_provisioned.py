@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,11 +31,17 @@ def _cause(message: str, facts: Facts) -> tuple[str, str, tuple[str, ...]]:
     if "NotAuthorizedOrNotFound" in message or "not authorized" in message.lower():
         if "NetworkSecurityGroup" in message:
             # NSG mode: the CCM creates the frontend NSG itself and needs IAM for it (OKE documentation).
+            statements = [f"Allow any-user to manage {what} in compartment id {compartment} where "
+                          "request.principal.type = 'cluster'"
+                          for what in ("network-security-groups", "vcns", "virtual-network-family")]
             return ("the cluster is not allowed to manage network security groups",
-                    "Add a policy (a new one: updating a policy replaces all its statements) with: Allow any-user "
-                    "to manage network-security-groups in compartment id COMPARTMENT where "
-                    "request.principal.type = 'cluster'; and the same for vcns and virtual-network-family.",
-                    (f"oci iam policy list --compartment-id {compartment} --all",))
+                    "Create a policy (a new one: updating a policy replaces all its statements) that lets the "
+                    "cluster manage network-security-groups, vcns and virtual-network-family in the compartment; "
+                    "the cloud controller manager retries by itself.",
+                    (f"oci iam policy list --compartment-id {compartment} --all",
+                     f"oci iam policy create --compartment-id {compartment} --name oke-ccm-nsg-mode "
+                     "--description 'OKE cloud controller manager: NSG security rule management' "
+                     f"--statements {shlex.quote(json.dumps(statements))}"))
         return ("the cluster is not allowed to manage load balancers or the VCN, or an OCID it was given does not "
                 "exist",
                 "Check the subnet/NSG OCIDs in the Service annotations, and the IAM policies that let the "
