@@ -35,9 +35,9 @@ def _cause(message: str, facts: Facts) -> tuple[str, str, tuple[str, ...]]:
                           "request.principal.type = 'cluster'"
                           for what in ("network-security-groups", "vcns", "virtual-network-family")]
             return ("the cluster is not allowed to manage network security groups",
-                    "Create a policy (a new one: updating a policy replaces all its statements) that lets the "
-                    "cluster manage network-security-groups, vcns and virtual-network-family in the compartment; "
-                    "the cloud controller manager retries by itself.",
+                    "Create a policy (a new one: updating a policy replaces all its statements) with: "
+                    f"{statements[0]}; and the same for vcns and virtual-network-family. The cloud controller "
+                    "manager retries by itself.",
                     (f"oci iam policy list --compartment-id {compartment} --all",
                      f"oci iam policy create --compartment-id {compartment} --name oke-ccm-nsg-mode "
                      "--description 'OKE cloud controller manager: NSG security rule management' "
