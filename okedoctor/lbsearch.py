@@ -135,8 +135,8 @@ def _in(ip: str | None, networks: list) -> bool:
     return any(addr in net for net in networks)
 
 
-def _former_nodes(target: Obj, bodies: list[tuple[str, Obj]], ips: set[str], instances: set[str],
-                  worker_cidrs: list[str]) -> list[BackendMatch]:
+def _former_nodes(target: Obj, bodies: tuple[tuple[str, Obj], ...], ips: frozenset[str],
+                  instances: frozenset[str], worker_cidrs: list[str]) -> list[BackendMatch]:
     """LBs every backend of which sits in a worker subnet, on the target's NodePort, and none is a node."""
     networks = []
     for cidr in worker_cidrs:
@@ -180,6 +180,8 @@ class BackendIndex:
     explained: dict[tuple[str, str], list[BackendMatch]]
     stale: tuple[tuple[str, Obj, dict[str, set[int]]], ...]
     cluster_lbs: tuple[str, ...]
+    # Services with a NodePort that no LB is explained by, sorted: the candidates for a stale LB.
+    orphans: tuple[Obj, ...]
 
 
 def index_backends(services: list[Obj], nodes: list[Obj], nlbs: list[Obj], lbs: list[Obj]) -> BackendIndex:
@@ -213,8 +215,9 @@ def index_backends(services: list[Obj], nodes: list[Obj], nlbs: list[Obj], lbs: 
             continue
         if any(NODEPORT_MIN <= p <= NODEPORT_MAX for p in ports):
             stale.append((flavor, body, per_set))
+    orphans = tuple(s for s in sorted(services, key=_key) if node_ports(s) and _key(s) not in explained)
     return BackendIndex(frozenset(ips), frozenset(instances), tuple(bodies), explained, tuple(stale),
-                        tuple(cluster_lbs))
+                        tuple(cluster_lbs), orphans)
 
 
 def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj],
@@ -224,15 +227,14 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
 
     `index` is `index_backends` of the same services, nodes and LBs, when the caller keeps one."""
     index = index or index_backends(services, nodes, nlbs, lbs)
-    ips, instances, bodies = set(index.ips), set(index.instances), list(index.bodies)
-    explained, stale, cluster_lbs = index.explained, index.stale, list(index.cluster_lbs)
+    cluster_lbs = list(index.cluster_lbs)
     if target is None or not node_ports(target):
         return BackendSearch(cluster_lbs=tuple(cluster_lbs))
-    mine = _merge(explained.get(_key(target), []))
-    orphans = [s for s in sorted(services, key=_key) if node_ports(s) and _key(s) not in explained]
+    mine = _merge(index.explained.get(_key(target), []))
+    orphans = index.orphans
     attributed: list[BackendMatch] = []
     unattributed: list[BackendMatch] = []
-    for flavor, body, per_set in stale:
+    for flavor, body, per_set in index.stale:
         ports = tuple(sorted({p for ps in per_set.values() for p in ps if NODEPORT_MIN <= p <= NODEPORT_MAX}))
         sets = tuple(n for n, ps in per_set.items() if ps & set(ports))
         listen = _listener_ports(body)
@@ -259,7 +261,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
         # Not attributable, but what an engineer would suspect: an LB with no backend at all that
         # listens on one of the Service's ports (a Terraform run that emptied the backend set).
         wanted = {int(p.get("port") or 0) for p in (target.get("spec") or {}).get("ports") or []}
-        for flavor, body in bodies:
+        for flavor, body in index.bodies:
             sets = body.get("backendSets") or {}
             if sets and not any(bs.get("backends") for bs in sets.values()) and _listener_ports(body) & wanted:
                 port = ", ".join(map(str, sorted(_listener_ports(body) & wanted)))
@@ -268,7 +270,7 @@ def search_by_backends(target: Obj | None, services: list[Obj], nodes: list[Obj]
                     f"it has no backend at all and listens on port {port}, like this Service"))
                 cluster_lbs.append(body.get("id", ""))
     if not matches and worker_cidrs:
-        former = _former_nodes(target, bodies, ips, instances, worker_cidrs)
+        former = _former_nodes(target, index.bodies, index.ips, index.instances, worker_cidrs)
         matches = former
         cluster_lbs += [m.id for m in former if m.id not in cluster_lbs]
     return BackendSearch(matches=tuple(matches), unattributed=tuple(unattributed),
