@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -182,24 +182,32 @@ def per_run(fn):
     return get
 
 
-def shared_per_object(fn):
-    """`fn(facts, obj)` that depends on the collected facts and one object, never on the target:
-    computed once per run and object (by kind, namespace and name), shared by every retarget.
+def shared_by(key: Callable[[Any], Any]):
+    """`fn(facts, arg)` that depends on the collected facts and its argument, never on the target:
+    computed once per run and `key(arg)`, shared by every retarget, with the optional kinds it
+    read replayed to each caller (as `per_run` does).
 
     The workers' rule sets, say, are the same for each of a fleet's hundreds of Services.
     Callers must not mutate what it returns.
     """
-    name = f"{fn.__module__}.{fn.__qualname__}"
+    def decorate(fn):
+        name = f"{fn.__module__}.{fn.__qualname__}"
 
-    @functools.wraps(fn)
-    def get(facts, obj):
-        cache = facts._shared.setdefault(name, {})
-        key = key_of(obj)
-        if key not in cache:
-            cache[key] = _traced(facts, fn, obj)
-        return _replayed(facts, cache[key])
+        @functools.wraps(fn)
+        def get(facts, arg):
+            cache = facts._shared.setdefault(name, {})
+            k = key(arg)
+            if k not in cache:
+                cache[k] = _traced(facts, fn, arg)
+            return _replayed(facts, cache[k])
 
-    return get
+        return get
+
+    return decorate
+
+
+# One object, by kind, namespace and name.
+shared_per_object = shared_by(key_of)
 
 
 def per_target(fn):

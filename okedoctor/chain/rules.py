@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okedoctor.chain.lb import NODEPORT_RANGE, ccm_annotation_fix
-from okedoctor.facts import LoadBalancerRef
+from okedoctor.facts import LoadBalancerRef, shared_by
 from okedoctor.model import Fix
 from okedoctor.netrules import (
     INGRESS,
@@ -147,20 +147,12 @@ def group_peer(group: WorkerGroup) -> Peer:
     return Peer(group.endpoint.cidr, frozenset(group.nsg_ids))
 
 
-def worker_groups(facts, nodes: Iterable[Obj]) -> list[WorkerGroup]:
+@shared_by(lambda nodes: tuple((n.get("metadata") or {}).get("name", "") for n in nodes))
+def worker_groups(facts, nodes: list[Obj]) -> list[WorkerGroup]:
     """The given workers grouped by (subnet, NSGs); workers whose network was not read are left out.
 
     Most Services of a fleet send to the same workers: the grouping is kept per run and set of
     workers. Callers must not mutate it."""
-    nodes = list(nodes)
-    cache = facts._shared.setdefault(f"{__name__}.worker_groups", {})
-    key = tuple((n.get("metadata") or {}).get("name", "") for n in nodes)
-    if key not in cache:
-        cache[key] = _group_workers(facts, nodes)
-    return cache[key]
-
-
-def _group_workers(facts, nodes: list[Obj]) -> list[WorkerGroup]:
     from okedoctor.chain.lb import node_rulesets
 
     groups: dict[tuple[str, tuple[str, ...]], WorkerGroup] = {}
