@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.simproc import DEAD_PROXY, ensure_oci_cli  # noqa: E402
+
 # What a user would set before pasting: the values only need to be well-formed.
 USER_VARIABLES = {
     "NODE": "10.0.10.5", "NEW_CPU": "100m", "NEW_MEMORY": "128Mi", "TAG": "1.0.0",
@@ -82,7 +84,7 @@ def run_scenario(path: Path, oci_bin: str, registry, verbose: bool) -> list[tupl
     commands = [c for f in report.findings for c in f.fix.commands if tool_of(c)]
     results = []
     with tempfile.TemporaryDirectory() as workdir, Simulator(snap, workdir, keep_requests=False) as sim:
-        env = {**os.environ, **sim.env, **USER_VARIABLES, "SUPPRESS_LABEL_WARNING": "True",
+        env = {**os.environ, **sim.env, **DEAD_PROXY, **USER_VARIABLES, "SUPPRESS_LABEL_WARNING": "True",
                "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True",
                "PATH": f"{Path(oci_bin).resolve().parent}:{os.environ.get('PATH', '')}"}
         for command in commands:
@@ -108,7 +110,7 @@ def run_scenario(path: Path, oci_bin: str, registry, verbose: bool) -> list[tupl
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenarios", nargs="*")
-    ap.add_argument("--oci", default=str(ROOT / ".venv-oci" / "bin" / "oci"))
+    ap.add_argument("--oci", help="the oci CLI (default: .venv-oci/bin/oci, installed there when missing)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -118,7 +120,8 @@ def main() -> int:
     paths = sorted((ROOT / "okedoctor" / "scenarios").glob("*.yaml"))
     if args.scenarios:
         paths = [p for p in paths if p.stem in args.scenarios]
-    results = [r for p in paths for r in run_scenario(p, args.oci, registry, args.verbose)]
+    oci_bin = args.oci or ensure_oci_cli(ROOT)
+    results = [r for p in paths for r in run_scenario(p, oci_bin, registry, args.verbose)]
     table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for _, tool, verdict, _ in results:
         table[tool][verdict] += 1

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.simproc import ensure_oci_cli, sim_serve  # noqa: E402
+from bench.simproc import DEAD_PROXY, ensure_oci_cli, sim_serve  # noqa: E402
 
 DEFAULT_SCENARIOS = ("healthy-nlb", "missing-nodeport-rule", "stale-healthcheck-port", "crashloop-missing-env",
                      "app-500-while-ready", "healthy-lb-local")
@@ -119,15 +119,16 @@ def subnet_steps(facts, oci: str, subnet_id: str) -> list[list[str]]:
 
 def curl_redirects(cmd: list[str], redirect: str) -> list[str]:
     """curl of a public address goes where the simulator's redirect map says (never off loopback)."""
+    from okedoctor.live.internet import parse_redirect
+
     if cmd[0] != "curl":
         return cmd
     url = cmd[-1]
     addr = url.split("//", 1)[1].rstrip("/")
-    for item in filter(None, redirect.split(",")):
-        src, _, dst = item.partition("=")
-        if src == addr:
-            return cmd[:-1] + ["--connect-to", f"{addr}:{dst}", url]
-    return []  # not served by the simulator: a person would get a timeout; not run here
+    target = (parse_redirect(redirect) or {}).get(addr)
+    if target is None:
+        return []  # not served by the simulator: a person would get a timeout; not run here
+    return cmd[:-1] + ["--connect-to", f"{addr}:{target[0]}:{target[1]}", url]
 
 
 USAGE_ERRORS = ("Usage:", "No such option", "Missing option", "unknown flag", "unknown command")
@@ -147,7 +148,7 @@ def one(scenario: str, oci: str, latency_ms: int) -> tuple[float, float, int, in
     path = ROOT / "okedoctor" / "scenarios" / f"{scenario}.yaml"
     snap = load_snapshot(path)
     with tempfile.TemporaryDirectory() as tmp, sim_serve(path, Path(tmp), latency_ms) as env:
-        full = {**os.environ, **env, "HOME": str(Path(tmp) / "home"), "HTTPS_PROXY": "http://127.0.0.1:9",
+        full = {**os.environ, **env, **DEAD_PROXY, "HOME": str(Path(tmp) / "home"),
                 "SUPPRESS_LABEL_WARNING": "True", "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
         target = f"svc/{snap.target['service']}"
         doctor, _ = timed([sys.executable, "-m", "okedoctor", "diagnose", target, "-n",

@@ -8,6 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+# A safety belt for the real CLIs a bench runs: were an endpoint setting ignored, the request would
+# go to this dead loopback proxy and fail at once instead of leaving the machine (the simulator's
+# exports name its own addresses in NO_PROXY). curl ignores the upper-case HTTP_PROXY, so a probe
+# pointed at the simulator with --connect-to is not sent to the proxy.
+DEAD_PROXY = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+
 
 @contextlib.contextmanager
 def sim_serve(snapshot: Path, workdir: Path, latency_ms: int = 0, log: Path | None = None,
