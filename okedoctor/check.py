@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from okedoctor.facts import Facts
-from okedoctor.model import Finding, Fix, Hop, Severity
+from okedoctor.model import Finding, Fix, Hop, Severity, SkipKind
 
 DOC_SECTIONS = ("What it checks", "Why it breaks", "How to fix")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
@@ -35,7 +35,15 @@ DOCS_URL_ENV = "OKEDOCTOR_DOCS_URL"
 
 
 class CheckSkipped(Exception):  # noqa: N818 - it is a control-flow signal, not an error
-    """Raised inside `run` when a fact the check needs turns out to be missing."""
+    """Raised inside `run` when a fact the check needs turns out to be missing.
+
+    `kind` keeps why (a denied or failed read makes the verdict unknown, docs/verdicts.md) when
+    the check decides itself which of several facts it needs.
+    """
+
+    def __init__(self, reason: str, kind: SkipKind = SkipKind.NOT_OBSERVED):
+        super().__init__(reason)
+        self.kind = kind
 
 
 class Check:

@@ -34,6 +34,8 @@ LIVE_CONTAINERS = "live.containers"
 LIVE_INTERNET = "live.internet"
 LIVE_PROBE = "live.probe"  # the in-pod HTTP probe (exec); a subset of live.containers
 LIVE_DNS = "live.dns"  # the A/AAAA answers for the URL's host
+# The OCI Certificates service's certificates that L7 listeners reference (sslConfiguration.certificateIds).
+OCI_CERTIFICATES = "oci.certificates"
 
 # Kinds read apart from the Service, its pods and the nodes: each is its own fact, so a failed
 # read of one (a 403 on ReplicaSets, a 500 on events) leaves the others and the core observed.
@@ -47,6 +49,9 @@ KIND_FACTS = {
     "Namespace": "kubernetes.namespaces",
     "Secret": "kubernetes.secrets",
     "ConfigMap": "kubernetes.configmaps",
+    # Not a Kubernetes kind: what a check read of the OCI Certificates service, so a certificate
+    # that could not be read leaves the check's silence unknown (runner._read_without).
+    "OCI Certificates": OCI_CERTIFICATES,
 }
 
 
@@ -331,7 +336,19 @@ class Facts:
             return Unavailable(SkipKind.NOT_OBSERVED, "the public address was not probed from outside")
         if need == LIVE_DNS and "dns" not in self.live:
             return Unavailable(SkipKind.NOT_OBSERVED, "the URL's name was not resolved")
+        if need == OCI_CERTIFICATES:
+            return self._unread_certificates()
         return None
+
+    def _unread_certificates(self) -> Unavailable | None:
+        """A certificate a listener references that the snapshot does not hold is never taken as
+        fine: the collector records why it could not read one (`collection`); a file that holds
+        neither the body nor a reason did not read it."""
+        unread = sorted(self.referenced_certificates - set(self._oci_by_id))
+        if not unread:
+            return None
+        return Unavailable(SkipKind.UNAVAILABLE, f"the OCI Certificates service's certificate {', '.join(unread)} "
+                           "was not read (no body in oci.certificates)")
 
     # ---- kubernetes ---------------------------------------------------------------------
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
@@ -541,6 +558,16 @@ class Facts:
 
     def oci_resource(self, ocid: str) -> Obj | None:
         return self._oci_by_id.get(ocid)
+
+    @shared_index
+    def referenced_certificates(self) -> frozenset[str]:
+        """The OCI Certificates OCIDs the L7 load balancers' listeners name (`certificateIds`)."""
+        out: set[str] = set()
+        for body in self._oci_list(FLAVORS["lb"].section):
+            for listener in (body.get("listeners") or {}).values():
+                ssl = (listener or {}).get("sslConfiguration") or {}
+                out.update(str(c) for c in ssl.get("certificateIds") or [])
+        return frozenset(out)
 
     @cached_property
     def load_balancer(self) -> LoadBalancerRef | None:

@@ -33,6 +33,9 @@ SERVICES: dict[str, OciService] = {s.key: s for s in (
     OciService("vcn", "20160918", "oci.core", "VirtualNetworkClient", "virtual-network-family"),
     OciService("compute", "20160918", "oci.core", "ComputeClient", "instance-family"),
     OciService("ce", "20180222", "oci.container_engine", "ContainerEngineClient", "clusters", "cluster-family"),
+    # The OCI Certificates service: an L7 listener's sslConfiguration.certificateIds name its certificates.
+    OciService("certs", "20210224", "oci.certificates_management", "CertificatesManagementClient",
+               "leaf-certificate-family"),
 )}
 
 
@@ -90,6 +93,8 @@ CATALOG: tuple[OciResource, ...] = (
     # The ETag of each security list as read: its printed update passes it as --if-match, so a
     # rule added after the diagnosis (the CCM in SL-All mode) is not silently wiped.
     OciResource("etags", "vcn", "/securityLists/{securityListId}", keyed=True, always=False),
+    # Read only when an L7 listener references one (sslConfiguration.certificateIds).
+    OciResource("certificates", "certs", "/certificates/{certificateId}", indexed=True, always=False),
     OciResource("vcns", "vcn", "/vcns/{vcnId}", collected=False),
     OciResource("nodePools", "ce", "/nodePools/{nodePoolId}", collected=False),
 )
@@ -109,6 +114,7 @@ BACKEND_SET_HEALTH = "backendSetHealth"
 BACKEND_HEALTH = "backendHealth"
 NSG_RULES = "networkSecurityGroupRules"
 ETAGS = "etags"
+CERTIFICATES = "certificates"
 
 # What a snapshot's `oci:` may hold, and the shape each section must have.
 SECTION_KINDS: dict[str, type] = {r.section: r.kind for r in CATALOG}

@@ -111,7 +111,7 @@ def _run_one(check_cls: type[Check], facts: Facts, registry: Registry) -> tuple[
             found = validated(check_cls().run(facts), check_cls.code)
         return found, _read_without(check_cls, facts, reads)
     except CheckSkipped as skip:
-        return skipped(str(skip), SkipKind.NOT_OBSERVED)
+        return skipped(str(skip), skip.kind)
     except CheckTimedOut as exc:
         # Not started again for the next Services of a fleet run: each would leave one more thread spinning.
         registry.abandoned[check_cls.code] = f"{exc} earlier in this run"

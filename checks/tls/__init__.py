@@ -5,4 +5,5 @@ MODULES: tuple[str, ...] = (
     "certificate_name_mismatch",
     "certificate_not_trusted",
     "listener_protocol_mismatch",
+    "listener_certificate_missing",
 )

@@ -14,7 +14,8 @@ from typing import Any
 
 from okedoctor.chain import route as routes
 from okedoctor.chain.coverage import probed_addresses
-from okedoctor.facts import Facts, per_target
+from okedoctor.check import CheckSkipped
+from okedoctor.facts import LIVE_INTERNET, Facts, per_target
 
 Obj = dict[str, Any]
 
@@ -94,3 +95,19 @@ def is_expiry_error(message: str | None) -> bool:
 def is_name_error(message: str | None) -> bool:
     text = str(message or "").lower()
     return "hostname mismatch" in text or "doesn't match" in text or "not valid for" in text
+
+
+def require_source(facts: Facts, configured: bool) -> None:
+    """A TLS check judges what the probe met and what the L7 listeners are configured with; with
+    neither, it did not run, for the probe's reason (its kind kept: denied is not 'not observed')."""
+    gap = facts.unavailable(LIVE_INTERNET)
+    if gap and not configured:
+        raise CheckSkipped(gap.reason, gap.kind)
+
+
+def expiry(cert: Obj, now: dt.datetime) -> tuple[str, bool] | None:
+    """(notAfter as printed, expired) when the certificate expired or expires within the warning window."""
+    not_after = parse_time(cert.get("notAfter"))
+    if not_after is None or not_after - now > dt.timedelta(days=EXPIRY_WARNING_DAYS):
+        return None
+    return not_after.strftime("%Y-%m-%dT%H:%M:%SZ"), not_after <= now

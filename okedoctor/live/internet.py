@@ -13,6 +13,7 @@ import ipaddress
 import time
 from typing import Any
 
+from okedoctor.certinfo import describe_der
 from okedoctor.errors import UsageError
 from okedoctor.live.redact import redact
 from okedoctor.probe_scripts import BODY_LIMIT
@@ -103,26 +104,6 @@ def _connect_to(address: str, redirect: dict[str, tuple[str, int]] | None) -> tu
     return host.strip("[]"), int(port)
 
 
-def _name(name: Any) -> str:
-    """`CN=shop.example.com, O=..., C=US`: most specific first, as openssl and browsers show it."""
-    return ", ".join(rdn.rfc4514_string() for rdn in reversed(list(name.rdns)))
-
-
-def describe_certificate(der: bytes, verify_error: str | None) -> dict[str, Any]:
-    from cryptography import x509
-
-    cert = x509.load_der_x509_certificate(der)
-    try:
-        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName)
-    except x509.ExtensionNotFound:
-        sans = []
-    stamp = "%Y-%m-%dT%H:%M:%SZ"
-    return {"subject": _name(cert.subject), "sans": list(sans), "issuer": _name(cert.issuer),
-            "notBefore": cert.not_valid_before_utc.strftime(stamp),
-            "notAfter": cert.not_valid_after_utc.strftime(stamp), "verifyError": verify_error}
-
-
 def _trusting(ca_file: str):
     """A verifying client context that trusts only `ca_file` (the simulator's stand-in for the
     system's CAs); an empty file trusts nothing."""
@@ -148,7 +129,7 @@ def peer_certificate(target: tuple[str, int], host: str, timeout: float, ca_file
 
     verifying = ssl.create_default_context() if ca_file is None else _trusting(ca_file)
     try:
-        return describe_certificate(handshake(verifying), None)
+        return describe_der(handshake(verifying), None)
     except ssl.SSLCertVerificationError as exc:
         error = str(exc.verify_message)
     except (ssl.SSLError, OSError):
@@ -156,7 +137,7 @@ def peer_certificate(target: tuple[str, int], host: str, timeout: float, ca_file
     lenient = ssl.create_default_context()
     lenient.check_hostname, lenient.verify_mode = False, ssl.CERT_NONE
     try:
-        return describe_certificate(handshake(lenient), error)
+        return describe_der(handshake(lenient), error)
     except (ssl.SSLError, OSError):
         return None
 

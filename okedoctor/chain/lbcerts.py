@@ -1,0 +1,195 @@
+"""The certificates an L7 load balancer's listeners are configured with, read from the LB body.
+
+Known without the internet probe: `listeners[].sslConfiguration` names the certificate either by
+`certificateName` (a bundle in the LB's own `certificates` map; the cloud controller manager
+names it after the Service's `oci-load-balancer-tls-secret` and uploads it only when no bundle
+of that name exists, so a renewed Secret never reaches the listener) or by `certificateIds`
+(certificates of the OCI Certificates service, read into `oci.certificates`). Each becomes the
+`tls` shape of `okedoctor.certinfo`, so OKD-TLS-001..004 judge it like a served one, with
+`source` saying where it came from. For a URL only the listener on the URL's port counts.
+A Network Load Balancer passes TLS through: it holds no certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from okedoctor import certinfo
+from okedoctor.chain import route as routes
+from okedoctor.facts import Facts, per_target
+from okedoctor.model import Fix
+
+Obj = dict[str, Any]
+CERTIFICATE_MISSING = "OKD-TLS-005"
+TLS_SECRET_ANNOTATION = "service.beta.kubernetes.io/oci-load-balancer-tls-secret"
+OCI_CERTIFICATES_KIND = "OCI Certificates"  # Facts.touch: a read of the OCI Certificates service
+
+
+@dataclass(frozen=True)
+class Configured:
+    """One certificate a listener is configured to serve, or why it is not known."""
+
+    lb_id: str
+    listener: str
+    port: int
+    protocol: str
+    name: str  # the bundle's certificateName, or the OCI Certificates OCID
+    source: str  # "LB listener TCP-443 certificate shop-tls": how a finding names it
+    cert: Obj | None  # the certinfo shape; None when it is not known (`problem` says why)
+    problem: str | None = None  # "absent" (named but not among the LB's certificates), "unreadable: ...", "unread"
+    host: str | None = None  # the URL's host, for a URL
+
+    @property
+    def subject(self) -> str:
+        return f"{self.lb_id}/listener/{self.listener}"
+
+    @property
+    def label(self) -> str:
+        """`certificate shop-tls` (a bundle) or `OCI certificate ocid1.certificate...`."""
+        return f"certificate {self.name}" if self.by_ccm_secret else f"OCI certificate {self.name}"
+
+    @property
+    def by_ccm_secret(self) -> bool:
+        """A bundle (not an OCI Certificates certificate): the CCM names it after the TLS Secret."""
+        return not self.name.startswith("ocid1.")
+
+
+@dataclass(frozen=True)
+class ListenerTls:
+    """A listener and whether it terminates TLS."""
+
+    lb_id: str
+    name: str
+    port: int
+    protocol: str
+    ssl: Obj | None
+
+    @property
+    def subject(self) -> str:
+        return f"{self.lb_id}/listener/{self.name}"
+
+
+@per_target
+def listeners(facts: Facts) -> list[ListenerTls]:
+    """The L7 LB's listeners a client of this target reaches (for a URL, those on its port)."""
+    ref = facts.load_balancer
+    if ref is None or ref.flavor != "lb":
+        return []
+    walk = routes.walk(facts)
+    port = walk.url.port if walk is not None else None
+    out = []
+    for name, lis in sorted(ref.listeners.items()):
+        if not isinstance(lis, dict) or not isinstance(lis.get("port"), int):
+            continue
+        if port is None or lis["port"] == port:
+            out.append(ListenerTls(ref.id, str(lis.get("name") or name), lis["port"], str(lis.get("protocol") or ""),
+                                   lis.get("sslConfiguration") or None))
+    return out
+
+
+@per_target
+def configured(facts: Facts) -> list[Configured]:
+    """Every certificate the target's L7 listeners are configured with."""
+    ref = facts.load_balancer
+    if ref is None:
+        return []
+    walk = routes.walk(facts)
+    host = walk.url.host if walk is not None else None
+    bundles = ref.body.get("certificates") or {}
+    out: list[Configured] = []
+    for lis in listeners(facts):
+        if not lis.ssl:
+            continue
+        if lis.ssl.get("certificateName"):
+            out.append(_bundle(lis, str(lis.ssl["certificateName"]), bundles, host))
+        for ocid in lis.ssl.get("certificateIds") or []:
+            out.append(_oci_certificate(facts, lis, str(ocid), host))
+    return out
+
+
+def _bundle(lis: ListenerTls, name: str, bundles: Obj, host: str | None) -> Configured:
+    source = f"LB listener {lis.name} certificate {name}"
+    body = bundles.get(name)
+    if not isinstance(body, dict):
+        return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, name, source, None, "absent", host)
+    try:
+        cert = certinfo.describe_bundle(str(body.get("publicCertificate") or ""), str(body.get("caCertificate") or ""))
+    except certinfo.BadPem as exc:
+        return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, name, source, None, f"unreadable: {exc}", host)
+    return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, name, source, cert, None, host)
+
+
+def _oci_certificate(facts: Facts, lis: ListenerTls, ocid: str, host: str | None) -> Configured:
+    source = f"LB listener {lis.name} OCI certificate {ocid}"
+    body = facts.oci_resource(ocid)
+    if body is None:
+        facts.touch(OCI_CERTIFICATES_KIND)  # its silence is then unknown, with the reason the read failed
+        return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, None, "unread", host)
+    cert = describe_oci_certificate(body)
+    return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, cert, None, host)
+
+
+def describe_oci_certificate(body: Obj) -> Obj:
+    """An OCI Certificates `Certificate` body (its current version) in the certinfo shape.
+
+    The service keeps the chain with the certificate (issued by its CA, or imported with it),
+    so there is no bundle to judge: `verifyError` is None.
+    """
+    version = body.get("currentVersion") or {}
+    validity = version.get("validity") or {}
+    subject = body.get("subject") or {}
+    sans = [str(s.get("value")) for s in version.get("subjectAlternativeNames") or []
+            if isinstance(s, dict) and str(s.get("type") or "DNS").upper() == "DNS" and s.get("value")]
+    issuer = body.get("issuerCertificateAuthorityId") or ("imported" if body.get("configType") == "IMPORTED" else None)
+    return {"subject": f"CN={subject['commonName']}" if subject.get("commonName") else None, "sans": sans,
+            "issuer": issuer, "notBefore": _stamp(validity.get("timeOfValidityNotBefore")),
+            "notAfter": _stamp(validity.get("timeOfValidityNotAfter")), "verifyError": None,
+            "name": body.get("name"), "lifecycleState": body.get("lifecycleState")}
+
+
+def _stamp(text: Any) -> str | None:
+    """OCI's `2026-12-06T23:59:59.000Z` as the snapshot's RFC 3339 seconds."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    return when.astimezone(dt.UTC).strftime(certinfo.STAMP)
+
+
+def renewal_fix(facts: Facts, conf: Configured) -> Fix:
+    """How to put a new certificate on the listener, the way its certificate got there."""
+    if not conf.by_ccm_secret:
+        return Fix(f"Renew OCI Certificates certificate {conf.name} (a new current version; the service renews "
+                   "only certificates its own CA issued, never imported ones), or import the renewed "
+                   "certificate as its new version: the listener serves the current version.",
+                   (f"oci certs-mgmt certificate get --certificate-id {conf.name} "
+                    "--query 'data.\"current-version\".validity'",))
+    svc = facts.service or {}
+    meta = svc.get("metadata") or {}
+    secret = (meta.get("annotations") or {}).get(TLS_SECRET_ANNOTATION)
+    if secret:
+        ns, name = meta.get("namespace") or "default", meta.get("name")
+        new = f"{secret.split('/')[-1]}-renewed"
+        return Fix(f"The cloud controller manager uploads Secret {secret} only under a certificate name the LB "
+                   "does not hold yet, so a renewed Secret of the same name never reaches the listener "
+                   "(oracle/oci-cloud-controller-manager#324): put the renewed pair in a Secret of a new name "
+                   f"({new}) and name that one in the Service's TLS annotation.",
+                   (f"kubectl create secret tls {new} -n {ns} --cert=tls.crt --key=tls.key",
+                    annotate_command(name, ns, {TLS_SECRET_ANNOTATION: new})))
+    return Fix(f"Upload the renewed certificate to the load balancer under a new name and point listener "
+               f"{conf.listener} at it (a bundle cannot be changed in place).",
+               (f"oci lb certificate create --load-balancer-id {conf.lb_id} --certificate-name {conf.name}-renewed "
+                "--public-certificate-file tls.crt --private-key-file tls.key --ca-certificate-file ca.crt",))
+
+
+def annotate_command(name: Any, namespace: str, annotations: dict[str, str]) -> str:
+    """`kubectl patch` setting Service annotations, as a JSON patch: the path and value are separate
+    strings, so the printed command keeps the TLS annotation's value (the report's redactor masks
+    any `...-secret=value`)."""
+    ops = ",".join(f'{{"op":"add","path":"/metadata/annotations/{key.replace("/", "~1")}","value":"{value}"}}'
+                   for key, value in annotations.items())
+    return f"kubectl patch service {name} -n {namespace} --type json -p '[{ops}]'"
