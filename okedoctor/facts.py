@@ -244,7 +244,9 @@ def _traced(facts, fn, *args) -> tuple[Any, frozenset[str]]:
         return value, frozenset(facts.__dict__["_reads"])
     finally:
         inner = facts.__dict__["_reads"]
-        facts.__dict__["_reads"] = outer if outer is None else outer | inner
+        if outer is not None:
+            outer |= inner  # in place: the runner holds this very set (Facts.reading)
+        facts.__dict__["_reads"] = outer
 
 
 def _replayed(facts, cached: tuple[Any, frozenset[str]]) -> Any:

@@ -55,3 +55,37 @@ def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_pa
     served = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["api"], r["method"], r["path"], r["status"]) for r in served] == [
         ("oci", "GET", f"/20200501/networkLoadBalancers/{NLB}", 200)]
+
+
+def test_the_oci_cli_reads_an_oci_certificates_certificate_from_the_simulator(tmp_path):
+    """The simulator's OCI Certificates service (/20210224/certificates/{id}) answers the real oci CLI
+    as the service does: the body the scenario holds, in the CLI's kebab-case, with its dates parsed."""
+    cert = "ocid1.certificate.oc1.ap-tokyo-1.amaaaaaashopcert"
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve",
+                             str(SCENARIOS_DIR / "lb-oci-certificate-expiring.yaml"),
+                             "--request-log", str(log), "--workdir", str(tmp_path / "w")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        exports = read_exports(proc)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
+        env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
+                   SUPPRESS_LABEL_WARNING="True")
+        runs = [subprocess.run([OCI_CLI, "certs-mgmt", "certificate", "get", "--certificate-id", ocid, "--no-retry"],
+                               env=env, capture_output=True, text=True, timeout=120)
+                for ocid in (cert, cert.replace("shopcert", "gonecert"))]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    found, gone = runs
+    assert found.returncode == 0, found.stderr
+    body = json.loads(found.stdout)["data"]
+    assert body["id"] == cert and body["config-type"] == "IMPORTED"
+    assert body["current-version"]["validity"]["time-of-validity-not-after"].startswith("2026-12-06T06:00:00")
+    assert [s["value"] for s in body["current-version"]["subject-alternative-names"]] == [
+        "shop.example.com", "www.shop.example.com"]
+    assert gone.returncode != 0 and "NotAuthorizedOrNotFound" in gone.stderr
+    served = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["method"], r["path"], r["status"]) for r in served] == [
+        ("GET", f"/20210224/certificates/{cert}", 200),
+        ("GET", f"/20210224/certificates/{cert.replace('shopcert', 'gonecert')}", 404)]

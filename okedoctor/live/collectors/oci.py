@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from okedoctor.facts import OCI
+from okedoctor.facts import OCI, OCI_CERTIFICATES
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.state import RunState
 from okedoctor.netrules import has_igw_default_route
 from okedoctor.oci_catalog import (
     BACKEND_HEALTH,
     BACKEND_SET_HEALTH,
+    CERTIFICATES,
     CLUSTERS,
     ETAGS,
     INSTANCES,
@@ -40,6 +41,16 @@ class OciWire(Protocol):
 
     def list_all(self, service: str, path: str, path_params: dict[str, str] | None = None,
                  query: dict[str, Any] | None = None) -> list[Any]: ...
+
+
+def listener_certificate_ids(body: dict) -> list[str]:
+    """The OCI Certificates OCIDs an L7 LB's listeners serve (sslConfiguration.certificateIds)."""
+    out: list[str] = []
+    for listener in (body.get("listeners") or {}).values():
+        for cert in ((listener or {}).get("sslConfiguration") or {}).get("certificateIds") or []:
+            if str(cert) not in out:
+                out.append(str(cert))
+    return out
 
 
 class OciReads:
@@ -116,7 +127,29 @@ class OciReads:
             e.submit(OCI, self.guard, self.subnet, sid, depth, True)
         for nsg in body.get("networkSecurityGroupIds") or []:
             self._nsg(nsg, depth)
+        for cert in listener_certificate_ids(body):
+            e.once(("certificate", cert), OCI, self._certificate, cert, depth)
         return body
+
+    def _certificate(self, ocid: str, depth: int) -> None:
+        """An OCI Certificates certificate a listener serves, beside the LB's other reads (no longer
+        chain). Its failure is the certificate's alone: the LB's own facts stay observed, and the
+        TLS checks' silence on it is unknown, with the reason (never taken as a valid certificate)."""
+        service = RESOURCES[CERTIFICATES].service
+        try:
+            self.s.add(CERTIFICATES, self.section(CERTIFICATES, ocid, depth))
+        except (oci_api.OciDenied, oci_api.OciNotFound) as exc:
+            # OCI answers "not allowed" and "not there" alike (404 NotAuthorizedOrNotFound).
+            cluster = self.s.kt.cluster if self.s.kt.cluster.startswith("ocid1.cluster") else None
+            stmt = self.s.oci_setup.statement(service, self.s.compartment, cluster) if self.s.oci_setup else ""
+            status = f"{exc.status} {exc.code or ''}".strip() if isinstance(exc, oci_api.OciDenied) else "404"
+            self.s.note(OCI_CERTIFICATES, "denied", f"OCI answered {status} reading certificate {ocid} "
+                        f"({oci_api.IAM_FAMILY[service]}): it was deleted, or the read needs the IAM policy "
+                        f"statement `{stmt}`")
+        except oci_api.OciUnavailable as exc:
+            self.s.note(OCI_CERTIFICATES, "unavailable", f"certificate {ocid}: {exc}")
+        except TimeoutError:
+            pass  # the deadline: the certificate is then missing, and Facts says it was not read
 
     def _backend_set(self, flavor: LbFlavor, lb_id: str, bs_name: str, bs: dict, depth: int) -> None:
         path, params = flavor.sub_path(BACKEND_SET_HEALTH, lb_id, backendSetName=bs_name)

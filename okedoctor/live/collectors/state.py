@@ -133,7 +133,7 @@ class RunState:
         if not body:
             return
         with self.lock:
-            bodies = self.oci[section]
+            bodies = self.oci.setdefault(section, [])
             for b in body if isinstance(body, list) else [body]:
                 if not any(x.get("id") == b.get("id") for x in bodies):
                     bodies.append(b)
