@@ -102,7 +102,11 @@ _LB_COMMON = {"id": ALL, "displayName": ALL, "compartmentId": ALL, "lifecycleSta
 OCI: dict[str, Spec] = {
     "networkLoadBalancers": {**_LB_COMMON, "lifecycleDetails": ALL, "subnetId": ALL, "timeUpdated": ALL,
                              "isPreserveSourceDestination": ALL, "nlbIpVersion": ALL},
-    "loadBalancers": {**_LB_COMMON, "shapeName": ALL, "shapeDetails": ALL, "subnetIds": ALL},
+    # The certificate bundles' public halves (the LB API never returns a private key): the TLS checks
+    # judge the listener's certificate from them.
+    "loadBalancers": {**_LB_COMMON, "shapeName": ALL, "shapeDetails": ALL, "subnetIds": ALL,
+                      "certificates": {"*": {"certificateName": ALL, "publicCertificate": ALL,
+                                             "caCertificate": ALL}}},
     "subnets": {"id": ALL, "displayName": ALL, "compartmentId": ALL, "vcnId": ALL, "cidrBlock": ALL,
                 "ipv4CidrBlocks": ALL, "ipv6CidrBlock": ALL, "ipv6CidrBlocks": ALL, "routeTableId": ALL,
                 "securityListIds": ALL, "prohibitPublicIpOnVnic": ALL, "prohibitInternetIngress": ALL,
@@ -130,6 +134,11 @@ OCI: dict[str, Spec] = {
     "backendHealth": ALL,
     "clusters": {"id": ALL, "name": ALL, "compartmentId": ALL, "vcnId": ALL, "kubernetesVersion": ALL,
                  "lifecycleState": ALL, "endpointConfig": ALL, "options": {"serviceLbSubnetIds": ALL}},
+    # OCI Certificates bodies (GetCertificate: metadata, never the certificate's key or bundle).
+    "certificates": {"id": ALL, "name": ALL, "compartmentId": ALL, "lifecycleState": ALL, "configType": ALL,
+                     "issuerCertificateAuthorityId": ALL, "subject": ALL,
+                     "currentVersion": {"validity": ALL, "subjectAlternativeNames": ALL, "versionNumber": ALL,
+                                        "stages": ALL, "serialNumber": ALL}},
     "vcns": {"id": ALL, "displayName": ALL, "compartmentId": ALL, "cidrBlock": ALL, "cidrBlocks": ALL,
              "lifecycleState": ALL},
     "nodePools": {"id": ALL, "name": ALL, "compartmentId": ALL, "clusterId": ALL, "kubernetesVersion": ALL,
@@ -186,10 +195,16 @@ def redact_argv(words: list[Any]) -> list[Any]:
     return out
 
 
+# A string that is nothing but PEM certificates (an LB bundle's publicCertificate/caCertificate) is
+# public and kept whole: the redactor would mask a base64 line that happens to read like `...key=`,
+# and a mangled certificate would be judged unreadable. A private key is never such a string.
+_PUBLIC_PEM = re.compile(r"(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]++-----END CERTIFICATE-----\s*+)++")
+
+
 def redact_all(value: Any, key: str = "") -> Any:
-    """Every string in `value` redacted; `command` and `args` lists pairwise."""
+    """Every string in `value` redacted (but public certificates); `command` and `args` lists pairwise."""
     if isinstance(value, str):
-        return redact(value)
+        return value if _PUBLIC_PEM.fullmatch(value.strip()) else redact(value)
     if isinstance(value, list):
         return redact_argv(value) if key in ("command", "args") else [redact_all(v) for v in value]
     if isinstance(value, dict):

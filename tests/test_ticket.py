@@ -79,3 +79,12 @@ def test_a_fleet_report_over_the_cut_down_snapshot_is_the_same():
         return [(str(r.target), r.verdict, [f.to_dict() for f in r.findings]) for r in fleet.services]
 
     assert verdicts(cut) == verdicts(whole)
+
+
+def test_a_public_certificate_survives_the_ticket_whole_and_a_private_key_does_not():
+    from okedoctor.ticket import redact_all
+
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBtoken=\nAAAAsecret==\n-----END CERTIFICATE-----\n"
+    assert redact_all(pem) == pem  # base64 that reads like `token=` is not a credential here
+    key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"
+    assert "MHcCAQEE" not in redact_all(key) and "MHcCAQEE" not in redact_all(pem + key)
