@@ -70,3 +70,30 @@ def describe_bundle(public_pem: str, ca_pem: str = "") -> dict[str, Any]:
     else:
         error = None
     return describe(leaf, error)
+
+
+def public_pem(b64: object) -> str | None:
+    """The PEM text of a Secret value (base64) when it holds certificates and nothing else, else None.
+
+    A TLS Secret's `tls.crt` is what the controller sends every client, so it may be kept; a value
+    that holds anything more (a key pasted into the wrong field) is not.
+    """
+    import base64
+    import binascii
+
+    if not isinstance(b64, str) or not b64:
+        return None
+    try:
+        text = base64.b64decode(b64, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    rest = text
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    while rest.strip():
+        rest = rest.strip()
+        if not rest.startswith(begin) or end not in rest:
+            return None
+        body, rest = rest[len(begin):].split(end, 1)
+        if not body.strip() or any(not (c.isalnum() or c in "+/=\r\n ") for c in body):
+            return None
+    return text if begin in text else None

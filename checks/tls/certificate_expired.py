@@ -74,12 +74,11 @@ class CertificateExpired(Check):
     def _configured(self, facts: Facts, conf: lbcerts.Configured, date: str, expired: bool) -> Finding:
         cert = conf.cert or {}
         return self.finding(
-            f"{conf.label} of LB listener {conf.listener} (port {conf.port}) "
+            f"{conf.label} {conf.where} "
             f"{'expired' if expired else 'expires'} on {date}",
             subject=conf.subject,
             severity=None if expired else Severity.WARNING,
-            evidence={"source": conf.source, "listener": conf.listener, "port": conf.port,
-                      "certificate": conf.name, "subject": cert.get("subject"), "sans": list(cert.get("sans") or []),
+            evidence={**conf.evidence, "subject": cert.get("subject"), "sans": list(cert.get("sans") or []),
                       "issuer": cert.get("issuer"), "notAfter": date},
             fix=lbcerts.renewal_fix(facts, conf),
         )

@@ -47,9 +47,8 @@ class CertificateNameMismatch(Check):
             if not conf.host or not (cert.get("sans") or cert.get("subject")) or tls.covers(cert, conf.host):
                 continue
             judged.add(conf.port)
-            yield self._mismatch(f"{conf.label} of LB listener {conf.listener} does not name {conf.host}", conf.subject,
-                                 conf.host, cert, {"source": conf.source, "listener": conf.listener,
-                                                   "port": conf.port, "certificate": conf.name},
+            yield self._mismatch(f"{conf.label} {conf.where} does not name {conf.host}", conf.subject,
+                                 conf.host, cert, conf.evidence,
                                  lbcerts.renewal_fix(facts, conf))
         for served in tls.served(facts):
             cert = served.cert or {}

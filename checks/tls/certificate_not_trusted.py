@@ -47,16 +47,11 @@ class CertificateNotTrusted(Check):
                 continue
             judged.add(conf.port)
             yield self.finding(
-                f"clients cannot verify {conf.label} of LB listener {conf.listener}: {error}",
+                f"clients cannot verify {conf.label} {conf.where}: {error}",
                 subject=conf.subject,
-                evidence={"source": conf.source, "listener": conf.listener, "port": conf.port,
-                          "certificate": conf.name, "verifyError": error, "subject": conf.cert.get("subject"),
+                evidence={**conf.evidence, "verifyError": error, "subject": conf.cert.get("subject"),
                           "issuer": conf.cert.get("issuer")},
-                fix=Fix(f"Give certificate bundle {conf.name} its chain: the intermediates after the leaf in "
-                        "publicCertificate, or as caCertificate (the Secret's ca.crt when the cloud controller "
-                        "manager uploads it), and a certificate a public CA issued.",
-                        (f"oci lb load-balancer get --load-balancer-id {conf.lb_id} "
-                         f"--query 'data.certificates.\"{conf.name}\"'",)),
+                fix=_chain_fix(conf),
             )
         for served in tls.served(facts):
             error = (served.cert or {}).get("verifyError")
@@ -72,3 +67,17 @@ class CertificateNotTrusted(Check):
                         (f"openssl s_client -connect {served.address} -servername {served.host or 'HOST'} "
                          "-showcerts </dev/null",)),
             )
+
+
+def _chain_fix(conf: lbcerts.Configured) -> Fix:
+    if conf.kind == "secret":
+        ns, name = conf.name.split("/", 1)
+        return Fix(f"Put the whole chain in TLS Secret {conf.name}: tls.crt must hold the leaf followed by every "
+                   "intermediate, issued by a public CA (cert-manager writes it so).",
+                   (f"kubectl get secret {name} -n {ns} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d "
+                    "| grep -c 'BEGIN CERTIFICATE'",))
+    return Fix(f"Give certificate bundle {conf.name} its chain: the intermediates after the leaf in "
+               "publicCertificate, or as caCertificate (the Secret's ca.crt when the cloud controller "
+               "manager uploads it), and a certificate a public CA issued.",
+               (f"oci lb load-balancer get --load-balancer-id {conf.lb_id} "
+                f"--query 'data.certificates.\"{conf.name}\"'",))

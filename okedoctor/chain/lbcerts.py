@@ -40,20 +40,36 @@ class Configured:
     cert: Obj | None  # the certinfo shape; None when it is not known (`problem` says why)
     problem: str | None = None  # "absent" (named but not among the LB's certificates), "unreadable: ...", "unread"
     host: str | None = None  # the URL's host, for a URL
+    kind: str = "bundle"  # "bundle" (the LB's certificates map), "oci" (OCI Certificates), "secret" (tls.crt)
 
     @property
     def subject(self) -> str:
+        if self.kind == "secret":
+            return f"secret/{self.name}"
         return f"{self.lb_id}/listener/{self.listener}"
 
     @property
     def label(self) -> str:
-        """`certificate shop-tls` (a bundle) or `OCI certificate ocid1.certificate...`."""
-        return f"certificate {self.name}" if self.by_ccm_secret else f"OCI certificate {self.name}"
+        """`certificate shop-tls`, `OCI certificate ocid1.certificate...` or `TLS Secret shop/storefront-tls`."""
+        return {"bundle": "certificate", "oci": "OCI certificate", "secret": "TLS Secret"}[self.kind] + f" {self.name}"
+
+    @property
+    def where(self) -> str:
+        """Who serves it: `of LB listener TCP-443 (port 443)`, or the ingress controller behind a pass-through LB."""
+        if self.kind == "secret":
+            return f"(served by the ingress controller on port {self.port})"
+        return f"of LB listener {self.listener} (port {self.port})"
+
+    @property
+    def evidence(self) -> Obj:
+        """Where the certificate was read, for a finding's evidence."""
+        return {"source": self.source, **({"listener": self.listener} if self.listener else {}), "port": self.port,
+                "certificate": self.name}
 
     @property
     def by_ccm_secret(self) -> bool:
-        """A bundle (not an OCI Certificates certificate): the CCM names it after the TLS Secret."""
-        return not self.name.startswith("ocid1.")
+        """A bundle of the LB: the CCM names it after the Service's TLS Secret."""
+        return self.kind == "bundle"
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,33 @@ def configured(facts: Facts) -> list[Configured]:
             out.append(_bundle(lis, str(lis.ssl["certificateName"]), bundles, host))
         for ocid in lis.ssl.get("certificateIds") or []:
             out.append(_oci_certificate(facts, lis, str(ocid), host))
+    terminated = {c.port for c in out}
+    return out + [c for c in secret_certificates(facts) if c.port not in terminated]
+
+
+def secret_certificates(facts: Facts) -> list[Configured]:
+    """For a URL whose LB passes TLS through (an NLB, an L7 TCP listener without SSL): the certificate
+    the ingress controller serves, from the TLS Secret the matching Ingress names for the host, when
+    the snapshot holds its `tls.crt` (a collected snapshot keeps it: it is public; never `tls.key`)."""
+    walk = routes.walk(facts)
+    if walk is None or walk.match is None or walk.match.kind != "Ingress":
+        return []
+    out = []
+    for entry in (walk.match.route.get("spec") or {}).get("tls") or []:
+        if walk.url.host not in (entry.get("hosts") or []) or not entry.get("secretName"):
+            continue
+        name = f"{walk.match.namespace}/{entry['secretName']}"
+        secret = facts.secret(walk.match.namespace, entry["secretName"]) or {}
+        pem = certinfo.public_pem((secret.get("data") or {}).get("tls.crt"))
+        if pem is None:
+            continue  # not held (values stripped), or not a certificate: OKD-ING-004 judges the Secret itself
+        try:
+            cert = certinfo.describe_bundle(pem)
+        except certinfo.BadPem:
+            continue
+        ref = facts.load_balancer
+        out.append(Configured(ref.id if ref else "", "", walk.url.port, "TCP", name, f"TLS Secret {name} (tls.crt)",
+                              cert, None, walk.url.host, "secret"))
     return out
 
 
@@ -126,9 +169,9 @@ def _oci_certificate(facts: Facts, lis: ListenerTls, ocid: str, host: str | None
     body = facts.oci_resource(ocid)
     if body is None:
         facts.touch(OCI_CERTIFICATES_KIND)  # its silence is then unknown, with the reason the read failed
-        return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, None, "unread", host)
+        return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, None, "unread", host, "oci")
     cert = describe_oci_certificate(body)
-    return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, cert, None, host)
+    return Configured(lis.lb_id, lis.name, lis.port, lis.protocol, ocid, source, cert, None, host, "oci")
 
 
 def describe_oci_certificate(body: Obj) -> Obj:
@@ -162,7 +205,14 @@ def _stamp(text: Any) -> str | None:
 
 def renewal_fix(facts: Facts, conf: Configured) -> Fix:
     """How to put a new certificate on the listener, the way its certificate got there."""
-    if not conf.by_ccm_secret:
+    if conf.kind == "secret":
+        ns, name = conf.name.split("/", 1)
+        return Fix(f"Renew the certificate in TLS Secret {conf.name} (cert-manager: see why its Certificate did not "
+                   "renew); the ingress controller serves the Secret's tls.crt as soon as it changes.",
+                   (f"kubectl describe certificate -n {ns}",
+                    f"kubectl get secret {name} -n {ns} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d "
+                    "| openssl x509 -noout -dates -ext subjectAltName"))
+    if conf.kind == "oci":
         return Fix(f"Renew OCI Certificates certificate {conf.name} (a new current version; the service renews "
                    "only certificates its own CA issued, never imported ones), or import the renewed "
                    "certificate as its new version: the listener serves the current version.",

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from okedoctor.certinfo import public_pem
 from okedoctor.docfile import check_structure, has_anchors, read_text
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.redact import MASK, redact
@@ -334,7 +335,7 @@ def strip_secret_values(secret: dict[str, Any]) -> dict[str, Any]:
     out = dict(secret)
     for key in ("data", "stringData"):
         if isinstance(out.get(key), dict):
-            out[key] = {k: MASK for k in out[key]}
+            out[key] = {k: _kept(out, key, k, v) for k, v in out[key].items()}
     meta = dict(out.get("metadata") or {})
     for key in ("labels", "annotations"):
         if isinstance(meta.get(key), dict):
@@ -342,6 +343,16 @@ def strip_secret_values(secret: dict[str, Any]) -> dict[str, Any]:
     meta.pop("managedFields", None)
     out["metadata"] = meta
     return out
+
+
+def _kept(secret: dict[str, Any], field: str, key: str, value: Any) -> Any:
+    """MASK, but for a TLS Secret's `tls.crt` holding only certificates: the certificate the ingress
+    controller serves behind an NLB is public (every client receives it) and its expiry and names
+    are what the TLS checks judge. `tls.key` and every other value are never kept."""
+    if (secret.get("type") == "kubernetes.io/tls" and field == "data" and key == "tls.crt"
+            and public_pem(value) is not None):
+        return value
+    return MASK
 
 
 def strip_configmap_values(cm: dict[str, Any]) -> dict[str, Any]:

@@ -138,7 +138,8 @@ def test_a_url_whose_host_the_listener_certificate_does_not_name(builtin_registr
     doc["live"]["dns"] = {"api.example.com": ["203.0.113.30"]}
     del doc["live"]["internet"]
     (f,) = _codes(_report(doc, builtin_registry))["OKD-TLS-002"]
-    assert f.evidence["sans"] == ["shop.example.com", "www.shop.example.com"] and f.evidence["host"] == "api.example.com"
+    assert f.evidence["host"] == "api.example.com"
+    assert f.evidence["sans"] == ["shop.example.com", "www.shop.example.com"]
     assert f.evidence["source"] == "LB listener TCP-443 certificate shop-tls"
 
 
@@ -147,3 +148,64 @@ def test_the_healthy_bundle_reads_as_the_probe_reports_a_certificate():
     (conf,) = lbcerts.configured(facts)
     served = facts.internet("203.0.113.30:443")["tls"]
     assert {k: conf.cert[k] for k in served} == served
+
+
+def _secret_doc(pems: list[str]) -> dict:
+    import base64
+
+    doc = _doc("ingress-secret-certificate-expiring")
+    secret = next(o for o in doc["kubernetes"] if o["kind"] == "Secret" and o["metadata"]["name"] == "storefront-tls")
+    secret["data"]["tls.crt"] = base64.b64encode("".join(pems).encode()).decode()
+    del doc["live"]["internet"]
+    return doc
+
+
+def _secret_pems() -> list[str]:
+    import base64
+
+    doc = _doc("ingress-secret-certificate-expiring")
+    secret = next(o for o in doc["kubernetes"] if o["kind"] == "Secret" and o["metadata"]["name"] == "storefront-tls")
+    text = base64.b64decode(secret["data"]["tls.crt"]).decode()
+    end = "-----END CERTIFICATE-----\n"
+    return [p + end for p in text.split(end) if p.strip()]
+
+
+def test_behind_an_nlb_the_ingress_secret_certificate_is_judged_without_the_probe(builtin_registry):
+    leaf, ca = _secret_pems()
+    report = _report(_secret_doc([leaf, ca]), builtin_registry)
+    (f,) = _codes(report)["OKD-TLS-001"]
+    assert f.subject == "secret/shop/storefront-tls"
+    assert f.evidence["source"] == "TLS Secret shop/storefront-tls (tls.crt)"
+    assert "listener" not in f.evidence and report.verdict.value == "warning"
+    # the leaf alone in tls.crt: clients cannot build the chain
+    (f,) = _codes(_report(_secret_doc([leaf]), builtin_registry))["OKD-TLS-003"]
+    assert f.evidence["verifyError"].startswith("unable to get local issuer certificate")
+
+
+def test_a_secret_certificate_for_another_host_is_a_name_mismatch_with_its_sans(builtin_registry):
+    leaf, ca = _secret_pems()
+    doc = _secret_doc([leaf, ca])
+    doc["target"]["url"] = "https://www.example.org/cart"
+    doc["live"]["dns"] = {"www.example.org": ["203.0.113.10"]}
+    for obj in doc["kubernetes"]:
+        if obj["kind"] == "Ingress":
+            for rule in obj["spec"].get("rules") or []:
+                rule["host"] = "www.example.org"
+            for entry in obj["spec"].get("tls") or []:
+                entry["hosts"] = ["www.example.org"]
+    (f,) = _codes(_report(doc, builtin_registry))["OKD-TLS-002"]
+    assert f.evidence["host"] == "www.example.org"
+    assert f.evidence["sans"] == ["shop.example.com", "www.shop.example.com"]
+
+
+def test_a_stripped_secret_value_is_not_judged():
+    from okedoctor.model import Target
+
+    def certificates(doc: dict) -> list:
+        return lbcerts.secret_certificates(Facts(snapshot_from_dict(doc), Target("", "", url=doc["target"]["url"])))
+
+    doc = _secret_doc(_secret_pems())
+    assert [c.name for c in certificates(doc)] == ["shop/storefront-tls"]
+    secret = next(o for o in doc["kubernetes"] if o["kind"] == "Secret" and o["metadata"]["name"] == "storefront-tls")
+    secret["data"]["tls.crt"] = "<redacted>"
+    assert certificates(doc) == []

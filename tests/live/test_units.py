@@ -382,3 +382,24 @@ def test_an_https_readiness_probe_marks_its_port_tls():
 ])
 def test_a_plain_answer_that_sounds_like_tls_is_probed_again_with_tls(answer, again):
     assert answered_like_tls(answer) is again
+
+
+def test_a_tls_secret_keeps_its_public_certificate_and_never_its_key():
+    import base64
+
+    from okedoctor.snapshot import load_snapshot
+    from tests.conftest import SCENARIOS_DIR
+
+    lb = load_snapshot(SCENARIOS_DIR / "healthy-lb-https.yaml").oci["loadBalancers"][0]
+    pem = lb["certificates"]["shop-tls"]["publicCertificate"]
+    crt = base64.b64encode(pem.encode()).decode()
+    key = base64.b64encode(b"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n").decode()
+    s = strip_secret_values({"kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": "t"},
+                             "data": {"tls.crt": crt, "tls.key": key, "ca.crt": crt}})
+    assert s["data"] == {"tls.crt": crt, "tls.key": "<redacted>", "ca.crt": "<redacted>"}
+    # a key pasted into tls.crt, or a certificate in an Opaque Secret, is masked like any value
+    both = base64.b64encode(pem.encode() + base64.b64decode(key)).decode()
+    assert strip_secret_values({"kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": "t"},
+                                "data": {"tls.crt": both}})["data"] == {"tls.crt": "<redacted>"}
+    assert strip_secret_values({"kind": "Secret", "type": "Opaque", "metadata": {"name": "t"},
+                                "data": {"tls.crt": crt}})["data"] == {"tls.crt": "<redacted>"}
