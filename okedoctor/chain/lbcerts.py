@@ -1,4 +1,4 @@
-"""The certificates an L7 load balancer's listeners are configured with, read from the LB body.
+"""The certificates the edge is configured to serve, known without the internet probe.
 
 Known without the internet probe: `listeners[].sslConfiguration` names the certificate either by
 `certificateName` (a bundle in the LB's own `certificates` map; the cloud controller manager
@@ -7,7 +7,9 @@ of that name exists, so a renewed Secret never reaches the listener) or by `cert
 (certificates of the OCI Certificates service, read into `oci.certificates`). Each becomes the
 `tls` shape of `okedoctor.certinfo`, so OKD-TLS-001..004 judge it like a served one, with
 `source` saying where it came from. For a URL only the listener on the URL's port counts.
-A Network Load Balancer passes TLS through: it holds no certificate.
+A Network Load Balancer (or an L7 TCP listener without SSL) passes TLS through: the ingress
+controller serves the TLS Secret the matching Ingress names, judged from its `tls.crt` when the
+snapshot holds it (`secret_certificates`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from okedoctor.facts import Facts, per_target
 from okedoctor.model import Fix
 
 Obj = dict[str, Any]
-CERTIFICATE_MISSING = "OKD-TLS-005"
 TLS_SECRET_ANNOTATION = "service.beta.kubernetes.io/oci-load-balancer-tls-secret"
 OCI_CERTIFICATES_KIND = "OCI Certificates"  # Facts.touch: a read of the OCI Certificates service
 
@@ -113,12 +114,14 @@ def configured(facts: Facts) -> list[Configured]:
         return []
     walk = routes.walk(facts)
     host = walk.url.host if walk is not None else None
-    bundles = ref.body.get("certificates") or {}
+    # GetLoadBalancer always answers `certificates` (maybe {}); a file without it (a ticket from an
+    # okedoctor that dropped it) did not record the bundles: nothing to judge from, and no "absent".
+    bundles = ref.body.get("certificates")
     out: list[Configured] = []
     for lis in listeners(facts):
         if not lis.ssl:
             continue
-        if lis.ssl.get("certificateName"):
+        if lis.ssl.get("certificateName") and isinstance(bundles, dict):
             out.append(_bundle(lis, str(lis.ssl["certificateName"]), bundles, host))
         for ocid in lis.ssl.get("certificateIds") or []:
             out.append(_oci_certificate(facts, lis, str(ocid), host))

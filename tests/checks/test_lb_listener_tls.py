@@ -209,3 +209,9 @@ def test_a_stripped_secret_value_is_not_judged():
     secret = next(o for o in doc["kubernetes"] if o["kind"] == "Secret" and o["metadata"]["name"] == "storefront-tls")
     secret["data"]["tls.crt"] = "<redacted>"
     assert certificates(doc) == []
+
+
+def test_a_file_that_did_not_record_the_bundles_reports_no_missing_certificate(builtin_registry):
+    doc = _doc("healthy-lb-https")
+    del doc["oci"]["loadBalancers"][0]["certificates"]
+    assert "OKD-TLS-005" not in _codes(_report(doc, builtin_registry))
