@@ -566,9 +566,12 @@ class Facts:
         """The OCI Certificates OCIDs the L7 load balancers' listeners name (`certificateIds`)."""
         out: set[str] = set()
         for body in self._oci_list(FLAVORS["lb"].section):
-            for listener in (body.get("listeners") or {}).values():
-                ssl = (listener or {}).get("sslConfiguration") or {}
-                out.update(str(c) for c in ssl.get("certificateIds") or [])
+            listeners = body.get("listeners") if isinstance(body, dict) else None
+            for listener in (listeners or {}).values() if isinstance(listeners, dict) else ():
+                ssl = listener.get("sslConfiguration") if isinstance(listener, dict) else None
+                ids = ssl.get("certificateIds") if isinstance(ssl, dict) else None
+                if isinstance(ids, list):
+                    out.update(str(c) for c in ids)
         return frozenset(out)
 
     @cached_property
