@@ -46,7 +46,7 @@ def test_expand_prints_the_snapshot_the_loader_reads(path, fmt, capsys):
 def test_most_shipped_scenarios_are_small_overlays():
     overlays = [p for p in scenario_paths() if "base" in yaml.safe_load(p.read_text())]
     assert len(overlays) >= len(scenario_paths()) - 5
-    assert sorted(p.stem for p in BASES_DIR.glob("*.yaml")) == ["ingress-nginx", "lb-local", "nlb-cluster"]
+    assert sorted(p.stem for p in BASES_DIR.glob("*.yaml")) == ["ingress-nginx", "lb-https", "lb-local", "nlb-cluster"]
     assert not [p for p in scenario_paths() if p.parent != SCENARIOS_DIR], "a base was taken for a scenario"
 
 
@@ -137,7 +137,7 @@ def test_a_base_may_be_a_file_next_to_the_overlay(tmp_path, capsys):
 
 @pytest.mark.parametrize("body, message", [
     ("base: no-such-cluster",
-     "unknown base 'no-such-cluster'; the shipped bases are: ingress-nginx, lb-local, nlb-cluster"),
+     "unknown base 'no-such-cluster'; the shipped bases are: ingress-nginx, lb-https, lb-local, nlb-cluster"),
     ("base: ./missing.yaml", "base file not found"),
     ("base: nlb-cluster\nkubernetes:\n  - delete: {kind: Pod, namespace: default, name: ghost}",
      "kubernetes[0]: delete: the base holds no Pod default/ghost"),
