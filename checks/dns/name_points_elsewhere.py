@@ -15,8 +15,9 @@ class NamePointsElsewhere(Check):
 
     What it checks
         That one of the name's A/AAAA answers (`live.dns`) is the address of a load balancer
-        the cluster has: a LoadBalancer Service's status.loadBalancer.ingress (every such
-        Service and its addresses are listed in the evidence).
+        the cluster has: a LoadBalancer Service's status.loadBalancer.ingress, or the LB the
+        OCI Native Ingress Controller made for an IngressClass (its addresses, or those it wrote
+        on the class's Ingresses); every such load balancer is listed in the evidence.
     Why it breaks
         Deleting and re-creating a LoadBalancer Service (a new ingress-nginx install, a changed
         load-balancer-type annotation, a cluster rebuilt) gives it a new public address; a
@@ -36,7 +37,7 @@ class NamePointsElsewhere(Check):
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         walk = routes.walk(facts)
-        if walk is None or not walk.answers or walk.edge is not None:
+        if walk is None or not walk.answers or walk.edge is not None or walk.native_class is not None:
             return
         host = walk.url.host
         current = [a for lb in walk.lb_services for a in lb["addresses"]]

@@ -13,4 +13,7 @@ MODULES: tuple[str, ...] = (
     "health_checker_differs_from_ccm",
     "backends_unhealthy",
     "lb_ingress_blocks_clients",
+    "native_backend_set_stale",
+    "native_backends_unhealthy",
+    "native_lb_to_pods_blocked",
 )

@@ -28,4 +28,5 @@ MODULES: tuple[str, ...] = (
     "volume_node_affinity_conflict",
     "storage_class_missing",
     "volume_attach_failed",
+    "native_readiness_gate_false",
 )

@@ -165,7 +165,7 @@ def _label(what: str, subnet: Obj, rulesets: list[RuleSet]) -> str:
     return label + (f" and NSG {', '.join(nsgs)}" if nsgs else "")
 
 
-def _pod_side(facts: Facts, pod: Obj) -> tuple[Side, Peer] | None:
+def pod_side(facts: Facts, pod: Obj) -> tuple[Side, Peer] | None:
     got = pod_vnic(facts, pod)
     if not got:
         return None
@@ -179,7 +179,7 @@ def _pod_side(facts: Facts, pod: Obj) -> tuple[Side, Peer] | None:
     return side, Peer(pod["status"]["podIP"], frozenset(vnic.get("nsgIds") or ()))
 
 
-class _Gaps:
+class Gaps:
     """Collects the failing (side, direction, peer subnet) triples, each once."""
 
     def __init__(self) -> None:
@@ -205,7 +205,7 @@ class _Gaps:
         return False
 
 
-def _flannel_leg(facts: Facts, gaps: _Gaps, overlay: Traffic, a: Obj, b: Obj) -> bool:
+def _flannel_leg(facts: Facts, gaps: Gaps, overlay: Traffic, a: Obj, b: Obj) -> bool:
     """a -> b and the answer b -> a, both encapsulated: egress at the sender, ingress at the receiver."""
     ok = True
     for src, dst in ((a, b), (b, a)):
@@ -219,9 +219,9 @@ def _flannel_leg(facts: Facts, gaps: _Gaps, overlay: Traffic, a: Obj, b: Obj) ->
     return ok
 
 
-def _native_leg(facts: Facts, gaps: _Gaps, node: Obj, pod: Obj) -> bool:
+def _native_leg(facts: Facts, gaps: Gaps, node: Obj, pod: Obj) -> bool:
     """node -> pod IP on the target ports (stateful answers, or the stateless return rules)."""
-    n_side, n_peer, got = _node_side(facts, node), node_peer(facts, node), _pod_side(facts, pod)
+    n_side, n_peer, got = _node_side(facts, node), node_peer(facts, node), pod_side(facts, pod)
     if not (n_side and n_peer and got):
         return True
     p_side, p_peer = got
@@ -250,7 +250,7 @@ def cross_node(facts: Facts) -> CrossNode | None:
     receivers = backend_workers(facts)
     if not ready or not receivers:
         return None
-    gaps, flows, shares = _Gaps(), 0, []
+    gaps, flows, shares = Gaps(), 0, []
     for node in receivers:
         blocked = 0
         for addr in ready:

@@ -9,10 +9,12 @@ the runner draws the longer chain from `stop`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from okedoctor.chain import ingress as ing
+from okedoctor.chain import native as nat
 from okedoctor.facts import Facts, per_target
 from okedoctor.model import Hop
 from okedoctor.urls import Url, parse_url
@@ -35,6 +37,9 @@ class Walk:
     stop: Hop | None = None  # the first hop the request does not get past, None when it reaches the pods
     why: str = ""
     lb_services: tuple[dict[str, Any], ...] = field(default=())
+    # The OCI Native Ingress Controller's IngressClass whose LB holds the address (no edge Service).
+    native_class: Obj | None = None
+    lb_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"url": self.url.text, "host": self.url.host, "path": self.url.path,
@@ -44,6 +49,10 @@ class Walk:
             out["address"] = self.address
         if self.controller:
             out["controller"] = self.controller.name
+        if self.native_class is not None:
+            out["address"] = self.address
+            out["ingressClass"] = nat.class_name(self.native_class)
+            out["loadBalancer"] = self.lb_id
         if self.match:
             out["rule"] = self.match.to_dict()
         if self.backend:
@@ -67,6 +76,10 @@ def load_balancer_services(facts: Facts) -> list[dict[str, Any]]:
                if i.get("ip")]
         if ips:
             out.append({"service": ref(svc), "addresses": ips})
+    for cls in nat.native_classes(facts):
+        ips = nat.addresses(facts, cls)
+        if ips:
+            out.append({"ingressClass": nat.class_name(cls), "loadBalancer": nat.lb_id(cls), "addresses": ips})
     return out
 
 
@@ -92,6 +105,8 @@ def walk(facts: Facts) -> Walk | None:
     if not answers:
         return _replace(base, stop=Hop.DNS, why=f"{url.host} does not resolve (NXDOMAIN)")
     edge, address = _edge_service(facts, answers)
+    if edge is None and (native := nat.class_for_address(facts, answers)) is not None:
+        return _through_native(facts, base, *native)
     if edge is None:
         return _replace(base, stop=Hop.DNS,
                         why=f"{url.host} resolves to {', '.join(answers)}, which no load balancer of the cluster holds")
@@ -102,7 +117,14 @@ def walk(facts: Facts) -> Walk | None:
     return _through_controller(facts, _replace(base, controller=controller))
 
 
-def _through_controller(facts: Facts, w: Walk) -> Walk:
+def _through_native(facts: Facts, w: Walk, cls: Obj, address: str) -> Walk:
+    """The native controller's LB holds the address: no Service fronts it, the class's Ingresses
+    are its routing policies and their backend sets send straight to the pods."""
+    w = _replace(w, address=address, controller=nat.KIND, native_class=cls, lb_id=nat.lb_id(cls))
+    return _through_controller(facts, w, serves=lambda ingress: nat.serves(facts, cls, ingress))
+
+
+def _through_controller(facts: Facts, w: Walk, serves: Callable[[Obj], bool] | None = None) -> Walk:
     assert w.controller is not None
     kind = w.controller
     routes = facts.objects("HTTPRoute") if kind.gateway_api else []
@@ -112,7 +134,7 @@ def _through_controller(facts: Facts, w: Walk) -> Walk:
     for ingress in facts.objects("Ingress"):
         paths = [p for p in ing.ingress_paths(ingress) if ing.host_matches(p.host, w.url.host)]
         candidates += paths
-        if ing.served_by(facts, ingress, kind):
+        if serves(ingress) if serves else ing.served_by(facts, ingress, kind):
             served += paths
             if (d := ing.default_backend(ingress)) is not None:
                 defaults.append(d)
