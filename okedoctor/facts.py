@@ -52,6 +52,7 @@ KIND_FACTS = {
     # Not a Kubernetes kind: what a check read of the OCI Certificates service, so a certificate
     # that could not be read leaves the check's silence unknown (runner._read_without).
     "OCI Certificates": OCI_CERTIFICATES,
+    "IngressClassParameters": "kubernetes.ingressclassparameters",
 }
 
 

@@ -36,7 +36,8 @@ _ANNOTATION_KEYS = re.compile(
     r"|flannel\.alpha\.coreos\.com/"
     r"|deployment\.kubernetes\.io/revision$|storageclass\.kubernetes\.io/is-default-class$"
     r"|storageclass\.beta\.kubernetes\.io/is-default-class$|volume\.kubernetes\.io/selected-node$"
-    r"|ingressclass\.kubernetes\.io/is-default-class$|kubernetes\.io/ingress\.class$)")
+    r"|ingressclass\.kubernetes\.io/is-default-class$|kubernetes\.io/ingress\.class$"
+    r"|oci-native-ingress\.oraclecloud\.com/)")
 
 _REF = {"apiVersion": ALL, "kind": ALL, "name": ALL, "uid": ALL, "controller": ALL}
 META = {"name": ALL, "namespace": ALL, "uid": ALL, "labels": ALL, "annotations": ANNOTATIONS,
@@ -88,7 +89,11 @@ KUBERNETES: dict[str, dict[str, Spec]] = {
     # A URL's walk (okedoctor/chain/route.py): the rules, classes and routes that pick its backend.
     "Ingress": {"spec": {"ingressClassName": ALL, "defaultBackend": ALL, "rules": ALL, "tls": ALL},
                 "status": ALL},
-    "IngressClass": {"spec": {"controller": ALL}},
+    "IngressClass": {"spec": {"controller": ALL, "parameters": ALL}},
+    # The OCI Native Ingress Controller's class settings: OCIDs, a name, sizes (no credential).
+    "IngressClassParameters": {"spec": ALL},
+    "CustomResourceDefinition": {"spec": {"group": ALL, "names": ALL, "scope": ALL, "versions": {"name": ALL,
+                                                                                                  "served": ALL}}},
     "HTTPRoute": {"spec": {"hostnames": ALL, "rules": ALL, "parentRefs": ALL}},
 }
 

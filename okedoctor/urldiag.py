@@ -62,6 +62,8 @@ def diagnose_url(facts: Facts, registry: Registry, *, stats: dict | None = None,
         end_to_end, more = _native_lb(facts, registry, policy, walk, (findings, skipped, checked), covered)
         ran += more
     end = facts.retarget(_target_of(walk.backend, url)) if walk.backend else facts.retarget(Target("", "", url=url))
+    if facts.target.route:  # `ingress/NAME`: the report names the object it was asked about
+        end = end.retarget(replace(end.target, route=facts.target.route))
     labels = ((end.service or {}).get("metadata") or {}).get("labels") or {}
     findings, silenced = policy.apply(findings, end.target.namespace, end.target.service, labels)
     hops_judged = judge_hops(findings, skipped, checked, covered, end_to_end=end_to_end, drawn=URL_CHAIN)

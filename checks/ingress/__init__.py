@@ -6,4 +6,5 @@ MODULES: tuple[str, ...] = (
     "backend_service_missing",
     "tls_secret_missing",
     "controller_not_ready",
+    "native_class_parameters_missing",
 )

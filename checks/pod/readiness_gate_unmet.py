@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 from okedoctor.chain import causes as _causes
+from okedoctor.chain import native as nat
 from okedoctor.chain.causes import unmet_gates
 from okedoctor.check import Check
 from okedoctor.facts import Facts, Obj
@@ -20,7 +21,8 @@ class ReadinessGateUnmet(Check):
         Pods of the Service with `spec.readinessGates` whose gate condition is missing or not
         True while the pod is not Ready. It names each gate and says which controller is
         expected to set it (AWS Load Balancer Controller, GKE NEG, the OCI Native Ingress
-        Controller).
+        Controller). An OCI Native Ingress Controller gate its controller has set to False is
+        OKD-NIC-004's: something does set it.
 
     Why it breaks
         A pod is Ready only when its containers are ready AND every readiness gate's condition
@@ -42,12 +44,12 @@ class ReadinessGateUnmet(Check):
         severity = Severity.WARNING if _causes.service_serving(facts) else Severity.ERROR
         seen: dict[str, list[Obj]] = {}
         for pod in facts.pods:
-            if unmet_gates(pod):
+            if _unset(pod):
                 seen.setdefault(workload_ref(facts, pod), []).append(pod)
         for ref, pods in seen.items():
             pod = pods[0]
             ns = pod["metadata"].get("namespace", "")
-            gates = unmet_gates(pod)
+            gates = _unset(pod)
             ready = condition(pod, "Ready") or {}
             owners = sorted({_owner(g) for g in gates})
             op = [{"op": "remove", "path": "/spec/template/spec/readinessGates"}]
@@ -65,6 +67,12 @@ class ReadinessGateUnmet(Check):
                         "namespace's injection label) if nothing on this cluster sets it.", tuple(commands)),
                 severity=severity,
             )
+
+
+def _unset(pod: Obj) -> list[str]:
+    """The unmet gates nothing has set: a native ingress gate its controller set False is OKD-NIC-004's."""
+    return [g for g in unmet_gates(pod)
+            if not (g.startswith(nat.GATE_PREFIX + "/") and nat.gate_status(pod, g) is not None)]
 
 
 def _owner(gate: str) -> str:

@@ -231,8 +231,18 @@ def rule_target(facts: Facts, walk: Any) -> RuleTarget | None:
 
 
 def health_of(facts: Facts, target: RuleTarget, backend: Backend) -> str | None:
+    """The backend's health: its own GetBackendHealth, else what the set's health says of it (the
+    collector reads each backend only when the set is not OK); None when neither was read."""
     got = facts.backend_health(target.ref.id, target.backend_set, backend.name)
-    return (got or {}).get("status")
+    if got and got.get("status"):
+        return got["status"]
+    whole = facts.backend_set_health(target.ref.id, target.backend_set)
+    if not whole:
+        return None
+    for status in ("CRITICAL", "WARNING", "UNKNOWN"):
+        if backend.name in (whole.get(f"{status.lower()}StateBackendNames") or []):
+            return status
+    return "OK" if whole.get("status") == "OK" else None
 
 
 def lb_pod_gaps(facts: Facts, target: RuleTarget) -> list[Gap] | None:

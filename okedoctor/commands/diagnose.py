@@ -69,12 +69,9 @@ def diagnose(target, from_file, namespace, output, verbose, lang, lb_ocid, check
 
     opts = make_live_options(kw, namespace, lb_ocid)
     wanted = parse_target(target, namespace, default_namespace="default")
-    if wanted is not None and wanted.route:
-        raise UsageError(f"{target}: an Ingress or HTTPRoute is diagnosed live by its URL "
-                         "(okedoctor diagnose https://HOST/PATH), or from a file (--from FILE)")
 
     def once():
-        if wanted is not None and wanted.url:
+        if wanted is not None and (wanted.url or wanted.route):
             from okedoctor.live.urlcollect import collect_url
 
             result = collect_url(wanted, opts)  # no live chain line yet: the walk has its own hops

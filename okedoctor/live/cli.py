@@ -38,10 +38,8 @@ def snapshot(target, out_file, namespace, lb_ocid, force, **kw):
     from okedoctor.live.progress import ChainProgress
 
     opts = make_live_options(kw, namespace, lb_ocid)
-    wanted = parse_target(target, namespace)
-    if wanted is not None and wanted.route:
-        raise UsageError(f"{target}: snapshot an Ingress or HTTPRoute by its URL (okedoctor snapshot https://HOST/PATH)")
-    if wanted is not None and wanted.url:
+    wanted = parse_target(target, namespace, default_namespace="default")
+    if wanted is not None and (wanted.url or wanted.route):
         from okedoctor.live.urlcollect import collect_url
 
         result = collect_url(wanted, opts)  # records live.dns and the certificate the URL served

@@ -2,7 +2,9 @@
 the ingress rule to the backend Service, and collect both Services as a Service diagnosis does.
 
 Round trips, dependent ones in order: (1) every Service, the Ingresses, IngressClasses and
-HTTPRoutes, one list each, together; (2) the edge Service's pods (is it an ingress controller?);
+HTTPRoutes, one list each, together; (2) the edge Service's pods (is it an ingress controller?),
+or, when the address is the OCI Native Ingress Controller's LB (no Service holds it), the
+IngressClassParameters its class names, the backend Service then collected with that LB;
 (3) the two Services' own collections side by side, plus the Ingress's TLS Secret and the probe
 of the URL itself (its certificate with the host as SNI, its answer for the Host). The result is
 the Snapshot a file with `target.url` holds (docs/snapshot-format.md).
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from dataclasses import replace
 from typing import Any
 
+from okedoctor.chain import native as nat
 from okedoctor.chain import route as routes
-from okedoctor.errors import CollectionError
-from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI, Facts
+from okedoctor.chain.ingress import route_url
+from okedoctor.errors import CollectionError, UsageError
+from okedoctor.facts import KIND_FACTS, KUBERNETES, LIVE_INTERNET, OCI, Facts
 from okedoctor.live.collector import CollectResult, _finish, _open, _Run
 from okedoctor.live.collectors.lbfind import REGION_LABEL
 from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION
@@ -42,12 +47,13 @@ _LISTS = (  # (path, apiVersion, kind, required)
 
 
 def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> CollectResult:
-    url = parse_url(target.url or "")
+    """A URL, or an Ingress/HTTPRoute (`target.route`) walked by the URL of its first host rule."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     engine = Engine(opts.timeout)
     try:
         wire = _open(kt, engine, opts, wires)
         k = KubeReads(wire, engine, kt)
+        url = parse_url(target.url or _route_url(k, target))
         answers = resolve(url.host)
         listed = _lists(k, engine)
         base = _provisional(kt.context, url, answers, listed)
@@ -56,7 +62,10 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
         for svc in (walk.edge, walk.backend if walk.stop is None else None):
             if svc is None or any(r.state.target == _target(svc) for r in runs):
                 continue
-            run = _Run(kt, _target(svc), opts, engine, wires)
+            # Behind the native controller's LB the backend's run reads that LB (its backend sets
+            # send to the pods), as --lb-ocid does for an LB made by hand.
+            run_opts = replace(opts, lb_ocid=walk.lb_id) if walk.lb_id and svc is walk.backend else opts
+            run = _Run(kt, _target(svc), run_opts, engine, wires)
             run.state.cluster_services = listed["Service"]
             run.start(wire, service=svc)
             runs.append(run)
@@ -67,11 +76,44 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
             # The runs count their depths from their Service, which the walk's two round trips
             # (the lists, then the edge's pods) preceded: the longest chain is theirs plus two.
             engine.reach(engine.chain + 2)
+        if target.route:
+            engine.reach(engine.chain + 1)  # the Ingress/HTTPRoute was read before anything else
         snapshot = _complete(snapshot, url, answers, listed, engine.result(extra),
                              engine.result(probe) if probe else None, walk)
+        # What the walk itself read beyond the lists: the native class's parameters, or why not.
+        snapshot.kubernetes += [o for o in base.kubernetes if o.get("kind") == nat.PARAMS_KIND]
+        snapshot.collection.update(base.collection)
     finally:
         engine.close()
-    return CollectResult(snapshot=snapshot, target=Target("", "", url=url.text), stats=engine.stats())
+    found = Target(target.namespace, "", url=url.text, route=target.route) if target.route else \
+        Target("", "", url=url.text)
+    return CollectResult(snapshot=snapshot, target=found, stats=engine.stats())
+
+
+_ROUTE_PATHS = {"ingress": ("/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}",
+                            "networking.k8s.io/v1", "Ingress"),
+                "httproute": ("/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/{name}",
+                              "gateway.networking.k8s.io/v1", "HTTPRoute")}
+
+
+def _route_url(k: KubeReads, target: Target) -> str:
+    """The URL of the Ingress's (HTTPRoute's) first host rule, as a file's `ingress/NAME` takes it."""
+    kind, _, name = (target.route or "").partition("/")
+    path, api, kind_name = _ROUTE_PATHS[kind]
+    where = f"{kind_name} {target.namespace}/{name}"
+    try:
+        obj = with_kind(k.get(1, path, {"namespace": target.namespace, "name": name}), api, kind_name)
+    except Gone:
+        raise UsageError(f"{where} does not exist (or its API is not installed)") from None
+    except Forbidden:
+        resource = "ingresses" if kind == "ingress" else "httproutes"
+        raise CollectionError(rbac_reason(resource, target.namespace, where)) from None
+    except Unreachable as exc:
+        raise CollectionError(f"cannot reach the Kubernetes API server: {exc}") from None
+    url = route_url(obj)
+    if url is None:
+        raise UsageError(f"{where} has no rule naming a host: diagnose its URL")
+    return url
 
 
 def _target(svc: dict) -> Target:
@@ -106,10 +148,14 @@ def _provisional(context: str, url: Url, answers: list[str], listed: dict[str, l
 
 
 def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes.Walk:
-    """The walk over what was listed, with the edge Service's pods read to recognise a controller."""
+    """The walk over what was listed, with the edge Service's pods read to recognise a controller
+    (or, behind the native controller's LB, its IngressClassParameters: the same round trip)."""
     facts = Facts(base, Target("", "", url=base.target["url"]))
     first = routes.walk(facts)
     assert first is not None
+    if first.native_class is not None:
+        _native_parameters(k, first.native_class, base)
+        return first
     if first.edge is None:
         return first
     meta, selector = first.edge["metadata"], (first.edge.get("spec") or {}).get("selector") or {}
@@ -125,6 +171,32 @@ def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes
     final = routes.walk(Facts(with_pods, Target("", "", url=base.target["url"])))
     assert final is not None
     return final
+
+
+def _native_parameters(k: KubeReads, cls: dict, snap: Snapshot) -> None:
+    """The IngressClassParameters the native class names, into the snapshot; a denied read, or the
+    CRD not installed, as a `collection` gap (the checks that read them are then unknown)."""
+    ref = nat.parameters_ref(cls)
+    if ref is None:
+        return
+    ns, name = ref
+    path = f"/apis/{nat.PARAMS_GROUP}/{nat.PARAMS_VERSION}/namespaces/{{namespace}}/{nat.PARAMS_PLURAL}/{{name}}"
+    fact = KIND_FACTS[nat.PARAMS_KIND]
+    try:
+        obj = k.get(2, path, {"namespace": ns or "default", "name": name})
+    except Forbidden:
+        snap.collection[fact] = {"kind": "denied", "reason": rbac_reason(nat.PARAMS_PLURAL, ns or "default",
+                                                                          "IngressClassParameters")}
+        return
+    except Gone as exc:
+        if "could not find the requested resource" in str(exc):
+            snap.collection[fact] = {"kind": "unavailable", "reason": (
+                f"the {nat.PARAMS_KIND} CRD ({nat.PARAMS_GROUP}/{nat.PARAMS_VERSION}) is not installed")}
+        return  # the object does not exist: what OKD-NIC-005 reports
+    except Unreachable as exc:
+        snap.collection[fact] = {"kind": "unavailable", "reason": f"reading IngressClassParameters failed: {exc}"}
+        return
+    snap.kubernetes.append(scrub_object(with_kind(obj, f"{nat.PARAMS_GROUP}/{nat.PARAMS_VERSION}", nat.PARAMS_KIND)))
 
 
 def _tls_secrets(k: KubeReads, walk: routes.Walk) -> list[dict]:

@@ -108,13 +108,34 @@ class BadRequest(ValueError):
     """A query the API server rejects with 400; str() is the Status message."""
 
 
+# Custom resources whose CRD's plural is not the English plural of the kind.
+CRD_PLURALS = {"IngressClassParameters": "ingressclassparameters"}
+
+
 def _plural(kind: str) -> str:
+    if kind in CRD_PLURALS:
+        return CRD_PLURALS[kind]
     low = kind.lower()
     if low.endswith(("s", "x", "ch", "sh")):
         return low + "es"
     if low.endswith("y") and low[-2:-1] not in "aeiou":
         return low[:-1] + "ies"
     return low + "s"
+
+
+def _defined(objects: list[dict[str, Any]]) -> list[Resource]:
+    """The resources the file's CustomResourceDefinitions define, one per served version."""
+    out = []
+    for crd in objects:
+        if crd.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        if not (spec.get("group") and names.get("kind") and names.get("plural")):
+            continue
+        out += [Resource(spec["group"], v["name"], names["kind"], names["plural"], spec.get("scope") == "Namespaced")
+                for v in spec.get("versions") or [] if v.get("name") and v.get("served", True)]
+    return out
 
 
 @dataclass
@@ -129,6 +150,9 @@ class Store:
         for res in BUILTIN:
             store.resources[(res.group, res.version, res.plural)] = res
             by_kind[(res.group, res.version, res.kind)] = res
+        for res in _defined(objects):  # a CRD in the file serves its kind even with no object of it
+            store.resources.setdefault((res.group, res.version, res.plural), res)
+            by_kind.setdefault((res.group, res.version, res.kind), res)
         for obj in [*objects, *_event_twins(objects)]:
             group, _, version = str(obj["apiVersion"]).rpartition("/")
             res = by_kind.get((group, version, obj["kind"]))

@@ -34,8 +34,26 @@ def test_snapshot_of_a_url_records_dns_and_the_certificate(sim_env, tmp_path):
     assert {f["code"] for f in again.json["findings"] if f["rootCause"]} == {"OKD-ING-004"}
 
 
-def test_an_ingress_target_live_is_a_one_line_usage_error(sim_env, tmp_path):
-    sim = sim_env(load_snapshot(SCENARIOS_DIR / "healthy-ingress-nginx-url.yaml"), tmp_path / "sim")
-    run = run_cli("diagnose", "ingress/storefront", "-n", "shop")
-    assert run.code == 64 and len(run.stderr.strip().splitlines()) == 1 and "https://HOST/PATH" in run.stderr
-    assert sim.requests == []
+def test_an_ingress_target_live_walks_its_first_rule_as_the_file_does(sim_env, tmp_path):
+    """`ingress/NAME` live: the Ingress is read, the URL of its first host rule walked; the report is
+    the file's (ingress/NAME --from FILE), route and target included."""
+    from tests.live.test_live_scenarios import comparable, differences
+
+    path = SCENARIOS_DIR / "ingress-backend-port-name.yaml"
+    from_file = run_cli("diagnose", "ingress/storefront", "-n", "shop", "--from", str(path), "-o", "json")
+    sim = sim_env(load_snapshot(path), tmp_path / "sim")
+    live = run_cli("diagnose", "ingress/storefront", "-n", "shop", "-o", "json", "--timeout", "30")
+    assert live.code == from_file.code == 2, live.stderr
+    assert live.json["target"]["route"] == "ingress/storefront"
+    replace = {sim.kube_url: load_snapshot(path).context.get("server") or sim.kube_url}
+    want, got = comparable(from_file.stdout, {}), comparable(live.stdout, replace)
+    assert not differences(want, got), differences(want, got)
+    assert any(r["path"] == "/apis/networking.k8s.io/v1/namespaces/shop/ingresses/storefront" for r in sim.requests)
+
+
+def test_a_missing_ingress_live_is_a_one_line_usage_error(sim_env, tmp_path):
+    sim_env(load_snapshot(SCENARIOS_DIR / "healthy-ingress-nginx-url.yaml"), tmp_path / "sim")
+    run = run_cli("diagnose", "ingress/nope", "-n", "shop")
+    assert run.code == 64 and len(run.stderr.strip().splitlines()) == 1 and "shop/nope" in run.stderr
+    run = run_cli("diagnose", "httproute/nope", "-n", "shop")
+    assert run.code == 64 and "HTTPRoute shop/nope" in run.stderr
