@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from okedoctor.chain import native as nat
 from okedoctor.chain import route as routes
 from okedoctor.check import Check, CheckSkipped
-from okedoctor.facts import OCI, Facts
+from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 
@@ -32,7 +32,8 @@ class NativeBackendsUnhealthy(Check):
     name = "native-backends-unhealthy"
     hop = Hop.LOADBALANCER
     symptom = True
-    needs = ("kubernetes", OCI)
+    # OCI is read only for a URL through the native LB: a Service diagnosis never lists these as skipped.
+    needs = ("kubernetes",)
 
     def run(self, facts: Facts) -> Iterator[Finding]:
         walk = routes.walk(facts)

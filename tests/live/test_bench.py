@@ -21,8 +21,8 @@ def test_bench_prints_wall_time_requests_and_chain():
     assert "verdict ok" in out
 
 
-def _chain(*args: str) -> int:
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "diagnose.py"), "healthy-ingress-nginx-url", *args,
+def _chain(*args: str, scenario: str = "healthy-ingress-nginx-url") -> int:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "diagnose.py"), scenario, *args,
                            "--runs", "1", "--latency-ms", "20"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return int(re.search(r"longest chain\s+(\d+) dependent requests", proc.stdout).group(1))
@@ -31,4 +31,12 @@ def _chain(*args: str) -> int:
 def test_a_url_costs_at_most_two_more_dependent_round_trips_than_its_service():
     """Issue #17: the walk (the lists, then the edge's pods) precedes the Services' collections."""
     url, service = _chain(), _chain("--service", "ingress-nginx/ingress-nginx-controller")
+    assert service < url <= service + 2
+
+
+def test_a_native_ingress_url_costs_at_most_two_more_than_its_backend_service():
+    """The OCI Native Ingress Controller's walk: the lists, then the class's IngressClassParameters;
+    the backend Service's collection reads the class's LB as --lb-ocid would."""
+    native = "healthy-native-ingress-url"
+    url, service = _chain(scenario=native), _chain("--service", "shop/storefront", scenario=native)
     assert service < url <= service + 2
