@@ -34,10 +34,11 @@ def test_one_check_per_builtin_file(builtin_registry):
 
 
 def test_codes_are_unique_and_prefixed_by_hop(builtin_registry):
-    # TLS at the edge is checked on the internet hop, under its own prefix.
-    prefixes = {"pod": ("OKD-POD-",), "node": ("OKD-NODE-",), "nodeport": ("OKD-NP-",),
-                "loadbalancer": ("OKD-LB-",), "internet": ("OKD-INET-", "OKD-TLS-"), "cluster": ("OKD-CL-",),
-                "dns": ("OKD-DNS-",), "ingress": ("OKD-ING-",)}
+    # TLS at the edge is checked on the internet hop, under its own prefix; the OCI Native Ingress
+    # Controller's checks (OKD-NIC-*) sit on the hops their findings belong to.
+    prefixes = {"pod": ("OKD-POD-", "OKD-NIC-"), "node": ("OKD-NODE-",), "nodeport": ("OKD-NP-",),
+                "loadbalancer": ("OKD-LB-", "OKD-NIC-"), "internet": ("OKD-INET-", "OKD-TLS-"),
+                "cluster": ("OKD-CL-",), "dns": ("OKD-DNS-",), "ingress": ("OKD-ING-", "OKD-NIC-")}
     for check in builtin_registry.checks:
         assert check.code.startswith(prefixes[check.hop.value]), check.code
 
