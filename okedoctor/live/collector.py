@@ -161,7 +161,11 @@ def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions, wires: Wires) -> Ku
     if wires.kube is REAL.kube:
         # Importing the kubernetes client is CPU work that OCI's imports would only slow down;
         # the OCI setup then overlaps the credential plugin's run, which waits on a subprocess.
-        import kubernetes.client  # noqa: F401
+        from okedoctor.live.kube import lean_kubernetes
+
+        lean_kubernetes()
+        import kubernetes.client.api_client  # noqa: F401
+        import kubernetes.config  # noqa: F401
 
     engine.once(("oci-setup",), OCI, wires.oci_setup, opts)
     # Loading the kubeconfig runs its credential plugin (`oci ce cluster generate-token`), which
