@@ -130,6 +130,7 @@ def test_a_diagnosis_from_a_file_imports_no_client_and_json_no_rich():
     code, imported = _imported(["diagnose", "--from", str(SCENARIOS_DIR / "missing-nodeport-rule.yaml"), "-o", "json"])
     tops = {name.split(".")[0] for name in imported}
     assert code == 2 and not tops & {"oci", "kubernetes", "httpx", "rich", "urllib3", "websocket"}
+    assert "importlib.metadata" not in imported  # no plugin declares okedoctor.checks: no entry-point scan
     code, imported = _imported(["diagnose", "--from", str(SCENARIOS_DIR / "missing-nodeport-rule.yaml")])
     assert code == 2 and "rich" in {name.split(".")[0] for name in imported}  # text output does need it
 
