@@ -183,7 +183,7 @@ def write_out(render: Callable[[], None]) -> None:
 
 
 def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    from okedoctor.render.text import COLOR
+    from okedoctor.render import COLOR
 
     COLOR["mode"] = value or "auto"  # every run sets it: an earlier in-process run's choice must not stay
 

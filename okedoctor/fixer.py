@@ -59,7 +59,7 @@ class Applier:
 
         if self.oci is None:
             return Applied(action, False, "no OCI configuration: OCI actions cannot be applied")
-        client = self.oci._client(action.service).base_client
+        client = self.oci._client(action.service)  # the SDK's BaseClient (OciReader._make_client)
         headers = {"accept": "application/json", "content-type": "application/json"}
         if action.if_match:
             headers["if-match"] = action.if_match

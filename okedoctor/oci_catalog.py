@@ -20,6 +20,12 @@ class OciService:
     client: str
     iam_family: str  # what the collector's policy statements name
     iam_aggregate: str | None = None  # the aggregate family a policy may name instead
+    # What the SDK client class hands its BaseClient (tests/live/test_units.py compares them with
+    # the installed SDK): the reader builds the BaseClient itself, so the service's models, a
+    # third of a second of imports (oci.core alone 0.13 s), are never loaded.
+    sdk_name: str = ""
+    endpoint_template: str = ""
+    endpoint_service_name: str | None = None
 
     @property
     def iam_families(self) -> tuple[str, ...]:
@@ -28,14 +34,23 @@ class OciService:
 
 SERVICES: dict[str, OciService] = {s.key: s for s in (
     OciService("nlb", "20200501", "oci.network_load_balancer", "NetworkLoadBalancerClient",
-               "network-load-balancers"),
-    OciService("lb", "20170115", "oci.load_balancer", "LoadBalancerClient", "load-balancers"),
-    OciService("vcn", "20160918", "oci.core", "VirtualNetworkClient", "virtual-network-family"),
-    OciService("compute", "20160918", "oci.core", "ComputeClient", "instance-family"),
-    OciService("ce", "20180222", "oci.container_engine", "ContainerEngineClient", "clusters", "cluster-family"),
+               "network-load-balancers", sdk_name="network_load_balancer",
+               endpoint_template="https://network-load-balancer-api.{region}.oci.{secondLevelDomain}"),
+    OciService("lb", "20170115", "oci.load_balancer", "LoadBalancerClient", "load-balancers",
+               sdk_name="load_balancer", endpoint_template="https://iaas.{region}.{secondLevelDomain}"),
+    OciService("vcn", "20160918", "oci.core", "VirtualNetworkClient", "virtual-network-family",
+               sdk_name="virtual_network", endpoint_service_name="iaas",
+               endpoint_template="https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}"),
+    OciService("compute", "20160918", "oci.core", "ComputeClient", "instance-family",
+               sdk_name="compute", endpoint_service_name="iaas",
+               endpoint_template="https://iaas.{region}.{dualStack?ds.oci.:}{secondLevelDomain}"),
+    OciService("ce", "20180222", "oci.container_engine", "ContainerEngineClient", "clusters", "cluster-family",
+               sdk_name="container_engine",
+               endpoint_template="https://containerengine.{region}.oci.{secondLevelDomain}"),
     # The OCI Certificates service: an L7 listener's sslConfiguration.certificateIds name its certificates.
     OciService("certs", "20210224", "oci.certificates_management", "CertificatesManagementClient",
-               "leaf-certificate-family"),
+               "leaf-certificate-family", sdk_name="certificates_management",
+               endpoint_template="https://certificatesmanagement.{region}.oci.{secondLevelDomain}"),
 )}
 
 

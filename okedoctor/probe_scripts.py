@@ -1,7 +1,10 @@
 """The in-pod probe's command lines: one contract shared by the live probe and the simulator.
 
 The probe runs `GET http://localhost:<port><path>` inside a container over exec with the first
-tool the image has, in this order; a port that speaks TLS is probed at `https://` without
+tool the image has, in TOOL_ORDER. One exec does it: `sh -c PROBE_SH` looks the tools up with
+`command -v` and execs the first it finds, saying on stderr's first line which one it chose and
+which it did not find (FOUND_MARK). An image without sh (distroless) gets the tools themselves,
+one exec each, side by side. A port that speaks TLS is probed at `https://` without
 verifying the certificate (a pod's certificate names its public host, never localhost, and may
 be self-signed: the probe asks whether the app answers, not whether its certificate is valid).
 bash's /dev/tcp cannot speak TLS, so it is not used for such a port. Nothing from the cluster
@@ -80,3 +83,62 @@ def bash_argv(host: str, port: int, path: str, timeout: int) -> list[str]:
 
 # The order the probe tries the tools in; the first the image has wins.
 TOOL_ORDER = ("curl", "wget", "python3", "bash")
+
+# What PROBE_SH writes to stderr before it runs the tool: `okedoctor-probe: curl; missing: wget python3`.
+FOUND_MARK = "okedoctor-probe:"
+
+# sh -c PROBE_SH probe <port> <path> <timeout> <http|https> <PYTHON_GET> <BASH_DEVTCP_GET>
+# Every form below is the same argv the tool would get exec'd alone (curl_argv, wget_argv, ...),
+# so the tools' outputs and exit codes, and their parser, are unchanged. bash's /dev/tcp speaks
+# no TLS, so it is not looked for on https. Nothing from the cluster is in the script: it is a
+# constant, and the port, path and timeout are positional parameters.
+PROBE_SH = (
+    'u="$4://localhost:$1$2"; k=""; m=""\n'
+    '[ "$4" = https ] && k=1\n'
+    'if command -v curl >/dev/null 2>&1; then\n'
+    ' echo "%(mark)s curl; missing:$m" >&2\n'
+    ' if [ -n "$k" ]; then exec curl -sS -k -m "$3" -w "\\n%%{http_code}\\n" "$u"; fi\n'
+    ' exec curl -sS -m "$3" -w "\\n%%{http_code}\\n" "$u"\n'
+    'fi\n'
+    'm="$m curl"\n'
+    'if command -v wget >/dev/null 2>&1; then\n'
+    ' echo "%(mark)s wget; missing:$m" >&2\n'
+    ' if [ -n "$k" ]; then exec wget -S -q --no-check-certificate -O - -T "$3" "$u"; fi\n'
+    ' exec wget -S -q -O - -T "$3" "$u"\n'
+    'fi\n'
+    'm="$m wget"\n'
+    'if command -v python3 >/dev/null 2>&1; then\n'
+    ' echo "%(mark)s python3; missing:$m" >&2\n'
+    ' exec python3 -c "$5" "$u" "$3"\n'
+    'fi\n'
+    'm="$m python3"\n'
+    'if [ -z "$k" ] && command -v bash >/dev/null 2>&1; then\n'
+    ' echo "%(mark)s bash; missing:$m" >&2\n'
+    ' exec bash -c "$6" localhost "$1" "$2" "$3"\n'
+    'fi\n'
+    '[ -z "$k" ] && m="$m bash"\n'
+    'echo "%(mark)s none; missing:$m" >&2\n'
+    'exit 127\n'
+) % {"mark": FOUND_MARK}
+
+
+def probe_sh_argv(port: int, path: str, timeout: int, tls: bool) -> list[str]:
+    """One exec that probes with the first tool the image has (see PROBE_SH)."""
+    return ["sh", "-c", PROBE_SH, "probe", str(port), path, str(timeout), "https" if tls else "http",
+            PYTHON_GET, BASH_DEVTCP_GET]
+
+
+def tools_for(tls: bool) -> tuple[str, ...]:
+    """The tools a probe may use, in order: bash's /dev/tcp speaks no TLS."""
+    return tuple(t for t in TOOL_ORDER if not (tls and t == "bash"))
+
+
+def split_found(stderr: str) -> tuple[str | None, list[str], str]:
+    """PROBE_SH's first stderr line -> (the tool it ran or None, the tools it did not find, the
+    rest of stderr, which is the tool's own). (None, [], stderr) when there is no such line."""
+    first, nl, rest = stderr.partition("\n")
+    if not first.startswith(FOUND_MARK):
+        return None, [], stderr
+    found, _, missing = first[len(FOUND_MARK):].partition("; missing:")
+    tool = found.strip()
+    return (tool if tool != "none" else ""), missing.split(), rest

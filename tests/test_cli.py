@@ -118,6 +118,23 @@ def test_help_and_checks_list_do_not_import_kubernetes_or_oci():
         assert "kubernetes" not in imported and "oci" not in imported, argv
 
 
+def _imported(argv: list[str]) -> tuple[int, set[str]]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "okedoctor", *argv],
+                          capture_output=True, text=True, cwd=ROOT)
+    return proc.returncode, {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
+def test_a_diagnosis_from_a_file_imports_no_client_and_json_no_rich():
+    """Issue #15: `--from` reads no API, so the clients' imports (oci, kubernetes, httpx: most of
+    a second) are not paid; JSON output needs no terminal renderer."""
+    code, imported = _imported(["diagnose", "--from", str(SCENARIOS_DIR / "missing-nodeport-rule.yaml"), "-o", "json"])
+    tops = {name.split(".")[0] for name in imported}
+    assert code == 2 and not tops & {"oci", "kubernetes", "httpx", "rich", "urllib3", "websocket"}
+    assert "importlib.metadata" not in imported  # no plugin declares okedoctor.checks: no entry-point scan
+    code, imported = _imported(["diagnose", "--from", str(SCENARIOS_DIR / "missing-nodeport-rule.yaml")])
+    assert code == 2 and "rich" in {name.split(".")[0] for name in imported}  # text output does need it
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "abc"])
 def test_bad_timeout_is_a_usage_error(value, capsys):
     code, _, err = run(["diagnose", "svc/app", "--timeout", value], capsys)

@@ -14,6 +14,7 @@ file. The plan, by depth of dependent requests (each level waits only for what i
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,10 +51,13 @@ class CollectResult:
 Watch = Callable[[Engine], object]
 
 
-def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch | None = None) -> CollectResult:
+def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch | None = None,
+            while_waiting: Callable[[], object] | None = None) -> CollectResult:
     """Read every fact the checks need for `target`; see the module docstring for the plan.
 
-    `watch` is handed the engine before the first request, to show progress as tasks end."""
+    `watch` is handed the engine before the first request, to show progress as tasks end.
+    `while_waiting` runs in this thread once every first request is out and the OCI setup is done
+    (both need the CPU first: the OCI reads wait for it), while the answers are awaited."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     ns = opts.namespace or kt.namespace or "default"
     tgt = Target(ns, target.service)
@@ -64,6 +68,9 @@ def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch
         wire = _open(kt, engine, opts, wires)
         run = _Run(kt, tgt, opts, engine, wires)
         run.start(wire)
+        if while_waiting is not None:
+            _settled(engine, engine.once(("oci-setup",), OCI, wires.oci_setup, opts))
+            while_waiting()
         snapshot = _finish(engine, [run])
     finally:
         engine.close()
@@ -161,7 +168,11 @@ def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions, wires: Wires) -> Ku
     if wires.kube is REAL.kube:
         # Importing the kubernetes client is CPU work that OCI's imports would only slow down;
         # the OCI setup then overlaps the credential plugin's run, which waits on a subprocess.
-        import kubernetes.client  # noqa: F401
+        from okedoctor.live.kube import lean_kubernetes
+
+        lean_kubernetes()
+        import kubernetes.client.api_client  # noqa: F401
+        import kubernetes.config  # noqa: F401
 
     engine.once(("oci-setup",), OCI, wires.oci_setup, opts)
     # Loading the kubeconfig runs its credential plugin (`oci ce cluster generate-token`), which
@@ -172,6 +183,12 @@ def _open(kt: KubeTarget, engine: Engine, opts: LiveOptions, wires: Wires) -> Ku
         raise CollectionError(f"the kubeconfig's credentials for context {kt.context!r} were not ready within "
                               f"{opts.timeout:g}s (its exec credential plugin did not finish); run the plugin "
                               "by hand, or raise --timeout") from None
+
+
+def _settled(engine: Engine, fut) -> None:
+    """Wait for `fut` however it ends: what it raises is the OCI phase's to report."""
+    with contextlib.suppress(Exception):
+        engine.result(fut)
 
 
 def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:

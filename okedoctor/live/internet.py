@@ -18,10 +18,15 @@ from okedoctor.errors import UsageError
 from okedoctor.live.redact import redact
 from okedoctor.probe_scripts import BODY_LIMIT
 
-# How long a public address may take to answer before it counts as a timeout. A load balancer
-# completes the TCP handshake itself (or, for an NLB, the node does) within a round trip; a
-# silent drop never does. Short, so that a hanging address costs one diagnosis this much and
-# not its whole --timeout (issue #15); docs/live-diagnosis.md documents it.
+# How long a public address may take before it counts as a timeout (issue #15; documented in
+# docs/live-diagnosis.md), in two parts:
+# - CONNECT_WAIT for the TCP handshake. An LB completes it itself (an NLB's backend node does)
+#   within one round trip, and the longest round trips between continents on the public internet
+#   are about 0.3 s; a security list, NSG or route that drops the packets never completes it.
+# - INTERNET_WAIT for the answer once connected: the round trip plus the app's own time, which a
+#   short wait must not cut (a slow honest answer is not a timeout).
+# So a dropped address costs a diagnosis half a second, not its whole --timeout.
+CONNECT_WAIT = 0.5
 INTERNET_WAIT = 1.0
 
 
@@ -72,7 +77,8 @@ def probe_address(address: str, timeout: float, redirect: dict[str, tuple[str, i
     started = time.perf_counter()
     out: dict[str, Any] = {}
     try:
-        with httpx.Client(verify=False, timeout=timeout, trust_env=False, follow_redirects=False) as client:
+        waits = httpx.Timeout(timeout, connect=min(CONNECT_WAIT, timeout))
+        with httpx.Client(verify=False, timeout=waits, trust_env=False, follow_redirects=False) as client:
             resp = client.get(url, headers={"Host": address, "User-Agent": "okedoctor"})
             out = {"status": resp.status_code, "body": redact(resp.text[:BODY_LIMIT])}
             if tls:

@@ -162,8 +162,45 @@ def _in_cluster_target(expect_context: str | None) -> KubeTarget:
                       namespace=ns, in_cluster=True)
 
 
+def lean_kubernetes() -> None:
+    """Let `kubernetes.client`, `.config` and `.stream` load without the package's __init__.
+
+    The __init__ imports dynamic, watch, utils (with kubernetes_validate), leaderelection and
+    informer, which no read uses: 0.19 s of a cold run's CPU, before the first request. The package
+    is registered as its real path with an attribute hook that loads any submodule on first use,
+    so `import kubernetes` elsewhere still finds everything (`kubernetes.watch`, `__version__`).
+    A package already imported is left as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "kubernetes" in sys.modules:
+        return
+    spec = importlib.util.find_spec("kubernetes")
+    if spec is None or not spec.submodule_search_locations:
+        return  # not installed: the import below says so in its own words
+    pkg = types.ModuleType("kubernetes")
+    pkg.__path__ = list(spec.submodule_search_locations)
+    pkg.__spec__, pkg.__file__, pkg.__package__ = spec, spec.origin, "kubernetes"
+
+    def attribute(name: str):
+        if name == "__version__":
+            from importlib.metadata import version
+
+            return version("kubernetes")
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return importlib.import_module(f"kubernetes.{name}")
+
+    pkg.__getattr__ = attribute  # type: ignore[method-assign]
+    sys.modules["kubernetes"] = pkg
+
+
 def make_api_client(target: KubeTarget, pool_size: int):
     """A kubernetes ApiClient for the chosen context; the import is here so --help stays fast."""
+    lean_kubernetes()
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 

@@ -230,14 +230,6 @@ def refuse_principal_on_loopback(auth: str, endpoint: str | None) -> None:
                          "OKEDOCTOR_OCI_ENDPOINT/--oci-endpoint to talk to OCI")
 
 
-def preload_services() -> None:
-    """Import the service modules the reads will need (0.3 s of CPU) while requests are in flight."""
-    import importlib
-
-    for module in {m for m, _ in SERVICES.values()}:
-        importlib.import_module(module)
-
-
 def principal_signer(setup: OciSetup, endpoint: str | None = None):
     """Signers that call a metadata or token service in their constructor: built in a worker."""
     import oci
@@ -273,6 +265,41 @@ class OciReader:
         return clients[service]
 
     def _make_client(self, service: str):
+        """The SDK's BaseClient for one service, built with what its client class would give it
+        (oci_catalog), so the service's models are never imported: every read asks for bytes."""
+        import oci
+        from oci.base_client import BaseClient
+        from oci.developer_tool_configuration import OCI_SDK_ENABLED_SERVICES_SET
+
+        svc = OCI_SERVICES[service]
+        if self.setup.signer is None or not OCI_SDK_ENABLED_SERVICES_SET.is_service_enabled(svc.sdk_name):
+            # a signer only the client class knows how to build, or a service the developer tool
+            # configuration disables: the client class says so in its own words
+            return self._service_client(service).base_client
+        cfg = dict(self.setup.config)
+        if self.region:
+            cfg["region"] = self.region
+        oci.config.validate_config(cfg, signer=self.setup.signer)
+        kwargs: dict[str, Any] = {
+            "regional_client": True, "service_endpoint": self.endpoint, "base_path": f"/{svc.version}",
+            "service_endpoint_template": svc.endpoint_template, "service_endpoint_template_per_realm": {},
+            "service_uses_dualstack_endpoints_by_default": False, "skip_deserialization": False,
+            # The SDK's default breaker is one process-wide object shared by every client:
+            # ten failures anywhere would silence all OCI reads for 30 s.
+            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+            "client_level_realm_specific_endpoint_template_enabled": None,
+            "client_level_dualstack_endpoints_enabled": None,
+            "timeout": (min(5.0, self.timeout), self.timeout),
+        }
+        if svc.endpoint_service_name:
+            kwargs["endpoint_service_name"] = svc.endpoint_service_name
+        client = BaseClient(svc.sdk_name, cfg, self.setup.signer, {}, **kwargs)
+        # The OCI APIs never redirect a read; following one (requests does by default) would send
+        # the signed request to whatever host a proxy or a hijacked endpoint names.
+        client.session.max_redirects = 0
+        return client
+
+    def _service_client(self, service: str):
         import importlib
 
         import oci
@@ -283,19 +310,13 @@ class OciReader:
         if self.region:
             cfg["region"] = self.region
         kwargs: dict[str, Any] = {
-            # The SDK's default breaker is one process-wide object shared by every client:
-            # ten failures anywhere would silence all OCI reads for 30 s.
             "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
             "retry_strategy": oci.retry.NoneRetryStrategy(),
             "timeout": (min(5.0, self.timeout), self.timeout),
         }
-        if self.setup.signer is not None:
-            kwargs["signer"] = self.setup.signer
         if self.endpoint:
             kwargs["service_endpoint"] = self.endpoint
         client = klass(cfg, **kwargs)
-        # The OCI APIs never redirect a read; following one (requests does by default) would send
-        # the signed request to whatever host a proxy or a hijacked endpoint names.
         client.base_client.session.max_redirects = 0
         return client
 
@@ -320,7 +341,7 @@ class OciReader:
 
         def attempt(**kw):
             self.on_request()  # every attempt is a request: retries count too
-            return client.base_client.call_api(**kw)
+            return client.call_api(**kw)
 
         try:
             resp = self._retry_strategy().make_retrying_call(

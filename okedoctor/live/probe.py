@@ -88,8 +88,25 @@ def parse_status_channel(raw: str | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else {"status": "Failure", "message": str(doc)}
 
 
+# The "tool" that is PROBE_SH: sh finds the first tool itself, in one exec.
+SHELL = "sh"
+
+
+@dataclass(frozen=True)
+class Probed:
+    """One probe exec: what came back, its parsed answer, the tool that answered ("" when the
+    image has none) and the tools found missing before it."""
+
+    res: ExecResult | None
+    answer: dict[str, Any]
+    tool: str
+    missing: list[str]
+
+
 def argv_for(tool: str, port: int, path: str, timeout: int, tls: bool = False) -> list[str]:
     url = f"{'https' if tls else 'http'}://localhost:{port}{path}"
+    if tool == SHELL:
+        return ps.probe_sh_argv(port, path, timeout, tls)
     if tool == "curl":
         return ps.curl_argv(url, timeout)
     if tool == "wget":

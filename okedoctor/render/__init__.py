@@ -15,6 +15,11 @@ from typing import IO, Any
 
 from okedoctor.model import Report
 
+# `--color auto|always|never`, set once per process by the command line (cliopts.color_option):
+# a renderer's signature stays (report, out), and the fleet's renderers share the console. It
+# lives here, not in `text`, so setting it loads no rich (a JSON run never imports it).
+COLOR = {"mode": "auto"}
+
 
 @dataclass(frozen=True)
 class Format:

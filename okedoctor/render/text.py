@@ -16,6 +16,7 @@ from rich.text import Text
 
 from okedoctor.i18n import ENGLISH, Translator, translator
 from okedoctor.model import Finding, Report, Severity
+from okedoctor.render import COLOR
 
 _STYLE = {"ok": "green", "warning": "yellow", "failure": "bold red", "error": "bold red", "unknown": "magenta",
           "notApplicable": "dim", "notReached": "dim"}
@@ -40,9 +41,6 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-# `--color auto|always|never`, set once per process by the command line (cliopts.color_option):
-# a renderer's signature stays (report, out), and the fleet's renderers share the console.
-COLOR = {"mode": "auto"}
 
 
 def make_console(out: IO[str]) -> Console:

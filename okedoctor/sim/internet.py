@@ -1,8 +1,10 @@
 """The internet side: each public address of `live.internet` becomes a loopback listener.
 
 {status, body} answers HTTP (HTTPS with the simulator's certificate on port 443); {error: refused}
-is a bound port that is not listening (the kernel refuses); {error: timeout} accepts and never
-answers; {error: reset} accepts, reads the request and resets the connection; {error: tls} answers
+is a bound port that is not listening (the kernel refuses); {error: timeout} never completes the
+TCP handshake, as when a security list, NSG or route drops the packets (its accept queue is kept
+full, so the kernel drops every SYN; nothing reaches the simulator, so nothing is recorded);
+{error: reset} accepts, reads the request and resets the connection; {error: tls} answers
 a TLS client in plain text, so its handshake fails. Any other error (an exception name a snapshot
 recorded) cannot be replayed: that address gets no listener and no redirect.
 """
@@ -57,7 +59,9 @@ class RawListener:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", self.bind_port))
-        if self.kind != "refused":
+        if self.kind == "timeout":
+            self._drop_every_syn()
+        elif self.kind != "refused":
             self.sock.listen(16)
             self.sock.settimeout(0.2)
             threading.Thread(target=self._accept, name=f"sim-internet-{self.kind}", daemon=True).start()
@@ -65,6 +69,13 @@ class RawListener:
     @property
     def port(self) -> int:
         return self.sock.getsockname()[1]
+
+    def _drop_every_syn(self) -> None:
+        """A backlog of 0 with one connection queued and never accepted: Linux drops further SYNs,
+        so a client's connect() hangs until its own timeout, as behind a dropping firewall."""
+        self.sock.listen(0)
+        filler = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        self.held.append(filler)
 
     def _accept(self) -> None:
         while not self.stopped.is_set():
@@ -75,9 +86,7 @@ class RawListener:
             except OSError:
                 return
             self.behaviour.recorder.record("internet", "", self.address, "", None, error=self.kind)
-            if self.kind == "timeout":
-                self.held.append(conn)
-            elif self.kind == "tls":
+            if self.kind == "tls":
                 threading.Thread(target=_not_tls, args=(conn,), daemon=True).start()
             else:
                 threading.Thread(target=_reset, args=(conn,), daemon=True).start()

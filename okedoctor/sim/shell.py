@@ -69,6 +69,8 @@ def _shell(name: str, argv: list[str], live: dict[str, Any]) -> ExecResult:
         script = argv[2]
         if name == "bash" and script == ps.BASH_DEVTCP_GET and len(argv) == 7:
             return _bash_probe(argv[3], argv[4], argv[5], argv[6], live)
+        if script == ps.PROBE_SH and len(argv) == 10:
+            return _probe_sh(argv[3:], live)
         words = script.split()
         if len(words) == 2 and words[0] == "exit" and words[1].isdigit():
             return ExecResult(exit_code=int(words[1]) % 256)
@@ -402,6 +404,29 @@ def _wget(args: list[str], live: dict[str, Any]) -> ExecResult:
 
 
 # ---- okedoctor's own probe forms (okedoctor.probe_scripts) -------------------------------------
+
+def _probe_sh(args: list[str], live: dict[str, Any]) -> ExecResult:
+    """PROBE_SH: `command -v` each tool in order, then what its `exec` line runs, after the line
+    that names the tool found and those missing."""
+    _, port, path, timeout, scheme, python_get, bash_get = args
+    if (python_get, bash_get) != (ps.PYTHON_GET, ps.BASH_DEVTCP_GET) or scheme not in ("http", "https") \
+            or not port.isdigit() or not timeout.isdigit():
+        return not_modelled("okedoctor's probe script with these arguments")
+    tools = live.get("tools") if "tools" in live else list(DEFAULT_TOOLS)
+    url = f"{scheme}://localhost:{port}{path}"
+    missing: list[str] = []
+    for tool in ps.tools_for(scheme == "https"):
+        if tool not in (tools or []):
+            missing.append(tool)
+            continue
+        argv = {"curl": lambda: ps.curl_argv(url, int(timeout)), "wget": lambda: ps.wget_argv(url, int(timeout)),
+                "python3": lambda: ps.python_argv(url, int(timeout)),
+                "bash": lambda: ps.bash_argv("localhost", int(port), path, int(timeout))}[tool]()
+        res = run_command(argv, live)
+        res.stderr = f"{ps.FOUND_MARK} {tool}; missing:{''.join(' ' + m for m in missing)}\n" + res.stderr
+        return res
+    return ExecResult(stderr=f"{ps.FOUND_MARK} none; missing:{''.join(' ' + m for m in missing)}\n", exit_code=127)
+
 
 def _python_probe(url: str, timeout: str, live: dict[str, Any]) -> ExecResult:
     target = parse_url(url)

@@ -51,7 +51,27 @@ def test_the_probe_starts_before_the_load_balancer_lookup_ends(tmp_path):
     assert result.snapshot.live["internet"] == snap.live["internet"]
 
 
-def test_an_address_that_hangs_is_a_timeout_after_the_short_wait():
+def test_an_address_that_drops_the_handshake_is_a_timeout_after_the_connect_wait():
+    from okedoctor.live.internet import CONNECT_WAIT
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # the accept queue is full: SYNs are dropped
+    try:
+        started = time.monotonic()
+        got = probe_address("203.0.113.10:80", INTERNET_WAIT, {"203.0.113.10:80": ("127.0.0.1", port)}, tls=False)
+        waited = time.monotonic() - started
+    finally:
+        filler.close()
+        server.close()
+    assert got["error"] == "timeout"
+    assert CONNECT_WAIT - 0.1 <= waited < CONNECT_WAIT + 0.4 < INTERNET_WAIT
+
+
+def test_an_address_that_connects_and_hangs_is_a_timeout_after_the_answer_wait():
+    """Connected, the answer gets the longer wait: a slow honest answer is not cut at the connect wait."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)  # accepts (the kernel completes the handshake) and never answers
@@ -64,3 +84,29 @@ def test_an_address_that_hangs_is_a_timeout_after_the_short_wait():
         server.close()
     assert got["error"] == "timeout"
     assert INTERNET_WAIT - 0.1 <= waited < INTERNET_WAIT + 1.0
+
+
+def test_an_answer_slower_than_the_connect_wait_is_an_answer():
+    """Connected at once, answered after 0.7 s (longer than CONNECT_WAIT): 200, not a timeout."""
+    import threading
+
+    from okedoctor.live.internet import CONNECT_WAIT
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def slow() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        time.sleep(CONNECT_WAIT + 0.2)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.close()
+
+    threading.Thread(target=slow, daemon=True).start()
+    try:
+        got = probe_address("203.0.113.10:80", INTERNET_WAIT, {"203.0.113.10:80": ("127.0.0.1", port)}, tls=False)
+    finally:
+        server.close()
+    assert (got["status"], got["body"]) == (200, "ok") and got["elapsedMs"] >= CONNECT_WAIT * 1000

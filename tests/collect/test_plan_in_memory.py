@@ -116,3 +116,15 @@ def test_a_claim_naming_a_missing_class_brings_every_class_and_diagnoses_as_the_
     assert got == want
     [f] = [f for f in got["findings"] if f["code"] == "OKD-POD-026"]
     assert f["evidence"]["existingClasses"] == {"oci": "oracle.com/oci", "oci-fss": "fss.csi.oraclecloud.com"}
+
+
+SERVICE_SCENARIOS = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml")
+                           if "url" not in (load_snapshot(p).target or {}))
+
+
+@pytest.mark.parametrize("name", SERVICE_SCENARIOS)
+def test_every_service_diagnosis_chains_at_most_five_dependent_requests(name, tmp_path, builtin_registry):
+    """Issue #15: at 50 ms a request, five round trips are a quarter of a second. The in-pod probe
+    finds its tool and answers in one exec, so a refused port's log and the ports it names fit too."""
+    _, _, _, stats = run(name, tmp_path, builtin_registry)
+    assert stats["longest_chain"] <= 5

@@ -220,3 +220,17 @@ def test_failed_principal_auth_names_the_auth_in_use(signer_calls, monkeypatch):
     assert isinstance(result, OciUnavailable)
     assert str(result).startswith("OCI resource_principal authentication failed")
     assert signer_calls == ["get_resource_principals_signer"]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--config", "BAD"), "malformed YAML"),
+    (("--exclude", "OKD-NOPE-999"), "OKD-NOPE-999"),
+])
+def test_a_bad_policy_is_one_line_and_exit_64_live_too(sim_env, tmp_path, args, needle):
+    """A live diagnosis loads the checks and the policy while its first requests are in flight
+    (issue #15); what they refuse is still one line and exit 64, and no report is written."""
+    sim_env(healthy(), tmp_path / "sim")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("silences: [\n", encoding="utf-8")
+    run = run_cli("diagnose", "svc/app", "-o", "json", *(str(bad) if a == "BAD" else a for a in args))
+    assert needle in _usage_line(run) and run.stdout == ""

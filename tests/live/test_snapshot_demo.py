@@ -140,7 +140,22 @@ def test_every_service_port_is_probed_with_the_tool_found_first(sim_env, tmp_pat
         assert got[key]["localhost"]["9090"]["error"] == "refused"
         assert got[key]["tools"] == ["python3"] and got[key]["toolsMissing"] == ["curl", "wget"]
     execs = [r for r in sim.requests if r["path"].endswith("/exec")]
-    assert len(execs) == 2 * 4  # per pod: curl, wget, python3 (found), then python3 for the second port
+    assert len(execs) == 2 * 2  # per pod: one sh script finds python3 and probes, then python3 for the second port
+
+
+def test_an_image_without_sh_gets_each_tool_alone_side_by_side(sim_env, tmp_path):
+    snap = load_snapshot(SCENARIOS_DIR / "healthy-nlb.yaml")
+    for live in snap.live["containers"].values():
+        live["tools"] = ["python3"]  # distroless python: no sh, so no script
+    sim = sim_env(snap, tmp_path / "sim")
+    out = tmp_path / "snap.yaml"
+    assert run_cli("snapshot", "svc/app", "-f", str(out), "--timeout", "20").code == 0
+    got = load_snapshot(out).live["containers"]
+    for key in snap.live["containers"]:
+        assert got[key]["localhost"]["8080"]["status"] == 200
+        assert got[key]["tools"] == ["python3"] and got[key]["toolsMissing"] == ["curl", "wget"]
+    execs = [r for r in sim.requests if r["path"].endswith("/exec")]
+    assert len(execs) == 2 * 5  # per pod: sh (missing), then curl, wget, python3 and bash at once
 
 
 def test_internet_probe_speaks_tls_on_443(sim_env, tmp_path):

@@ -403,3 +403,37 @@ def test_a_tls_secret_keeps_its_public_certificate_and_never_its_key():
                                 "data": {"tls.crt": both}})["data"] == {"tls.crt": "<redacted>"}
     assert strip_secret_values({"kind": "Secret", "type": "Opaque", "metadata": {"name": "t"},
                                 "data": {"tls.crt": crt}})["data"] == {"tls.crt": "<redacted>"}
+
+
+@pytest.mark.parametrize("service", ["nlb", "lb", "vcn", "compute", "ce", "certs"])
+@pytest.mark.parametrize("endpoint", [None, "http://127.0.0.1:9"])
+def test_the_readers_base_client_is_the_one_the_sdks_client_class_builds(service, endpoint, tmp_path):
+    """The reader builds the SDK's BaseClient itself (no models imported): same endpoint, API
+    version, signer and timeouts as the service's client class, for a real region and the simulator."""
+    import importlib
+
+    import oci
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from okedoctor.live.oci_api import OciReader
+    from okedoctor.oci_catalog import SERVICES
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    (tmp_path / "key.pem").write_bytes(pem)
+    cfg = {"user": "ocid1.user.oc1..u", "tenancy": "ocid1.tenancy.oc1..t", "fingerprint": ":".join(["ab"] * 16),
+           "key_file": str(tmp_path / "key.pem"), "region": "ap-tokyo-1"}
+    signer = oci.signer.Signer(cfg["tenancy"], cfg["user"], cfg["fingerprint"], cfg["key_file"])
+    reader = OciReader(OciSetup(auth="api_key", config=cfg, signer=signer), region=None, endpoint=endpoint,
+                       timeout=15.0)
+    assert set(SERVICES) == {"nlb", "lb", "vcn", "compute", "ce", "certs"}  # every service the reader calls
+    ours = reader._make_client(service)
+    svc = SERVICES[service]
+    klass = getattr(importlib.import_module(svc.module), svc.client)
+    theirs = klass(cfg, signer=signer, service_endpoint=endpoint, timeout=(5.0, 15.0)).base_client
+    assert (ours.service, ours.endpoint, ours._base_path, ours.endpoint_service_name, ours.timeout) == \
+        (theirs.service, theirs.endpoint, theirs._base_path, theirs.endpoint_service_name, theirs.timeout)
+    assert ours.signer is signer and ours.session.max_redirects == 0
+    assert (endpoint or "ap-tokyo-1") in ours.endpoint

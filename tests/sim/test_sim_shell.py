@@ -118,3 +118,38 @@ def test_wget_probes_tls_without_checking_the_certificate():
     res = run_command(ps.wget_argv("https://localhost:443/", 2), TLS)
     assert "--no-check-certificate" in ps.wget_argv("https://localhost:443/", 2)
     assert "HTTP/1.1 404" in res.stderr  # the status the probe reads; busybox prints no body on a 4xx
+
+
+@pytest.mark.parametrize("tools", [["sh", "curl", "wget"], ["sh", "wget"], ["sh", "python3"], ["sh", "bash"]])
+@pytest.mark.parametrize(("port", "tls"), [(8080, False), (8081, False), (9090, False), (9091, False),
+                                           (9092, False), (443, True), (8443, False)])
+def test_the_one_exec_script_answers_as_the_tool_it_picks(tools, port, tls):
+    """PROBE_SH runs the first tool the image has: the same answer, reset, timeout or status as that tool alone."""
+    from okedoctor.live.probe import ExecResult as Seen
+    from okedoctor.live.probe import argv_for, parse_probe
+
+    live = {"tools": tools, "localhost": {**LIVE["localhost"], **TLS["localhost"]}}
+    res = run_command(ps.probe_sh_argv(port, "/", 2, tls), live)
+    tool, missing, stderr = ps.split_found(res.stderr)
+    usable = ps.tools_for(tls)
+    want = next((t for t in usable if t in tools), "")
+    assert tool == want and missing == list(usable[:usable.index(want)] if want else usable)
+    if not want:
+        assert res.exit_code == 127
+        return
+    alone = run_command(argv_for(want, port, "/", 2, tls), live)
+    assert (res.stdout, stderr, res.exit_code, res.delay) == (alone.stdout, alone.stderr, alone.exit_code, alone.delay)
+
+    def seen(r, err):
+        return Seen(r.stdout, err, None if r.exit_code == 0 else
+                    {"status": "Failure", "details": {"causes": [{"reason": "ExitCode", "message": str(r.exit_code)}]}})
+    assert parse_probe(want, seen(res, stderr)) == parse_probe(want, seen(alone, alone.stderr))
+
+
+def test_the_one_exec_script_needs_sh_and_says_when_no_tool_is_there():
+    assert "sh" in run_command(ps.probe_sh_argv(8080, "/", 2, False), {"tools": ["curl"]}).runtime_error
+    res = run_command(ps.probe_sh_argv(8080, "/", 2, False), {"tools": ["sh"]})
+    assert res.exit_code == 127 and ps.split_found(res.stderr)[:2] == ("", ["curl", "wget", "python3", "bash"])
+    # bash's /dev/tcp speaks no TLS: on https it is neither used nor reported missing
+    res = run_command(ps.probe_sh_argv(443, "/", 2, True), {"tools": ["sh", "bash"]})
+    assert ps.split_found(res.stderr)[:2] == ("", ["curl", "wget", "python3"])

@@ -10,10 +10,18 @@ from okedoctor.kube import listening_ports, pod_ready
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import rbac_reason
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
-from okedoctor.live.probe import ProbeTarget, answered_like_tls, argv_for, parse_probe, probe_targets
+from okedoctor.live.probe import (
+    SHELL,
+    Probed,
+    ProbeTarget,
+    answered_like_tls,
+    argv_for,
+    parse_probe,
+    probe_targets,
+)
 from okedoctor.live.redact import redact
 from okedoctor.live.shapes import init_needs_logs, needs_logs
-from okedoctor.probe_scripts import TOOL_ORDER
+from okedoctor.probe_scripts import split_found, tools_for
 
 MAX_PROBED_PODS = 20
 MAX_LOG_PORTS = 3  # ports named by a log, probed after the target port was refused
@@ -125,37 +133,59 @@ class ContainerCollector:
                 self.engine.submit(LIVE_PROBE, self._probe_with, pod, pt, tool, depth + 1)
 
     def _probe_first(self, pod: dict, pt: ProbeTarget) -> tuple[str, int] | None:
-        """Try the tools in TOOL_ORDER until one exists; record its answer; return (tool, depth)."""
+        """Find the container's tool and probe with it; record its answer; return (tool, depth).
+
+        One exec of PROBE_SH does both. An image without sh (distroless) gets each tool alone,
+        side by side, one round trip later."""
         key = self._key(pod["metadata"]["name"], pt.container)
-        missing: list[str] = []
-        for depth, tool in enumerate(TOOL_ORDER, start=3):
-            if pt.tls and tool == "bash":
-                break  # /dev/tcp speaks no TLS
-            try:
-                res, answer = self._exec_probe(pod, pt, tool, depth)
-            except (Forbidden, Unreachable):
-                return None
-            if res.missing_tool:
-                missing.append(tool)
-                continue
-            answer = self._tls_again(pod, pt, tool, depth, answer)
+        depth = 3
+        try:
+            got = self._exec_probe(pod, pt, SHELL, depth)
+        except (Forbidden, Unreachable):
+            return None
+        if got.tool == SHELL and got.res is not None and got.res.missing_tool:  # the script did not run: no sh
+            depth += 1
+            got = self._probe_each(pod, pt, depth)
+        if got is None or not got.tool:
             with self.s.lock:
                 entry = self.s.container(key)
-                entry["tools"], entry["toolsMissing"] = [tool], missing
-                entry.setdefault("localhost", {})[str(pt.port)] = answer
-            self._follow_up(pod, pt, tool, depth, answer)
-            return tool, depth
+                entry["tools"], entry["toolsMissing"] = [], got.missing if got else []
+            return None
+        answer = self._tls_again(pod, pt, got.tool, depth, got.answer)
         with self.s.lock:
             entry = self.s.container(key)
-            entry["tools"], entry["toolsMissing"] = [], missing
-        return None
+            entry["tools"], entry["toolsMissing"] = [got.tool], got.missing
+            entry.setdefault("localhost", {})[str(pt.port)] = answer
+        self._follow_up(pod, pt, got.tool, depth, answer)
+        return got.tool, depth
+
+    def _probe_each(self, pod: dict, pt: ProbeTarget, depth: int) -> Probed | None:
+        """Each tool alone, side by side: the first in TOOL_ORDER the image has answers.
+        None when the exec was refused or failed (noted)."""
+        tools = tools_for(pt.tls)
+        futs = [self.engine.submit(LIVE_PROBE, self._try_exec, pod, pt, tool, depth) for tool in tools]
+        missing: list[str] = []
+        for tool, fut in zip(tools, futs, strict=True):
+            got = self.engine.result(fut)
+            if got is None:
+                return None
+            if got.res is not None and not got.res.missing_tool:
+                return replace(got, missing=missing)
+            missing.append(tool)
+        return Probed(None, {}, "", missing)
+
+    def _try_exec(self, pod: dict, pt: ProbeTarget, tool: str, depth: int) -> Probed | None:
+        try:
+            return self._exec_probe(pod, pt, tool, depth)
+        except (Forbidden, Unreachable):
+            return None
 
     def _probe_with(self, pod: dict, pt: ProbeTarget, tool: str, depth: int, follow: bool = True) -> None:
         key = self._key(pod["metadata"]["name"], pt.container)
         if pt.tls and tool == "bash":
             return  # /dev/tcp speaks no TLS: better no answer than a reset by design
         try:
-            _, answer = self._exec_probe(pod, pt, tool, depth)
+            answer = self._exec_probe(pod, pt, tool, depth).answer
             answer = self._tls_again(pod, pt, tool, depth, answer)
         except (Forbidden, Unreachable):
             return
@@ -170,7 +200,7 @@ class ContainerCollector:
         if pt.tls or tool == "bash" or not answered_like_tls(answer):
             return answer
         try:
-            _, again = self._exec_probe(pod, replace(pt, tls=True), tool, depth + 1)
+            again = self._exec_probe(pod, replace(pt, tls=True), tool, depth + 1).answer
         except (Forbidden, Unreachable):
             return answer
         if "status" not in again:
@@ -198,8 +228,9 @@ class ContainerCollector:
             self.engine.submit(LIVE_PROBE, self._probe_with, pod, ProbeTarget(pt.container, port, "/"), tool,
                                depth + 2, False)
 
-    def _exec_probe(self, pod: dict, pt: ProbeTarget, tool: str, depth: int):
-        """One exec of one tool: (ExecResult, parsed answer); denials and failures are noted."""
+    def _exec_probe(self, pod: dict, pt: ProbeTarget, tool: str, depth: int) -> Probed:
+        """One exec of one tool (or of PROBE_SH, tool SHELL): what it printed, parsed; denials and
+        failures are noted and raised."""
         ns = self.s.target.namespace
         key = self._key(pod["metadata"]["name"], pt.container)
         timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
@@ -213,8 +244,14 @@ class ContainerCollector:
         except Unreachable as exc:
             self.s.note(LIVE_PROBE, "unavailable", f"exec into {key} failed: {exc}")
             raise
-        answer = parse_probe(tool, res)
-        answer.update(tool=tool, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
+        found, missing = tool, []
+        if tool == SHELL:
+            ran, missing, rest = split_found(res.stderr)
+            res = replace(res, stderr=rest)
+            # No line from the script: sh itself failed (or is missing); its error is the answer.
+            found = SHELL if ran is None else ran
+        answer = parse_probe(found, res) if found else {}
+        answer.update(tool=found, path=pt.path, elapsedMs=int((time.perf_counter() - started) * 1000))
         if pt.tls:
             answer["tls"] = True
-        return res, answer
+        return Probed(res, answer, found, missing)

@@ -53,6 +53,8 @@ class LbFinder:
 
         annotated = (svc["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION)
         add(annotated, "service-annotation")
+        if (svc.get("spec") or {}).get("type") == "NodePort" and not s.opts.lb_ocid:
+            self._prefetch_lists(annotated, nodes)
         cluster_note = None
         if cluster_fut is not None:
             try:
@@ -75,6 +77,18 @@ class LbFinder:
         s.lb_search = {"compartments": [{"id": c, "from": src} for c, src in sources.items()]}
         if cluster_note:
             s.lb_search["clusterCompartment"] = cluster_note
+
+    def _prefetch_lists(self, annotated: str | None, nodes: list[dict]) -> None:
+        """A NodePort Service has no LB by the CCM's name: its LB is searched in the lists of every
+        compartment. Those the Service, the nodes and --compartment-id name are listed now, beside
+        GetCluster, not after it (one round trip less before the internet probe can start); `_lists`
+        shares them by key and adds the cluster's compartment when it differs."""
+        known = [annotated, *((n["metadata"].get("annotations") or {}).get(COMPARTMENT_ANNOTATION) for n in nodes),
+                 *self.s.opts.compartment_ids]
+        for c in dict.fromkeys(c for c in known if c):
+            for f in FLAVORS.values():
+                self.engine.once(("lb-list", f.key, c), OCI, _value_or_error, self.r.read, 2, f.key, f.list_path,
+                                 None, {"compartmentId": c}, True)
 
     # ---- the lookup ---------------------------------------------------------------------
     def find(self, svc: dict) -> dict | None:

@@ -42,7 +42,6 @@ def oci_setup(opts: LiveOptions) -> oci_api.OciSetup | Exception | None:
                                    region=opts.region)
         if setup.auth in oci_api.PRINCIPAL_AUTHS:
             setup.signer = oci_api.principal_signer(setup, endpoint)
-        oci_api.preload_services()
     except oci_api.OciDisabled as exc:
         return exc
     except (UsageError, CollectionError):
