@@ -19,9 +19,15 @@ from okedoctor.options import LiveOptions
 # The facts a deadline cut is reported on; any other task's fact is part of `kubernetes`.
 TOP_FACTS = (KUBERNETES, OCI, LIVE_CONTAINERS, LIVE_PROBE, LIVE_INTERNET)
 
-# The key of the shared read (Engine.once) running in this thread, if any: a gap it records
-# belongs to every Service whose collection waits on that read, not only to the one that started it.
+# The keys of the shared reads (Engine.once) this thread works for, outermost first: a gap it
+# records belongs to every Service whose collection waits on one of them, not only to the one that
+# started it. A task submitted from a shared read works for it too (a worker's VNIC read, started
+# by the worker's shared read, is needed by every Service that needs the worker).
 _SHARED = threading.local()
+
+
+def _chain() -> tuple:
+    return getattr(_SHARED, "keys", ())
 
 
 def reported_fact(fact: str) -> str:
@@ -45,13 +51,15 @@ class RunEngine:
         return getattr(self._engine, name)
 
     def submit(self, fact: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-        fut = self._engine.submit(fact, fn, *args, **kwargs)
+        keys = _chain()
+        fut = self._engine.submit(fact, _as_shared, keys, fn, *args, **kwargs) if keys else \
+            self._engine.submit(fact, fn, *args, **kwargs)
         with self._lock:
             self.tracked.append((fact, fut, None))
         return fut
 
     def once(self, key: Any, fact: str, fn: Callable[..., Any], *args: Any) -> Future:
-        fut = self._engine.once(key, fact, _as_shared, key, fn, *args)
+        fut = self._engine.once(key, fact, _as_shared, _chain() + (key,), fn, *args)
         with self._lock:
             self.tracked.append((fact, fut, key))
         return fut
@@ -68,13 +76,13 @@ class RunEngine:
         return [gap for key in keys for gap in self._engine.shared_gaps(key)]
 
 
-def _as_shared(key: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    outer = getattr(_SHARED, "key", None)
-    _SHARED.key = key
+def _as_shared(keys: tuple, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    outer = _chain()
+    _SHARED.keys = keys
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     finally:
-        _SHARED.key = outer
+        _SHARED.keys = outer
 
 
 def _empty_oci() -> dict[str, Any]:
@@ -111,8 +119,7 @@ class RunState:
 
     def note(self, fact: str, kind: str, reason: str) -> None:
         """Record why a fact is missing; denials win over other kinds, reasons accumulate."""
-        key = getattr(_SHARED, "key", None)
-        if key is not None:
+        for key in _chain():
             self.engine.add_shared_gap(key, (fact, kind, reason))
         with self.lock:
             prev = self.collection.get(fact)
