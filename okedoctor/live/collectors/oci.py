@@ -33,6 +33,8 @@ from okedoctor.oci_catalog import (
 )
 
 COMPARTMENT_ANNOTATION = "oci.oraclecloud.com/compartment-id"
+# The shared read of every worker's OCI facts (see OciReads.workers).
+WORKERS_KEY = ("workers",)
 
 
 class OciWire(Protocol):
@@ -220,6 +222,13 @@ class OciReads:
         self.s.put_keyed(NSG_RULES, nsg, self.read(depth, res.service, path, params, None, listing=True))
 
     # ---- the workers --------------------------------------------------------------------
+    def workers(self, nodes: list[dict]) -> None:
+        """Every worker's instance, VNICs, subnet and NSGs (the shared read `WORKERS_KEY`): done
+        when each worker's own reads are, so a Service waiting on it waits for all of them."""
+        futs = [self.engine.submit(OCI, self.guard, self.worker, node) for node in nodes]
+        for fut in futs:
+            self.engine.result(fut)
+
     def worker(self, node: dict) -> None:
         """The worker's instance, VNICs, subnet and NSGs, from its providerID."""
         instance_id = (node.get("spec") or {}).get("providerID", "")

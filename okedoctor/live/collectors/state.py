@@ -113,6 +113,7 @@ class RunState:
     node_instances: list[str] = field(default_factory=list)
     lb_depth: int = 2  # the internet probe's depth: after the Service, or after the LB when there is one
     fleet: bool = False  # one of many Services of a report: shared lists, one probe per Service
+    _ids: dict[str, set] = field(default_factory=dict, repr=False)  # per `oci` list section (see add)
 
     def __post_init__(self) -> None:
         self.region = self.region or self.opts.region
@@ -141,8 +142,12 @@ class RunState:
             return
         with self.lock:
             bodies = self.oci.setdefault(section, [])
+            # The ids already there, kept beside the section: a fleet adds hundreds of workers
+            # one by one, and a scan of the section for each was quadratic.
+            ids = self._ids.setdefault(section, {x.get("id") for x in bodies})
             for b in body if isinstance(body, list) else [body]:
-                if not any(x.get("id") == b.get("id") for x in bodies):
+                if b.get("id") not in ids:
+                    ids.add(b.get("id"))
                     bodies.append(b)
 
     def put_keyed(self, section: str, key: str, value: Any) -> None:
