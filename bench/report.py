@@ -54,12 +54,13 @@ def main() -> int:
             started = time.perf_counter()
             # GNU time reports okedoctor's own peak RSS, apart from the simulator's.
             run = subprocess.run(
-                ["/usr/bin/time", "-f", "peak-rss-kb %M", sys.executable, "-m", "okedoctor", "report", "-A",
+                ["/usr/bin/time", "-f", "peak-rss-kb %M cpu-s %U %S", sys.executable, "-m", "okedoctor", "report", "-A",
                  "-o", "json", "--timeout", "600"],
                 capture_output=True, text=True, env={**os.environ, **env},
             )
             wall = time.perf_counter() - started
-        peak_kb = int(run.stderr.rsplit("peak-rss-kb ", 1)[-1].split()[0])
+        timed = run.stderr.rsplit("peak-rss-kb ", 1)[-1].split()
+        peak_kb, cpu = int(timed[0]), float(timed[2]) + float(timed[3])
         if run.returncode not in (0, 1, 2, 3):
             print(run.stderr, file=sys.stderr)
             return 1
@@ -74,7 +75,11 @@ def main() -> int:
                                for r in requests if r["method"] == "GET" and r["api"] != "internet")
     repeated = {f"{api} {path}": n for (api, path, _), n in urls.items() if n > 1}
     print(f"latency            {args.latency_ms} ms per request")
-    print(f"wall time          {wall:.2f} s for okedoctor report -A (exit {run.returncode})")
+    print(f"wall time          {wall:.2f} s for okedoctor report -A (exit {run.returncode}); "
+          f"load average {os.getloadavg()[0]:.2f}")
+    # On a shared machine the wall time says how busy the others were; the CPU time does not.
+    print(f"cpu time           {cpu:.2f} s (user + system) of okedoctor report; "
+          f"checks {doc['stats'].get('checks_s', 0):.2f} s")
     print("requests           " + ", ".join(f"{api} {n}" for api, n in sorted(per_api.items()))
           + f" (total {len(requests)})")
     print(f"repeated reads     {len(repeated)} URLs asked more than once" + (f": {repeated}" if repeated else ""))

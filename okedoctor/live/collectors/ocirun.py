@@ -41,7 +41,10 @@ class OciCollector:
         s.oci_used = True
         s.node_instances = [(n.get("spec") or {}).get("providerID", "") for n in nodes
                             if (n.get("spec") or {}).get("providerID", "").startswith("ocid1.instance")]
-        reads = OciReads(s, self.wires.oci(setup, s.region, s.opts, lambda: e.count(OCI_API)))
+        # One reader per run and region, shared by the Services of a fleet: its SDK clients (a
+        # session, a connection and a signer each) were made again for every Service.
+        wire = e.shared(("oci-wire", s.region), self.wires.oci, setup, s.region, s.opts, lambda: e.count(OCI_API))
+        reads = OciReads(s, wire)
         finder = LbFinder(s, reads, self.kube)
         exposed = (svc.get("spec") or {}).get("type") in EXPOSED
         cluster_fut = finder.cluster_future() if exposed else None
