@@ -23,10 +23,11 @@ def main() -> int:
     from okedoctor.sim.server import Simulator
 
     services, nodes, pods, workdir, latency, log = sys.argv[1:7]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # while generating: stop at once
     snap, _ = generate_fleet(int(services), int(nodes), int(pods))
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Simulator(snap, Path(workdir), latency_ms=int(latency), request_log=log, keep_requests=False) as sim:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # serving: stop through the loop below
         for name, value in sim.env.items():
             print(f"export {name}='{value}'", flush=True)
         while not stop.wait(0.5):
