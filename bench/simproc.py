@@ -24,6 +24,23 @@ def sim_serve(snapshot: Path, workdir: Path, latency_ms: int = 0, log: Path | No
     cmd += ["--request-log", str(log)] if log else []
     for fault in faults:
         cmd += ["--fault", fault]
+    with _serving(cmd) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def fleet_serve(services: int, nodes: int, pods_per_service: int, workdir: Path, latency_ms: int,
+                log: Path) -> Iterator[dict[str, str]]:
+    """Serve a generated fleet from memory (bench/fleetsim.py): for one too large for a file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(Path(__file__).with_name("fleetsim.py")), str(services), str(nodes),
+           str(pods_per_service), str(workdir), str(latency_ms), str(log)]
+    with _serving(cmd) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str]) -> Iterator[dict[str, str]]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         env: dict[str, str] = {}

@@ -383,7 +383,28 @@ class Facts:
     def pods_selected_by(self, service: Obj) -> list[Obj]:
         ns = service["metadata"].get("namespace", "")
         selector = (service.get("spec") or {}).get("selector")
-        return [p for p in self.objects("Pod", ns) if selector_matches(selector, p["metadata"].get("labels"))]
+        if not selector:
+            self.touch("Pod")
+            return []
+        # The pods carrying the selector's rarest label, then the rest of the selector: a fleet's
+        # namespace holds hundreds of pods, a Service selects a few.
+        by_label = self._pods_by_label
+        try:
+            pods = min((by_label.get((ns, k, v), ()) for k, v in selector.items()), key=len)
+        except TypeError:  # a hand-written file's unhashable label value: look at every pod
+            pods = self.objects("Pod", ns)
+        self.touch("Pod")
+        return [p for p in pods if selector_matches(selector, p["metadata"].get("labels"))]
+
+    @shared_index
+    def _pods_by_label(self) -> dict[tuple[str, str, str], list[Obj]]:
+        """(namespace, label, value) -> the pods carrying it, in snapshot order."""
+        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        for pod in self._by_kind.get("Pod", []):
+            meta = pod.get("metadata") or {}
+            for k, v in (meta.get("labels") or {}).items():
+                out[(meta.get("namespace"), k, v)].append(pod)
+        return out
 
     @cached_property
     def pods(self) -> list[Obj]:
@@ -697,9 +718,20 @@ class Facts:
     def vnic_by_ip(self, ip: str) -> Obj | None:
         return self._vnic_by_ip.get(ip)
 
+    @shared_index
+    def _vnics_by_instance(self) -> dict[str, list[Obj]]:
+        """instanceId -> its attached VNICs, in the order of `vnics` (as the lookups found them)."""
+        parents: dict[str, set[str]] = {}
+        for a in self._oci_list("vnicAttachments"):
+            parents.setdefault(a.get("vnicId"), set()).add(a.get("instanceId"))
+        out: dict[str, list[Obj]] = {}
+        for v in self._oci_list("vnics"):
+            for instance_id in parents.get(v.get("id"), ()):
+                out.setdefault(instance_id, []).append(v)
+        return out
+
     def vnics_of_instance(self, instance_id: str) -> list[Obj]:
-        ids = {a.get("vnicId") for a in self._oci_list("vnicAttachments") if a.get("instanceId") == instance_id}
-        return [v for v in self._oci_list("vnics") if v.get("id") in ids]
+        return list(self._vnics_by_instance.get(instance_id, ()))
 
     def node_internal_ip(self, node: Obj) -> str | None:
         for addr in (node.get("status") or {}).get("addresses") or []:

@@ -112,6 +112,9 @@ CATALOG: tuple[OciResource, ...] = (
     OciResource("certificates", "certs", "/certificates/{certificateId}", indexed=True, always=False),
     OciResource("vcns", "vcn", "/vcns/{vcnId}", collected=False),
     OciResource("nodePools", "ce", "/nodePools/{nodePoolId}", collected=False),
+    # Listed per subnet by a fleet run to find each worker VNIC's address (OCI has no ListVnics);
+    # the VNICs it builds from them go into `vnics`.
+    OciResource("privateIps", "vcn", "/privateIps/{privateIpId}", collected=False),
 )
 RESOURCES: dict[str, OciResource] = {r.section: r for r in CATALOG}
 
@@ -130,6 +133,9 @@ BACKEND_HEALTH = "backendHealth"
 NSG_RULES = "networkSecurityGroupRules"
 ETAGS = "etags"
 CERTIFICATES = "certificates"
+PRIVATE_IPS = "privateIps"
+# ListNetworkSecurityGroupVnics: the VNICs in one NSG (a sub-resource list, no section of its own).
+NSG_VNICS_PATH = "/networkSecurityGroups/{networkSecurityGroupId}/vnics"
 
 # What a snapshot's `oci:` may hold, and the shape each section must have.
 SECTION_KINDS: dict[str, type] = {r.section: r.kind for r in CATALOG}

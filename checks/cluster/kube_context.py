@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.chain.nodes import kubelet_versions
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.model import Finding, Fix, Hop, Severity
@@ -40,8 +41,7 @@ class KubeContext(Check):
         evidence = {k: ctx[k] for k in keys if ctx.get(k)}
         if not evidence:
             return
-        versions = sorted({((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")
-                           for n in facts.nodes} - {""})
+        versions = list(kubelet_versions(facts))
         if versions:
             evidence["kubeletVersions"] = versions
         if facts.service and (facts.service.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer") \

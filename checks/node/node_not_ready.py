@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.nodes import backend_ips, ready_service_pods_on, service_pods_on
+from okedoctor.chain.nodes import backend_ips, not_ready_nodes, ready_service_pods_on, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import condition, name_of, node_ready
@@ -42,7 +42,7 @@ class NodeNotReady(Check):
     hop = Hop.NODE
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        not_ready = [n for n in facts.nodes if not node_ready(n)]
+        not_ready = not_ready_nodes(facts)
         if not not_ready:
             return
         backends = backend_ips(facts)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.nodes import service_pods_on
+from okedoctor.chain.nodes import pressured_nodes, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
-from okedoctor.kube import condition, name_of
+from okedoctor.kube import name_of
 from okedoctor.model import Finding, Fix, Hop, Severity
 
 FIXES = {
@@ -46,18 +46,15 @@ class NodePressure(Check):
     severity = Severity.WARNING
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        for node in facts.nodes:
+        for node, ctype, c in pressured_nodes(facts):
             name = name_of(node)
-            for ctype, (plain, cmd) in FIXES.items():
-                c = condition(node, ctype)
-                if not c or c.get("status") != "True":
-                    continue
-                yield self.finding(
-                    f"Node {name} has {ctype}: {plain}",
-                    subject=f"node/{name}",
-                    evidence={"condition": ctype, "reason": c.get("reason"), "message": c.get("message"),
-                              "since": c.get("lastTransitionTime"),
-                              "servicePods": [p["metadata"]["name"] for p in service_pods_on(facts, node)]},
-                    fix=Fix(f"Relieve the {ctype.replace('Pressure', '').lower()} pressure on {name}.",
-                            (f"kubectl describe node {name}", cmd.format(node=name))),
-                )
+            plain, cmd = FIXES[ctype]
+            yield self.finding(
+                f"Node {name} has {ctype}: {plain}",
+                subject=f"node/{name}",
+                evidence={"condition": ctype, "reason": c.get("reason"), "message": c.get("message"),
+                          "since": c.get("lastTransitionTime"),
+                          "servicePods": [p["metadata"]["name"] for p in service_pods_on(facts, node)]},
+                fix=Fix(f"Relieve the {ctype.replace('Pressure', '').lower()} pressure on {name}.",
+                        (f"kubectl describe node {name}", cmd.format(node=name))),
+            )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from okedoctor import actions
-from okedoctor.facts import Facts, LoadBalancerRef, per_run, per_target, shared_per_object
+from okedoctor.facts import Facts, LoadBalancerRef, per_run, per_target, shared_by, shared_per_object
 from okedoctor.netrules import Peer, RuleSet
 from okedoctor.oci_catalog import FLAVORS, flavor_for_annotation
 
@@ -190,6 +190,17 @@ def _selector(svc: Obj, ref: LoadBalancerRef | None) -> dict[str, str]:
 
 def exclusion_reason(node: Obj, svc: Obj, ref: LoadBalancerRef | None) -> str | None:
     """Why the CCM leaves this node out of the backends on purpose; None when it should be in."""
+    return _excluded(node, _selector(svc, ref))
+
+
+@shared_by(lambda selector: tuple(sorted(selector.items())))
+def _exclusions(facts: Facts, selector: dict[str, str]) -> list[tuple[Obj, str | None]]:
+    """(node, why it is left out or None) for every node: the same for each Service whose
+    node-label-selector is the same (most have none), so a fleet looks at each node once."""
+    return [(node, _excluded(node, selector)) for node in facts.nodes]
+
+
+def _excluded(node: Obj, selector: dict[str, str]) -> str | None:
     meta = node.get("metadata") or {}
     labels = meta.get("labels") or {}
     if meta.get("deletionTimestamp"):
@@ -198,7 +209,6 @@ def exclusion_reason(node: Obj, svc: Obj, ref: LoadBalancerRef | None) -> str | 
         return f"label {EXCLUDE_LABEL}={labels[EXCLUDE_LABEL]}"
     if any(t.get("key") == TO_BE_DELETED_TAINT for t in (node.get("spec") or {}).get("taints") or []):
         return f"taint {TO_BE_DELETED_TAINT} (the cluster autoscaler is removing it)"
-    selector = _selector(svc, ref)
     if selector and any(labels.get(k) != v for k, v in selector.items()):
         return f"does not match the node-label-selector {selector}"
     return None
@@ -462,8 +472,8 @@ def missing_nodes(facts: Facts, backend_set: Obj | None) -> list[tuple[Obj, str]
         return []
     present = {b.get("ipAddress") for b in backends(backend_set)}
     out = []
-    for node in facts.nodes:
-        if exclusion_reason(node, svc, ref):
+    for node, excluded in _exclusions(facts, _selector(svc, ref)):
+        if excluded:
             continue  # left out on purpose
         ip = facts.node_internal_ip(node)
         if ip in present:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from okedoctor.facts import Facts, Obj, per_target
-from okedoctor.kube import name_of, pod_ready
+from okedoctor.facts import Facts, Obj, per_run, per_target
+from okedoctor.kube import condition, name_of, node_ready, pod_ready
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
@@ -80,3 +80,25 @@ def node_pool_id(facts: Facts) -> str | None:
     pools = {((facts.oci_resource((n.get("spec") or {}).get("providerID") or "") or {}).get("metadata") or {})
              .get("oke-pool-id") for n in facts.nodes}
     return pools.pop() if len(pools) == 1 and None not in pools else None
+
+
+PRESSURES = ("MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+@per_run
+def pressured_nodes(facts: Facts) -> list[tuple[Obj, str, Obj]]:
+    """(node, pressure, its condition) for each pressure a node reports True, in node order:
+    the same for every Service of a run, so a fleet looks at each node once."""
+    return [(node, ctype, c) for node in facts.nodes for ctype in PRESSURES
+            if (c := condition(node, ctype)) and c.get("status") == "True"]
+
+
+@per_run
+def not_ready_nodes(facts: Facts) -> list[Obj]:
+    return [n for n in facts.nodes if not node_ready(n)]
+
+
+@per_run
+def kubelet_versions(facts: Facts) -> list[str]:
+    return sorted({((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")
+                   for n in facts.nodes} - {""})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from okedoctor.chain.lb import backend_workers, node_peer, node_rulesets, nsg_rulesets
 from okedoctor.chain.nodes import etp_local
-from okedoctor.facts import Facts, Obj, per_target
+from okedoctor.facts import Facts, Obj, per_run, per_target
 from okedoctor.kube import endpoint_addresses, name_of, resolve_target_port, service_ports
 from okedoctor.model import Fix
 from okedoctor.netrules import (
@@ -138,9 +138,14 @@ def _contains(cidr: str | None, addr: ipaddress.IPv4Address | ipaddress.IPv6Addr
         return False  # a hand-written file's malformed CIDR holds nothing
 
 
+@per_run
+def _cluster_flannel(facts: Facts) -> PodNetwork | None:
+    return _flannel(facts.nodes)
+
+
 @per_target
 def pod_network(facts: Facts) -> PodNetwork:
-    if found := _flannel(facts.nodes):
+    if found := _cluster_flannel(facts):
         return found
     for pod in facts.pods:
         if got := pod_vnic(facts, pod):

@@ -22,7 +22,7 @@ from typing import Any
 from okedoctor.errors import CollectionError, UsageError
 from okedoctor.facts import KUBERNETES, LIVE_INTERNET, OCI
 from okedoctor.frozen import thaw
-from okedoctor.live.collectors.assemble import assemble
+from okedoctor.live.collectors.assemble import assemble, shared_nodes
 from okedoctor.live.collectors.containers import ContainerCollector
 from okedoctor.live.collectors.internet import InternetCollector
 from okedoctor.live.collectors.kube import KubeCollector
@@ -200,7 +200,12 @@ def _finish(engine: Engine, runs: list[_Run], fleet: bool = False) -> Snapshot:
             runs[0].note(reported_fact(fact), "unavailable",
                          f"internal error while reading: {type(exc).__name__}: {exc}")
     snaps = [run.snapshot() for run in runs]
-    return merge_snapshots(snaps) if fleet else snaps[0]
+    if not fleet:
+        return snaps[0]
+    merged = merge_snapshots(snaps)
+    # Shared by every Service, so left out of each one's snapshot (see assemble_kubernetes).
+    merged.kubernetes.extend(shared_nodes(runs[0].state))
+    return merged
 
 
 def _empty_fleet(kt: KubeTarget, services: list[dict]) -> Snapshot:

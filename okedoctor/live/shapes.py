@@ -96,8 +96,11 @@ def internet_addresses(svc: dict, lb: dict | None) -> list[tuple[str, bool]] | N
     return [(f"{ip}:{port}", port == 443) for ip in ips for port in sorted(ports)]
 
 
-def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
-    """The objects the diagnosis looked at, filtered to those related to the target."""
+def assemble_kubernetes(kube: dict[str, Any], target: Target, nodes_apart: bool = False) -> list[dict]:
+    """The objects the diagnosis looked at, filtered to those related to the target.
+
+    `nodes_apart`: the nodes are left out (a fleet run adds them once to the merged snapshot,
+    not once per Service), though their events are kept."""
     svc = kube.get("service")
     if not svc:
         return []
@@ -137,7 +140,9 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
         if key not in have:
             have.add(key)
             out.append(pod)
-    out += kube.get("nodes") or []
+    nodes = kube.get("nodes") or []
+    if not nodes_apart:
+        out += nodes
     claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
               for p in pods for v in (p.get("spec") or {}).get("volumes") or []}
     pvcs = [c for c in kube.get("pvcs") or [] if c["metadata"]["name"] in claims]
@@ -153,7 +158,8 @@ def assemble_kubernetes(kube: dict[str, Any], target: Target) -> list[dict]:
     out += pvcs + pvs + scs
     out += sorted(kube.get("secrets") or [], key=lambda o: o["metadata"]["name"])
     out += sorted(kube.get("configmaps") or [], key=lambda o: o["metadata"]["name"])
-    wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in out}
+    wanted = {(o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"])
+              for o in (out + nodes if nodes_apart else out)}
     wanted |= {("Pod", target.namespace, p["metadata"]["name"]) for p in pods}
     events = (kube.get("events") or []) + (kube.get("nodeEvents") or [])
     for ev in events:

@@ -32,8 +32,11 @@ from okedoctor.oci_catalog import (
     NETWORK_SECURITY_GROUPS,
     NLB,
     NSG_RULES,
+    PRIVATE_IPS,
+    VNICS,
     collections_by_version,
 )
+from okedoctor.sim import vnicviews
 from okedoctor.sim.httpbase import SimHandler
 from okedoctor.sim.ociwrite import OciWrites, WriteError
 
@@ -227,6 +230,9 @@ class OciHandler(SimHandler):
         if len(segs) < 2 or segs[1] not in COLLECTIONS.get(segs[0], ()):
             raise self.not_served()
         version, collection, rest = segs[0], segs[1], segs[2:]
+        if collection == PRIVATE_IPS and not rest:
+            self.list_private_ips(query)
+            return
         if not rest:
             if collection not in self.app.oci:
                 # An empty list would claim there are none; the file only says nobody looked.
@@ -246,8 +252,22 @@ class OciHandler(SimHandler):
             if query.get("direction"):
                 rules = [r for r in rules if r.get("direction") == query["direction"]]
             self.send_list(rules, query, collection_body=False)
+        elif collection == NETWORK_SECURITY_GROUPS and rest[1:] == ["vnics"]:
+            if VNICS not in self.app.oci:
+                raise NotFound("okedoctor sim: the snapshot holds no vnics (not observed)")
+            self.send_list(vnicviews.nsg_vnics(self.app.oci, obj["id"]), query, collection_body=False)
         else:
             raise self.not_served()
+
+    def list_private_ips(self, query: dict[str, str]) -> None:
+        """ListPrivateIps: by subnet, VNIC or VLAN (OCI refuses a list without one of them)."""
+        if not any(query.get(k) for k in vnicviews.PRIVATE_IP_FILTERS):
+            self.error(400, "InvalidParameter", "One of subnetId, vnicId or vlanId must be specified.")
+            return
+        if PRIVATE_IPS not in self.app.oci and VNICS not in self.app.oci:
+            raise NotFound("okedoctor sim: the snapshot holds no vnics (not observed)")
+        items = vnicviews.filter_private_ips(vnicviews.private_ips(self.app.oci), query)
+        self.send_list(items, query, collection_body=False)
 
     def lb_part(self, version: str, lb: dict[str, Any], rest: list[str], query: dict[str, str]) -> None:
         as_items = version == NLB_VERSION

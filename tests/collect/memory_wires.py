@@ -22,9 +22,10 @@ from okedoctor.oci_catalog import (
     BACKEND_SET_HEALTH,
     FLAVOR_BY_SECTION,
     NSG_RULES,
+    PRIVATE_IPS,
     RESOURCES,
 )
-from okedoctor.sim import shell
+from okedoctor.sim import shell, vnicviews
 from okedoctor.sim.kubeapi import request_info
 from okedoctor.sim.kubepods import _exit_status
 from okedoctor.sim.kubestore import Store
@@ -98,6 +99,11 @@ class MemoryOci:
     def _answer(self, service: str, path: str, query: dict[str, Any]) -> Any:
         oci = self.snap.oci or {}
         segs = path.strip("/").split("/")
+        if segs == [PRIVATE_IPS]:
+            return vnicviews.filter_private_ips(vnicviews.private_ips(oci), query)
+        if len(segs) == 3 and segs[0] == "networkSecurityGroups" and segs[2] == "vnics":
+            nsg = next((o for o in oci.get("networkSecurityGroups") or [] if o.get("id") == segs[1]), None)
+            return None if nsg is None else vnicviews.nsg_vnics(oci, segs[1])
         res = next((r for r in RESOURCES.values() if not r.keyed and r.collection == segs[0]), None)
         if res is None or res.section not in oci:
             raise oci_api.OciDenied(service, 404, "NotAuthorizedOrNotFound", f"no {segs[0]} in the snapshot")

@@ -41,8 +41,10 @@ def _per_kind(reads: Reads) -> Counter:
     for api, what, _ in reads.seen:
         if api == "kubernetes" and what.endswith("/log"):
             kinds["log"] += 1
-        elif api == "oci" and what.startswith(("/instances", "/vnicAttachments")):
+        elif api == "oci" and what.startswith(("/instances", "/vnicAttachments", "/privateIps")):
             kinds["worker-list"] += 1
+        elif api == "oci" and what.startswith("/vnics/"):
+            kinds["vnic-get"] += 1
         else:
             kinds[api] += 1
     return kinds
@@ -62,7 +64,51 @@ def test_requests_grow_at_most_linearly_with_services(growth):
     # ...and far from one read per pod, node and Service: one probe per Service at most, and
     # the workers' instances and attachments listed per compartment, not per node.
     assert large["exec"] <= 60
-    assert large["worker-list"] <= 2 * small["worker-list"] <= 4
+    assert large["worker-list"] <= 2 * small["worker-list"] <= 6
+    # OCI has no ListVnics: the workers' VNICs come from their subnet's private IPs and the NSGs'
+    # member lists, not from one GetVnic per worker.
+    assert large["vnic-get"] == small["vnic-get"] == 0
+
+
+WORKERS_NSG = "ocid1.networksecuritygroup.oc1.ap-tokyo-1.fleetworkers"
+
+
+def _with_worker_nsgs(snap):
+    """Half the workers in an NSG of the workers' VCN (which allows the LB subnet in), one NSG of
+    another VCN that must not be listed for members."""
+    oci = snap.oci
+    subnet = next(s for s in oci["subnets"] if s["cidrBlock"] == "10.0.8.0/21")
+    for nsg_id, vcn in ((WORKERS_NSG, subnet["vcnId"]), (WORKERS_NSG + "other", "ocid1.vcn.oc1.ap-tokyo-1.other")):
+        oci["networkSecurityGroups"].append({"id": nsg_id, "compartmentId": subnet["compartmentId"], "vcnId": vcn,
+                                             "displayName": "workers", "lifecycleState": "AVAILABLE"})
+        oci.setdefault("networkSecurityGroupRules", {})[nsg_id] = [
+            {"id": "A1", "direction": "INGRESS", "protocol": "all", "source": "0.0.0.0/0", "sourceType": "CIDR_BLOCK",
+             "isStateless": False}]
+    for vnic in oci["vnics"][::2]:
+        vnic["nsgIds"] = [WORKERS_NSG]
+    return snap
+
+
+def test_listed_vnics_say_what_getvnic_says(tmp_path, builtin_registry):
+    """The VNICs a fleet run builds from the lists hold each worker's subnet, address and NSGs
+    as the file's GetVnic answers do, the NSG's rules are read, and the verdicts are the file's."""
+    snap = _with_worker_nsgs(generate_fleet(10, 6, 2)[0])
+    reads = Reads()
+    opts = LiveOptions(kubeconfig=kubeconfig(snap, tmp_path / "kubeconfig"), timeout=120)
+    result = collect_fleet(None, opts, all_namespaces=True, wires=memory_wires(snap, reads))
+
+    def view(vnics):
+        return sorted((v["id"], v["subnetId"], v["privateIp"], tuple(v.get("nsgIds") or ())) for v in vnics)
+
+    assert view(result.snapshot.oci["vnics"]) == view(snap.oci["vnics"])
+    assert [w for api, w, _ in reads.seen if api == "oci" and w.startswith("/vnics/")] == []
+    members = [w for api, w, _ in reads.seen if api == "oci" and w.endswith("/vnics")]
+    assert members == [f"/networkSecurityGroups/{WORKERS_NSG}/vnics"]
+    assert WORKERS_NSG in result.snapshot.oci["networkSecurityGroupRules"]
+    targets = exposed_services(snap, None, False)
+    live = diagnose_fleet(result.snapshot, builtin_registry, targets)
+    from_file = diagnose_fleet(snap, builtin_registry, targets)
+    assert [r.verdict for r in live.services] == [r.verdict for r in from_file.services]
 
 
 def test_pods_endpoints_and_slices_are_listed_once_per_namespace(growth):

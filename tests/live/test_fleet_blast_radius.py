@@ -85,3 +85,25 @@ def test_state_does_not_resolve_what_a_failed_read_hid(sim_env, tmp_path):
         assert {k: v["firstSeen"] for k, v in after[svc].items()} == \
             {k: v["firstSeen"] for k, v in before[svc].items()}
     assert first.code == second.code == 2
+
+
+def test_a_failed_vnic_list_reads_each_vnic_instead_and_changes_nothing(sim_env, tmp_path):
+    """A fleet run lists the workers' private IPs per subnet (OCI has no ListVnics); when that list
+    fails, each worker's VNIC is read on its own, and every verdict is still the generated one."""
+    snap, expected = generate_fleet(services=10, nodes=3)
+    sim = sim_env(snap, tmp_path / "sim", faults=[{"api": "oci", "path": "/privateIps$", "status": 500}])
+    assert _verdicts(_report().json) == {k: e.verdict for k, e in expected.items()}
+    got = [r["path"] for r in sim.requests if "/vnics/" in r["path"]]
+    assert sorted(got) == sorted(f"/20160918/vnics/ocid1.vnic.oc1.ap-tokyo-1.fleetvnic{i}" for i in range(3))
+
+
+def test_workers_whose_vnics_cannot_be_read_leave_no_service_ok(sim_env, tmp_path):
+    """The list and the reads it falls back to both fail: the workers' network is unknown, and so
+    is every Service that would otherwise be ok; those with a fault elsewhere still fail."""
+    snap, expected = generate_fleet(services=10, nodes=3)
+    sim_env(snap, tmp_path / "sim", faults=[{"api": "oci", "path": "/privateIps$", "status": 503},
+                                             {"api": "oci", "path": "/vnics/", "status": 503}])
+    verdicts = _verdicts(_report().json)
+    assert "ok" not in verdicts.values()
+    assert {k for k, v in verdicts.items() if v == "unknown"} == \
+        {k for k, e in expected.items() if e.verdict == "ok"}

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -89,3 +90,47 @@ def test_the_oci_cli_reads_an_oci_certificates_certificate_from_the_simulator(tm
     assert [(r["method"], r["path"], r["status"]) for r in served] == [
         ("GET", f"/20210224/certificates/{cert}", 200),
         ("GET", f"/20210224/certificates/{cert.replace('shopcert', 'gonecert')}", 404)]
+
+
+WORKERS_NSG = "ocid1.networksecuritygroup.oc1.ap-tokyo-1.aaaaaaaaworkersnsg"
+WORKER_SUBNET = "ocid1.subnet.oc1.ap-tokyo-1.aaaaaaaaworkersubnet"
+
+
+def test_the_vnic_lists_a_fleet_run_makes_answer_the_real_cli_page_by_page(tmp_path):
+    """ListNetworkSecurityGroupVnics and ListPrivateIps, which a fleet run reads instead of one
+    GetVnic per worker: the real CLI follows their opc-next-page one item a page (`--page-size 1
+    --all`), and reads them into its own models (kebab-case keys: the wire's camelCase parsed)."""
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve",
+                             str(SCENARIOS_DIR / "nsg-mode-health-rule-deleted.yaml"),
+                             "--request-log", str(log), "--workdir", str(tmp_path / "w")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        exports = read_exports(proc)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
+        env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
+                   SUPPRESS_LABEL_WARNING="True")
+
+        def oci(*argv: str) -> list[dict]:
+            out = subprocess.run([OCI_CLI, *argv, "--all", "--page-size", "1", "--no-retry"], env=env,
+                                 capture_output=True, text=True, timeout=120)
+            assert out.returncode == 0, out.stderr
+            return json.loads(out.stdout)["data"]
+
+        members = oci("network", "nsg", "vnics", "list", "--nsg-id", WORKERS_NSG)
+        ips = oci("network", "private-ip", "list", "--subnet-id", WORKER_SUBNET)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert [(m["vnic-id"], m["resource-id"]) for m in members] == [
+        ("ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic1", "ocid1.instance.oc1.ap-tokyo-1.aaaaaaaanode1"),
+        ("ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic2", "ocid1.instance.oc1.ap-tokyo-1.aaaaaaaanode2")]
+    assert [(p["ip-address"], p["vnic-id"], p["is-primary"], p["subnet-id"]) for p in ips] == [
+        ("10.0.10.5", "ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic1", True, WORKER_SUBNET),
+        ("10.0.10.6", "ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic2", True, WORKER_SUBNET)]
+    served = [json.loads(line) for line in log.read_text().splitlines()]
+    # Two pages of one item each, the second asked for with the first's opc-next-page.
+    assert [(r["path"], parse_qs(r.get("query") or "").get("page", [None])[0]) for r in served] == [
+        (f"/20160918/networkSecurityGroups/{WORKERS_NSG}/vnics", None),
+        (f"/20160918/networkSecurityGroups/{WORKERS_NSG}/vnics", "1"),
+        ("/20160918/privateIps", None), ("/20160918/privateIps", "1")]

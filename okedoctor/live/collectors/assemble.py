@@ -45,7 +45,7 @@ def assemble(s: RunState) -> Snapshot:
                   "collectedBy": f"okedoctor {__version__}"},
         context=_context(s),
         target=target,
-        kubernetes=[scrub_object(o) for o in assemble_kubernetes(kube, s.target)],
+        kubernetes=[scrub_object(o) for o in assemble_kubernetes(kube, s.target, nodes_apart=s.fleet)],
         oci=oci if s.oci_used else None,
         live=live,
         collection=collection,
@@ -61,3 +61,11 @@ def _context(s: RunState) -> dict[str, Any]:
     if s.lb_search is not None and not s.opts.lb_ocid:
         context["lbSearch"] = dict(s.lb_search)
     return context
+
+
+def shared_nodes(s: RunState) -> list[dict]:
+    """A fleet run's nodes, as each Service's snapshot would have held them (scrubbed), once."""
+    fut = s.futs.get("nodes")
+    if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+        return []
+    return [scrub_object(n) for n in fut.result() or []]

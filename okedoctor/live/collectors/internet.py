@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import Future
 from typing import Any
 
@@ -13,10 +14,16 @@ from okedoctor.live.internet import INTERNET_WAIT, parse_redirect
 from okedoctor.live.shapes import internet_addresses
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str | None) -> dict[str, tuple[str, int]] | None:
+    # Once per run, not per Service: a fleet's simulator map names every public address.
+    return parse_redirect(text)
+
+
 class InternetCollector:
     def __init__(self, state: RunState, probe: InternetProbe):
         self.s, self.probe, self.engine = state, probe, state.engine
-        self.redirect = parse_redirect(state.opts.internet_redirect)
+        self.redirect = _parsed(state.opts.internet_redirect)
         self.futs: dict[str, Future] = {}
 
     def start_early(self, svc: dict) -> None:

@@ -20,7 +20,7 @@ from okedoctor.lbsearch import (
 )
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.kube import KubeCollector
-from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, OciReads
+from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, WORKERS_KEY, OciReads
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.shapes import first_truthy, with_kind
 from okedoctor.oci_catalog import FLAVORS, LB, NLB, VNIC_ATTACHMENTS, flavor_for_annotation, flavor_of_ocid
@@ -244,12 +244,10 @@ class LbFinder:
     def _worker_cidrs(self, depth: int) -> list[str]:
         """The CIDRs of the workers' subnets, from the worker reads (waited for, not repeated)."""
         s = self.s
-        for node in s.nodes:
-            fut = self.engine.once(("worker", node["metadata"]["name"]), OCI, self.r.guard, self.r.worker, node)
-            try:
-                self.engine.result(fut)
-            except TimeoutError:
-                return []
+        try:
+            self.engine.result(self.engine.once(WORKERS_KEY, OCI, self.r.workers, s.nodes))
+        except TimeoutError:
+            return []
         with s.lock:
             mine = set(s.node_instances)
             sids = list(dict.fromkeys(a["subnetId"] for a in s.oci[VNIC_ATTACHMENTS]

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 from okedoctor.facts import OCI, OCI_CERTIFICATES
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.state import RunState
+from okedoctor.live.collectors.vnics import LISTED_DEPTH as LISTED_VNIC_DEPTH
+from okedoctor.live.collectors.vnics import listed_vnics
 from okedoctor.netrules import has_igw_default_route
 from okedoctor.oci_catalog import (
     BACKEND_HEALTH,
@@ -31,6 +33,8 @@ from okedoctor.oci_catalog import (
 )
 
 COMPARTMENT_ANNOTATION = "oci.oraclecloud.com/compartment-id"
+# The shared read of every worker's OCI facts (see OciReads.workers).
+WORKERS_KEY = ("workers",)
 
 
 class OciWire(Protocol):
@@ -218,6 +222,13 @@ class OciReads:
         self.s.put_keyed(NSG_RULES, nsg, self.read(depth, res.service, path, params, None, listing=True))
 
     # ---- the workers --------------------------------------------------------------------
+    def workers(self, nodes: list[dict]) -> None:
+        """Every worker's instance, VNICs, subnet and NSGs (the shared read `WORKERS_KEY`): done
+        when each worker's own reads are, so a Service waiting on it waits for all of them."""
+        futs = [self.engine.submit(OCI, self.guard, self.worker, node) for node in nodes]
+        for fut in futs:
+            self.engine.result(fut)
+
     def worker(self, node: dict) -> None:
         """The worker's instance, VNICs, subnet and NSGs, from its providerID."""
         instance_id = (node.get("spec") or {}).get("providerID", "")
@@ -229,7 +240,7 @@ class OciReads:
         if listed is not None:
             instance, attachments = listed
             self.s.add(INSTANCES, instance)
-            self._attached(attachments, depth)
+            self._attached(attachments, depth, self._listed_vnics(compartment or self.s.compartment))
             return
         if compartment:
             self.engine.submit(OCI, self.guard, self.instance, instance_id)
@@ -244,15 +255,36 @@ class OciReads:
                                 {"compartmentId": compartment, "instanceId": instance_id}, listing=True)
         self._attached(attachments, depth)
 
-    def _attached(self, attachments: list[dict], depth: int) -> None:
-        """The worker's attachments (read at `depth`), then its attached VNICs and their subnets."""
+    def _attached(self, attachments: list[dict], depth: int, listed: dict[str, dict] | None = None) -> None:
+        """The worker's attachments (read at `depth`), then its attached VNICs (from the fleet's
+        lists when they hold it, else read) and their subnets."""
         self.s.add(VNIC_ATTACHMENTS, attachments)
         for att in attachments:
             if att.get("lifecycleState") not in (None, "ATTACHED"):
                 continue
             if att.get("subnetId"):
                 self.engine.submit(OCI, self.guard, self.subnet, att["subnetId"], depth + 1, False)
-            self.engine.submit(OCI, self.guard, self._vnic, att["vnicId"], depth + 1)
+            if listed is not None and att.get("vnicId") in listed:
+                self._have_vnic(listed[att["vnicId"]], LISTED_VNIC_DEPTH)
+            else:
+                self.engine.submit(OCI, self.guard, self._vnic, att["vnicId"], depth + 1)
+
+    def _listed_vnics(self, compartment: str | None) -> dict[str, dict] | None:
+        """The compartment's worker VNICs from lists (see collectors/vnics.py), once per run; None
+        when they could not be listed: each VNIC is then read on its own."""
+        if not compartment:
+            return None
+
+        def read() -> dict[str, dict] | None:
+            attached = self._compartment_list(VNIC_ATTACHMENTS, compartment, "instanceId")
+            if attached is None:
+                return None
+            return listed_vnics(self, compartment, [a for items in attached.values() for a in items])
+
+        try:
+            return self.engine.result(self.engine.once(("vnic-lists", compartment), OCI, read))
+        except TimeoutError:
+            return None
 
     def _listed_worker(self, instance_id: str, compartment: str | None) -> tuple[dict, list[dict]] | None:
         """A fleet run's worker from its compartment's instance and VNIC-attachment lists (two paged
@@ -290,7 +322,10 @@ class OciReads:
         return instance
 
     def _vnic(self, vnic_id: str, depth: int) -> None:
-        vnic = self.section(VNICS, vnic_id, depth)
+        self._have_vnic(self.section(VNICS, vnic_id, depth), depth)
+
+    def _have_vnic(self, vnic: dict | None, depth: int) -> None:
+        """A VNIC read at `depth`, and its NSGs."""
         self.s.add(VNICS, vnic)
         for nsg in (vnic or {}).get("nsgIds") or []:
             self._nsg(nsg, depth + 1)

@@ -8,7 +8,7 @@ from okedoctor.facts import OCI
 from okedoctor.live import oci_api
 from okedoctor.live.collectors.kube import KubeCollector
 from okedoctor.live.collectors.lbfind import EXPOSED, REGION_LABEL, LbFinder
-from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, OciReads
+from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION, WORKERS_KEY, OciReads
 from okedoctor.live.collectors.state import RunState
 from okedoctor.live.collectors.wires import Wires
 from okedoctor.live.engine import OCI_API
@@ -41,12 +41,16 @@ class OciCollector:
         s.oci_used = True
         s.node_instances = [(n.get("spec") or {}).get("providerID", "") for n in nodes
                             if (n.get("spec") or {}).get("providerID", "").startswith("ocid1.instance")]
-        reads = OciReads(s, self.wires.oci(setup, s.region, s.opts, lambda: e.count(OCI_API)))
+        # One reader per run and region, shared by the Services of a fleet: its SDK clients (a
+        # session, a connection and a signer each) were made again for every Service.
+        wire = e.shared(("oci-wire", s.region), self.wires.oci, setup, s.region, s.opts, lambda: e.count(OCI_API))
+        reads = OciReads(s, wire)
         finder = LbFinder(s, reads, self.kube)
         exposed = (svc.get("spec") or {}).get("type") in EXPOSED
         cluster_fut = finder.cluster_future() if exposed else None
-        for node in nodes:
-            e.once(("worker", node["metadata"]["name"]), OCI, reads.guard, reads.worker, node)
+        # One shared read for every worker: each Service of a fleet waits on one key, not on one
+        # per node (that was Services x nodes bookkeeping, quadratic at a thousand of each).
+        e.once(WORKERS_KEY, OCI, reads.workers, nodes)
         if exposed:
             finder.compartments(svc, nodes, cluster_fut)
         return reads.guard(finder.find, svc)

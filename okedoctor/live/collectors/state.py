@@ -19,9 +19,15 @@ from okedoctor.options import LiveOptions
 # The facts a deadline cut is reported on; any other task's fact is part of `kubernetes`.
 TOP_FACTS = (KUBERNETES, OCI, LIVE_CONTAINERS, LIVE_PROBE, LIVE_INTERNET)
 
-# The key of the shared read (Engine.once) running in this thread, if any: a gap it records
-# belongs to every Service whose collection waits on that read, not only to the one that started it.
+# The keys of the shared reads (Engine.once) this thread works for, outermost first: a gap it
+# records belongs to every Service whose collection waits on one of them, not only to the one that
+# started it. A task submitted from a shared read works for it too (a worker's VNIC read, started
+# by the worker's shared read, is needed by every Service that needs the worker).
 _SHARED = threading.local()
+
+
+def _chain() -> tuple:
+    return getattr(_SHARED, "keys", ())
 
 
 def reported_fact(fact: str) -> str:
@@ -45,13 +51,15 @@ class RunEngine:
         return getattr(self._engine, name)
 
     def submit(self, fact: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-        fut = self._engine.submit(fact, fn, *args, **kwargs)
+        keys = _chain()
+        fut = self._engine.submit(fact, _as_shared, keys, fn, *args, **kwargs) if keys else \
+            self._engine.submit(fact, fn, *args, **kwargs)
         with self._lock:
             self.tracked.append((fact, fut, None))
         return fut
 
     def once(self, key: Any, fact: str, fn: Callable[..., Any], *args: Any) -> Future:
-        fut = self._engine.once(key, fact, _as_shared, key, fn, *args)
+        fut = self._engine.once(key, fact, _as_shared, _chain() + (key,), fn, *args)
         with self._lock:
             self.tracked.append((fact, fut, key))
         return fut
@@ -68,13 +76,13 @@ class RunEngine:
         return [gap for key in keys for gap in self._engine.shared_gaps(key)]
 
 
-def _as_shared(key: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    outer = getattr(_SHARED, "key", None)
-    _SHARED.key = key
+def _as_shared(keys: tuple, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    outer = _chain()
+    _SHARED.keys = keys
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     finally:
-        _SHARED.key = outer
+        _SHARED.keys = outer
 
 
 def _empty_oci() -> dict[str, Any]:
@@ -105,14 +113,14 @@ class RunState:
     node_instances: list[str] = field(default_factory=list)
     lb_depth: int = 2  # the internet probe's depth: after the Service, or after the LB when there is one
     fleet: bool = False  # one of many Services of a report: shared lists, one probe per Service
+    _ids: dict[str, set] = field(default_factory=dict, repr=False)  # per `oci` list section (see add)
 
     def __post_init__(self) -> None:
         self.region = self.region or self.opts.region
 
     def note(self, fact: str, kind: str, reason: str) -> None:
         """Record why a fact is missing; denials win over other kinds, reasons accumulate."""
-        key = getattr(_SHARED, "key", None)
-        if key is not None:
+        for key in _chain():
             self.engine.add_shared_gap(key, (fact, kind, reason))
         with self.lock:
             prev = self.collection.get(fact)
@@ -134,8 +142,12 @@ class RunState:
             return
         with self.lock:
             bodies = self.oci.setdefault(section, [])
+            # The ids already there, kept beside the section: a fleet adds hundreds of workers
+            # one by one, and a scan of the section for each was quadratic.
+            ids = self._ids.setdefault(section, {x.get("id") for x in bodies})
             for b in body if isinstance(body, list) else [body]:
-                if not any(x.get("id") == b.get("id") for x in bodies):
+                if b.get("id") not in ids:
+                    ids.add(b.get("id"))
                     bodies.append(b)
 
     def put_keyed(self, section: str, key: str, value: Any) -> None:
