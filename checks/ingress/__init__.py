@@ -7,4 +7,7 @@ MODULES: tuple[str, ...] = (
     "tls_secret_missing",
     "controller_not_ready",
     "native_class_parameters_missing",
+    "annotation_rejected",
+    "controller_answers_itself",
+    "foreign_annotation",
 )

@@ -114,3 +114,33 @@ def who_answered(facts: Facts, address: str, status: int) -> AnswerSource:
         return AnswerSource(UNDECIDED, (f"HTTP {status} may come from the load balancer or the app, and nothing "
                                         "inside the pod was probed to tell them apart",), seen)
     return AnswerSource(UNDECIDED, (f"{on_localhost}, which does not tell the load balancer from the app",), seen)
+
+
+# What an ingress controller writes itself, per (controller, status): a fragment of its own page.
+# ingress-nginx: nginx's error pages (and the old default backend's text); Traefik: Go's 404 text
+# and "no available server" (traefik docs, getting-started/faq); Envoy (Envoy Gateway, Istio):
+# "no healthy upstream". A rule the controller never loaded answers these while the app is fine.
+INGRESS_CONTROLLER = "ingressController"
+CONTROLLER_PAGES: dict[tuple[str, int], tuple[str, ...]] = {
+    ("ingress-nginx", 404): ("default backend - 404", "<center>nginx</center>", "404 Not Found"),
+    ("ingress-nginx", 503): ("503 Service Temporarily Unavailable",),
+    ("traefik", 404): ("404 page not found",),
+    ("traefik", 503): ("no available server",),
+    ("envoy-gateway", 503): ("no healthy upstream",),
+    ("istio", 503): ("no healthy upstream",),
+}
+ENVOY_SERVERS = ("envoy", "istio-envoy")
+
+
+def controller_wrote(controller: str, answer: Obj) -> str | None:
+    """Why `answer` (status, body, headers) is the ingress controller's own page, or None when it is not."""
+    status, body = answer.get("status"), str(answer.get("body") or "")
+    if not isinstance(status, int):
+        return None
+    for fragment in CONTROLLER_PAGES.get((controller, status), ()):
+        if fragment in body:
+            return f"the body is {controller}'s own HTTP {status} page ({fragment!r})"
+    server = str({k.lower(): v for k, v in (answer.get("headers") or {}).items()}.get("server") or "")
+    if controller in ("envoy-gateway", "istio") and status == 404 and not body.strip() and server in ENVOY_SERVERS:
+        return f"an empty HTTP 404 from server {server!r}: Envoy found no route for the host and path"
+    return None

@@ -168,6 +168,9 @@ def probe_url(address: str, host: str, scheme: str, path: str, timeout: float,
             resp = client.get(f"{scheme}://{hostpart}:{target[1]}{path}",
                               headers={"Host": host, "User-Agent": "okedoctor"})
             out.update(status=resp.status_code, body=redact(resp.text[:BODY_LIMIT]))
+            # Only the Server header is kept: it names who wrote the answer; others may carry cookies.
+            if resp.headers.get("server"):
+                out["headers"] = {"server": redact(resp.headers["server"])}
     except httpx.HTTPError as exc:
         out["error"] = type(exc).__name__
     return out

@@ -151,31 +151,32 @@ class KubeReads:
 
     # ---- the request wrapper ------------------------------------------------------------
     def get(self, depth: int, path: str, params: dict[str, str] | None = None,
-            query: list[tuple[str, Any]] | None = None, raw: bool = False) -> Any:
+            query: list[tuple[str, Any]] | None = None, raw: bool = False, attempts: int = ATTEMPTS) -> Any:
         self.engine.hit(KUBE_API, depth)
-        ans = self._answer(fill_path(path, params), query or [], "text/plain" if raw else "application/json")
+        ans = self._answer(fill_path(path, params), query or [], "text/plain" if raw else "application/json",
+                           attempts)
         if not 200 <= ans.status <= 299:
             raise self._classify(ans.status, ans.body, ans.reason)
         if raw:
             return ans.body.decode("utf-8", "replace")
         return api_object(ans.body)  # a proxy's login page, a JSON array, garbage: a failed read
 
-    def _answer(self, path: str, query: list[tuple[str, Any]], accept: str) -> Answer:
+    def _answer(self, path: str, query: list[tuple[str, Any]], accept: str, attempts: int = ATTEMPTS) -> Answer:
         """One GET, retried with backoff on 429/5xx or a reset connection while the deadline allows.
 
         Only GETs come here (list, get, logs), so a retry can never repeat a change.
         """
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             if attempt > 1:
                 self.engine.count(KUBE_API)
             connect, each_read = self.engine.request_timeout()
             try:
                 ans = Answer(*self.wire.get(path, query, accept, (connect, each_read, self.engine.remaining())))
             except Unreachable as exc:
-                if attempt == ATTEMPTS or not _transient(str(exc)) or not self._pause(attempt, None):
+                if attempt == attempts or not _transient(str(exc)) or not self._pause(attempt, None):
                     raise
                 continue
-            if ans.status not in RETRY_STATUSES or attempt == ATTEMPTS or not self._pause(attempt, ans.retry_after):
+            if ans.status not in RETRY_STATUSES or attempt == attempts or not self._pause(attempt, ans.retry_after):
                 return ans
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -271,12 +272,12 @@ class KubeReads:
     def configmap(self, ns: str, name: str, depth: int) -> dict:
         return self.get(depth, "/api/v1/namespaces/{namespace}/configmaps/{name}", {"namespace": ns, "name": name})
 
-    def log(self, ns: str, pod: str, container: str, previous: bool, depth: int) -> str:
+    def log(self, ns: str, pod: str, container: str, previous: bool, depth: int, attempts: int = ATTEMPTS) -> str:
         query = [("container", container), ("tailLines", LOG_TAIL_LINES), ("limitBytes", LOG_LIMIT_BYTES)]
         if previous:
             query.append(("previous", "true"))
         return self.get(depth, "/api/v1/namespaces/{namespace}/pods/{name}/log", {"namespace": ns, "name": pod},
-                        query, raw=True)
+                        query, raw=True, attempts=attempts)
 
     def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int) -> ExecResult:
         """Run argv in the container; returns ExecResult."""

@@ -5,9 +5,10 @@ Round trips, dependent ones in order: (1) every Service, the Ingresses, IngressC
 HTTPRoutes, one list each, together; (2) the edge Service's pods (is it an ingress controller?),
 or, when the address is the OCI Native Ingress Controller's LB (no Service holds it), the
 IngressClassParameters its class names, the backend Service then collected with that LB;
-(3) the two Services' own collections side by side, plus the Ingress's TLS Secret and the probe
-of the URL itself (its certificate with the host as SNI, its answer for the Host). The result is
-the Snapshot a file with `target.url` holds (docs/snapshot-format.md).
+(3) the two Services' own collections side by side, plus the Ingress's TLS Secret, the probe
+of the URL itself (its certificate with the host as SNI, its answer for the Host) and the
+ingress controller's warning and error log lines (what it refused). The result is the
+Snapshot a file with `target.url` holds (docs/snapshot-format.md).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 from okedoctor.chain import native as nat
 from okedoctor.chain import route as routes
+from okedoctor.chain.admission import problem_lines
 from okedoctor.chain.ingress import route_url
 from okedoctor.errors import CollectionError, UsageError
-from okedoctor.facts import KIND_FACTS, KUBERNETES, LIVE_INTERNET, OCI, Facts
+from okedoctor.facts import KIND_FACTS, KUBERNETES, LIVE_CONTAINERS, LIVE_INTERNET, OCI, Facts
+from okedoctor.kube import pod_ready
 from okedoctor.live.collector import CollectResult, _finish, _open, _Run
 from okedoctor.live.collectors.lbfind import REGION_LABEL
 from okedoctor.live.collectors.oci import COMPARTMENT_ANNOTATION
@@ -29,7 +32,8 @@ from okedoctor.live.collectors.wires import REAL, Wires
 from okedoctor.live.engine import INTERNET_API, Engine
 from okedoctor.live.internet import parse_redirect, probe_url
 from okedoctor.live.kube import rbac_reason, resolve_kube_target, scrub_object, strip_secret_values
-from okedoctor.live.kube_reads import Forbidden, Gone, KubeReads, Unreachable, list_items
+from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable, list_items
+from okedoctor.live.redact import redact
 from okedoctor.live.resolve import resolve
 from okedoctor.live.shapes import first_truthy, with_kind
 from okedoctor.model import Target
@@ -38,6 +42,7 @@ from okedoctor.snapshot import Snapshot
 from okedoctor.urls import Url, parse_url
 
 CA_ENV = "OKEDOCTOR_INTERNET_CA"
+CONTROLLER_LOG_PODS = 3  # the controller's replicas whose logs are read: they run the same configuration
 _LISTS = (  # (path, apiVersion, kind, required)
     ("/api/v1/services", "v1", "Service", True),
     ("/apis/networking.k8s.io/v1/ingresses", "networking.k8s.io/v1", "Ingress", False),
@@ -57,7 +62,7 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
         answers = resolve(url.host)
         listed = _lists(k, engine)
         base = _provisional(kt.context, url, answers, listed)
-        walk = _walk(k, base, listed)
+        walk, edge_pods = _walk(k, base, listed)
         runs = []
         for svc in (walk.edge, walk.backend if walk.stop is None else None):
             if svc is None or any(r.state.target == _target(svc) for r in runs):
@@ -71,6 +76,7 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
             runs.append(run)
         extra = engine.submit(KUBERNETES, _tls_secrets, k, walk)
         probe = engine.submit(LIVE_INTERNET, _probe, engine, opts, walk) if walk.address else None
+        logs = engine.submit(LIVE_CONTAINERS, _controller_logs, k, edge_pods) if walk.controller else None
         snapshot = _finish(engine, runs, fleet=True) if runs else _bare(kt, k, engine, opts, wires)
         if runs:
             # The runs count their depths from their Service, which the walk's two round trips
@@ -83,6 +89,8 @@ def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> Colle
         # What the walk itself read beyond the lists: the native class's parameters, or why not.
         snapshot.kubernetes += [o for o in base.kubernetes if o.get("kind") == nat.PARAMS_KIND]
         snapshot.collection.update(base.collection)
+        if logs is not None:
+            _merge_logs(snapshot, engine.result(logs))
     finally:
         engine.close()
     found = Target(target.namespace, "", url=url.text, route=target.route) if target.route else \
@@ -147,7 +155,7 @@ def _provisional(context: str, url: Url, answers: list[str], listed: dict[str, l
                     target={"url": url.text}, kubernetes=objects, live={"dns": {url.host: answers}})
 
 
-def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes.Walk:
+def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> tuple[routes.Walk, list[dict]]:
     """The walk over what was listed, with the edge Service's pods read to recognise a controller
     (or, behind the native controller's LB, its IngressClassParameters: the same round trip)."""
     facts = Facts(base, Target("", "", url=base.target["url"]))
@@ -155,9 +163,9 @@ def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes
     assert first is not None
     if first.native_class is not None:
         _native_parameters(k, first.native_class, base)
-        return first
+        return first, []
     if first.edge is None:
-        return first
+        return first, []
     meta, selector = first.edge["metadata"], (first.edge.get("spec") or {}).get("selector") or {}
     pods: list[dict] = []
     if selector:
@@ -170,7 +178,33 @@ def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> routes
                          kubernetes=[*base.kubernetes, *(with_kind(p, "v1", "Pod") for p in pods)], live=base.live)
     final = routes.walk(Facts(with_pods, Target("", "", url=base.target["url"])))
     assert final is not None
-    return final
+    return final, pods
+
+
+def _controller_logs(k: KubeReads, pods: list[dict]) -> dict[str, str]:
+    """The warning and error lines of the controller's logs, redacted, per `ns/pod/container`: what it
+    refused (OKD-ING-006). Its access log (clients' addresses and paths) is not kept. Extra evidence,
+    read once without retries: a log that cannot be read leaves the key out, as in a file without it."""
+    out: dict[str, str] = {}
+    ready_first = sorted(pods, key=lambda p: not pod_ready(p))[:CONTROLLER_LOG_PODS]
+    for pod in ready_first:
+        ns, name = pod["metadata"].get("namespace") or "default", pod["metadata"]["name"]
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            try:
+                text = k.log(ns, name, c["name"], False, 3, attempts=1)
+            except (Forbidden, Gone, BadRequest, Unreachable):
+                continue
+            lines = problem_lines(redact(text))
+            if lines:
+                out[f"{ns}/{name}/{c['name']}"] = "\n".join(lines) + "\n"
+    return out
+
+
+def _merge_logs(snap: Snapshot, logs: dict[str, str]) -> None:
+    """The controller's lines join its containers' entries, unless its Service's run read the whole log."""
+    containers = snap.live.setdefault("containers", {})
+    for key, text in logs.items():
+        containers.setdefault(key, {}).setdefault("logs", text)
 
 
 def _native_parameters(k: KubeReads, cls: dict, snap: Snapshot) -> None:
@@ -271,6 +305,6 @@ def _merge_probe(internet: dict[str, Any], address: str, host: str, seen: dict[s
         return
     if "tls" in seen:
         entry["tls"] = seen["tls"]
-    answer = {k: seen[k] for k in ("status", "body", "error") if k in seen}
+    answer = {k: seen[k] for k in ("status", "body", "error", "headers") if k in seen}
     if {k: entry.get(k) for k in answer} != answer:
         entry.setdefault("hosts", {})[host] = answer

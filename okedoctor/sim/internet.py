@@ -37,7 +37,12 @@ class InternetHandler(SimHandler):
         ans = ((ans.get("hosts") or {}).get(host)) or ans
         status = int(ans.get("status", 200))
         body = "" if ans.get("body") is None else str(ans["body"])
+        # The Server header is part of the answer (who wrote it: nginx, envoy): the file's, else none.
+        self._server = str({str(k).lower(): v for k, v in (ans.get("headers") or {}).items()}.get("server") or "")
         self.reply(status, body.encode(), "text/plain; charset=utf-8")
+
+    def version_string(self) -> str:
+        return getattr(self, "_server", "")
 
     def fault_response(self, status: int) -> None:
         self.reply(status, b"", "text/plain; charset=utf-8")

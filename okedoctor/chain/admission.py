@@ -1,0 +1,178 @@
+"""What an ingress controller refused of an Ingress: an annotation it rejects, read from the
+controller's own log lines and from the events on the Ingress.
+
+A rejected annotation leaves no trace in the Ingress object itself. ingress-nginx's admission
+webhook denies the write ("admission webhook "validate.nginx.ingress.kubernetes.io" denied the
+request: ..."), so an Ingress that exists was written before the rule changed (an upgrade to
+v1.12, whose `annotations-risk-level` turns snippets away) or while the webhook was off; the
+controller then logs the refusal and drops the Ingress, and its log line does not even name it
+(kubernetes/ingress-nginx#12873: "annotation group ConfigurationSnippet contains risky
+annotation based on ingress configuration"). So an Ingress is tied to a refusal by the
+annotation the refusal names. Traefik logs a router it could not build ("middleware
+"ns-name@kubernetescrd" does not exist", routerName=`<namespace>-<ingress>-<host>...@kubernetes`)
+and serves nothing for it. Events on the Ingress that name one of its annotations count too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from okedoctor.chain import ingress as ing
+from okedoctor.facts import Facts
+from okedoctor.redact import redact
+
+Obj = dict[str, Any]
+
+ANNOTATION_REJECTED = "OKD-ING-006"  # the check reporting a Rejection; causes name it from here
+NGINX_PREFIX = "nginx.ingress.kubernetes.io/"
+TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
+# The annotation prefix each controller reads; an Ingress it serves carrying another controller's
+# prefix configures nothing (OKD-ING-008).
+READS_PREFIX = {"ingress-nginx": NGINX_PREFIX, "traefik": "traefik.ingress.kubernetes.io/"}
+FOREIGN_PREFIXES = {"nginx.ingress.kubernetes.io/": "ingress-nginx", "traefik.ingress.kubernetes.io/": "traefik"}
+
+# klog's E/W lines (ingress-nginx) and logrus/zerolog's error and warning levels (Traefik, text or JSON).
+_PROBLEM_LINE = re.compile(r'^\s*[EW]\d{4} |level=(?:error|warn(?:ing)?)\b|"level":\s*"(?:error|warn(?:ing)?)"')
+_RISKY = re.compile(r"annotation group (\w+) contains risky annotation")
+_SNIPPETS_OFF = re.compile(r"(\S+) annotation cannot be used\. Snippet directives are disabled")
+_INVALID_WORD = re.compile(r"(\S+) annotation contains invalid word (\S+)")
+_INVALID_VALUE = re.compile(r"annotation (\S+) contains invalid value")
+_MIDDLEWARE = re.compile(r'middleware \\*"([^"\\]+)\\*" does not exist')
+_ROUTER = re.compile(r'routerName[=":]+([^\s"]+)')
+LOG_KEEP_LINES = 50  # per container: what a snapshot keeps of a controller's log (the newest)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One annotation of one Ingress that the controller refused, and the line that says so."""
+
+    ingress: Obj
+    annotation: str
+    source: str  # "log ns/pod/container" or "event Reason"
+    line: str  # redacted
+    drops_ingress: bool  # the controller serves nothing of the Ingress (else it only ignores the annotation)
+
+    @property
+    def namespace(self) -> str:
+        return (self.ingress.get("metadata") or {}).get("namespace") or "default"
+
+    @property
+    def name(self) -> str:
+        return (self.ingress.get("metadata") or {}).get("name", "")
+
+
+def problem_lines(text: str) -> list[str]:
+    """The warning and error lines of a controller's log, newest last: what is kept of it. Its access
+    log (client addresses, paths, user agents) is left out."""
+    return [line for line in text.splitlines() if _PROBLEM_LINE.search(line)][-LOG_KEEP_LINES:]
+
+
+def controller_lines(facts: Facts, pods: list[Obj]) -> list[tuple[str, str]]:
+    """(where, line) for each warning or error line the controller pods' logs hold."""
+    out = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            seen = facts.container_live(meta.get("namespace") or "default", meta.get("name", ""), c["name"]) or {}
+            where = f"log {meta.get('namespace') or 'default'}/{meta.get('name')}/{c['name']}"
+            out += [(where, line.strip()) for line in problem_lines(str(seen.get("logs") or ""))]
+    return out
+
+
+def _annotations(ingress: Obj) -> dict[str, str]:
+    return (ingress.get("metadata") or {}).get("annotations") or {}
+
+
+def _kebab(group: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", group).lower()
+
+
+def _nginx_keys(line: str) -> tuple[list[str], bool]:
+    """The annotation keys (or key suffixes) an ingress-nginx line refuses, and whether it drops the Ingress."""
+    if m := _RISKY.search(line):
+        return [NGINX_PREFIX + _kebab(m.group(1))], True
+    if m := _SNIPPETS_OFF.search(line):
+        return [m.group(1)], False
+    for pattern in (_INVALID_WORD, _INVALID_VALUE):
+        if m := pattern.search(line):
+            return [m.group(1)], True
+    return [], False
+
+
+def _traefik_hit(line: str, ingress: Obj) -> str | None:
+    """The middlewares annotation of `ingress`, when the line says its router names a middleware that does not exist."""
+    m, router = _MIDDLEWARE.search(line), _ROUTER.search(line)
+    value = _annotations(ingress).get(TRAEFIK_MIDDLEWARES) or ""
+    if not m or not router or m.group(1) not in [v.strip() for v in value.split(",")]:
+        return None
+    meta = ingress.get("metadata") or {}
+    prefix = f"{meta.get('namespace') or 'default'}-{meta.get('name')}-"
+    return TRAEFIK_MIDDLEWARES if router.group(1).startswith(prefix) else None
+
+
+def _from_log(kind: ing.ControllerKind, line: str, ingresses: list[Obj], where: str) -> list[Rejection]:
+    out = []
+    if kind.name == "traefik":
+        for ingress in ingresses:
+            if (key := _traefik_hit(line, ingress)) is not None:
+                out.append(Rejection(ingress, key, where, redact(line), True))
+        return out
+    if kind.name != "ingress-nginx":
+        return out
+    keys, drops = _nginx_keys(line)
+    for ingress in ingresses:
+        named = re.search(r'ingress="([^"]+)"', line)
+        meta = ingress.get("metadata") or {}
+        if named and named.group(1) != f"{meta.get('namespace') or 'default'}/{meta.get('name')}":
+            continue
+        out += [Rejection(ingress, k, where, redact(line), drops) for k in keys if k in _annotations(ingress)]
+    return out
+
+
+def _from_events(facts: Facts, ingress: Obj) -> list[Rejection]:
+    out = []
+    for ev in facts.events_for(ingress):
+        if ev.get("type") != "Warning":
+            continue
+        message = str(ev.get("message") or ev.get("note") or "")
+        for key in _annotations(ingress):
+            if key in message:
+                out.append(Rejection(ingress, key, f"event {ev.get('reason') or 'Warning'}", redact(message), False))
+    return out
+
+
+def rejections(facts: Facts, kind: ing.ControllerKind, pods: list[Obj], ingresses: list[Obj]) -> list[Rejection]:
+    """Every refusal of an annotation of `ingresses` by the controller `kind` (its pods' logs) or in their events."""
+    found: dict[tuple[str, str, str], Rejection] = {}
+    candidates = [i for i in ingresses if _annotations(i)]
+    for where, line in controller_lines(facts, pods):
+        for r in _from_log(kind, line, candidates, where):
+            found.setdefault((r.namespace, r.name, r.annotation), r)
+    for ingress in candidates:
+        for r in _from_events(facts, ingress):
+            found.setdefault((r.namespace, r.name, r.annotation), r)
+    return list(found.values())
+
+
+def configmap_ref(pods: list[Obj]) -> tuple[str, str] | None:
+    """The ConfigMap ingress-nginx reads its settings from (`--configmap=NS/NAME`), else None."""
+    for pod in pods:
+        ns = (pod.get("metadata") or {}).get("namespace") or "default"
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            for arg in c.get("args") or []:
+                if str(arg).startswith("--configmap="):
+                    value = str(arg).split("=", 1)[1].replace("$(POD_NAMESPACE)", ns)
+                    cm_ns, _, name = value.rpartition("/")
+                    return cm_ns or ns, name
+    return None
+
+
+def foreign_annotations(ingress: Obj, kind: ing.ControllerKind) -> list[tuple[str, str]]:
+    """(annotation, the controller reading it) for the annotations of another controller on an Ingress `kind` serves."""
+    own = READS_PREFIX.get(kind.name)
+    if own is None:
+        return []
+    return [(key, who) for key in sorted(_annotations(ingress)) for prefix, who in FOREIGN_PREFIXES.items()
+            if key.startswith(prefix) and prefix != own]
