@@ -70,6 +70,14 @@ class ControllerAnswersItself(Check):
         deploy = facts.deployment_of(pods[0]) if pods else None
         workload = f"deploy/{deploy['metadata']['name']}" if deploy else f"svc/{walk.edge['metadata']['name']}"
         headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        breakers = admission.reload_breakers(facts, walk.controller, pods)
+        summary = (f"Fix {cause.annotation} ({admission.ANNOTATION_REJECTED}) first: the controller dropped the "
+                   "Ingress." if cause else _breaker_fix(breakers) if breakers else
+                   "The controller does not run the rule the cluster holds: read its warning and error lines and the "
+                   "Ingress's events, fix what they name (a rejected annotation, a failed reload), apply the Ingress "
+                   "again; restart the controller only if its pods run an old configuration.")
+        commands = [f"kubectl annotate ingress -n {(i.get('metadata') or {}).get('namespace')} "
+                    f"{(i.get('metadata') or {}).get('name')} {key}-" for i, key, _ in breakers[:1]]
         return self.finding(
             f"{walk.controller.name} answers {walk.url.host}{walk.url.path} with its own HTTP {status} "
             f"although {rule.kind.lower()}/{rule.namespace}/{rule.name} matches and "
@@ -78,15 +86,15 @@ class ControllerAnswersItself(Check):
             evidence={"address": address, "host": walk.url.host, "status": status,
                       "server": headers.get("server"), "bodyPrefix": redact(str(answer.get("body") or ""))[:200],
                       "decidedBy": why, "rule": rule.to_dict(), "backendReadyEndpoints": ready,
-                      "ingressStatusAddresses": published},
-            fix=Fix(f"Fix {cause.annotation} ({admission.ANNOTATION_REJECTED}) first: the controller dropped the "
-                    "Ingress." if cause else
-                    "The controller does not run the rule the cluster holds: read its warning and error lines and "
-                    "the Ingress's events, fix what they name (a rejected annotation, a failed reload), apply the "
-                    "Ingress again; restart the controller only if its pods run an old configuration.",
-                    (f"kubectl -n {edge_ns} logs {workload} --tail=500 | grep -iE 'error|warn'",
-                     f"kubectl describe {rule.kind.lower()} -n {rule.namespace} {rule.name}",
-                     f"curl -sv --resolve {walk.url.host}:{walk.url.port}:{walk.address} {walk.url.text}")),
+                      "ingressStatusAddresses": published,
+                      "controllerLogLines": [line[:300] for _, line in admission.controller_lines(facts, pods)[-3:]],
+                      "reloadBrokenBy": [f"ingress/{(i.get('metadata') or {}).get('namespace')}/"
+                                         f"{(i.get('metadata') or {}).get('name')} {key} ({token!r})"
+                                         for i, key, token in breakers]},
+            fix=Fix(summary, (*commands,
+                              f"kubectl -n {edge_ns} logs {workload} --tail=500 | grep -iE 'error|warn|emerg'",
+                              f"kubectl describe {rule.kind.lower()} -n {rule.namespace} {rule.name}",
+                              f"curl -sv --resolve {walk.url.host}:{walk.url.port}:{walk.address} {walk.url.text}")),
             caused_by=admission.ANNOTATION_REJECTED if cause else None,
         )
 
@@ -97,3 +105,11 @@ def _ready_endpoints(facts: Facts, service: dict) -> int:
     if addresses:
         return len(addresses)
     return sum(1 for p in facts.pods_selected_by(service) if pod_ready(p)) if not endpoints else 0
+
+
+def _breaker_fix(breakers: list[tuple[dict, str, str]]) -> str:
+    ingress, key, token = breakers[0]
+    meta = ingress.get("metadata") or {}
+    return (f"nginx refuses every reload since {key} of Ingress {meta.get('namespace')}/{meta.get('name')} holds "
+            f"{token!r} (nginx: [emerg]), so the controller still runs the configuration from before this rule: "
+            "correct or remove that snippet; the next reload then loads this Ingress.")

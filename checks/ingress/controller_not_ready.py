@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from okedoctor.chain import admission
 from okedoctor.chain import route as routes
 from okedoctor.check import Check, subject_of
 from okedoctor.facts import Facts
 from okedoctor.kube import pod_ready
 from okedoctor.model import Finding, Fix, Hop
+from okedoctor.redact import redact
 
 
 class ControllerNotReady(Check):
@@ -45,12 +47,35 @@ class ControllerNotReady(Check):
             return
         meta = walk.edge["metadata"]
         ns, name = meta.get("namespace") or "default", meta["name"]
+        evidence = {"controller": walk.controller.name, "pods": len(pods), "readyPods": len(ready),
+                    "readyEndpoints": len(addresses)}
+        if waiting := _waiting(pods):
+            evidence["waiting"] = waiting
+        # What the controller said last before it stopped: its crash, or why it is not ready.
+        lines = admission.controller_lines(facts, pods, previous=True) or admission.controller_lines(facts, pods)
+        if lines:
+            evidence["lastLogLine"] = redact(lines[-1][1])[:400]
         yield self.finding(
             f"the {walk.controller.name} controller behind {walk.url.host} has "
-            + ("no ready pod" if not ready else "no ready endpoint"),
+            + ("no ready pod" if not ready else "no ready endpoint")
+            + (f" ({', '.join(sorted(set(waiting.values())))})" if waiting else ""),
             subject=subject_of(walk.edge),
-            evidence={"controller": walk.controller.name, "pods": len(pods), "readyPods": len(ready),
-                      "readyEndpoints": len(addresses)},
-            fix=Fix("Make the controller's pods ready; diagnose its Service for the cause.",
-                    (f"okedoctor diagnose svc/{name} -n {ns}", f"kubectl get pods -n {ns} -o wide")),
+            evidence=evidence,
+            fix=Fix("Make the controller's pods ready (their last log lines say why they are not); diagnose its "
+                    "Service for the cause.",
+                    (f"okedoctor diagnose svc/{name} -n {ns}", f"kubectl get pods -n {ns} -o wide",
+                     f"kubectl logs -n {ns} {pods[0]['metadata']['name']} --previous" if pods else
+                     f"kubectl get events -n {ns}")),
         )
+
+
+def _waiting(pods: list[dict]) -> dict[str, str]:
+    """pod -> the reason its first waiting container gives (CrashLoopBackOff, ImagePullBackOff...)."""
+    out = {}
+    for pod in pods:
+        for st in (pod.get("status") or {}).get("containerStatuses") or []:
+            reason = ((st.get("state") or {}).get("waiting") or {}).get("reason")
+            if reason:
+                out[pod["metadata"]["name"]] = reason
+                break
+    return out

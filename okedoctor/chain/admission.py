@@ -33,14 +33,17 @@ TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
 READS_PREFIX = {"ingress-nginx": NGINX_PREFIX, "traefik": "traefik.ingress.kubernetes.io/"}
 FOREIGN_PREFIXES = {"nginx.ingress.kubernetes.io/": "ingress-nginx", "traefik.ingress.kubernetes.io/": "traefik"}
 
-# klog's E/W lines (ingress-nginx) and logrus/zerolog's error and warning levels (Traefik, text or JSON).
-_PROBLEM_LINE = re.compile(r'^\s*[EW]\d{4} |level=(?:error|warn(?:ing)?)\b|"level":\s*"(?:error|warn(?:ing)?)"')
+# klog's E/W lines (ingress-nginx), nginx's own [emerg] lines (a reload that failed, quoted under
+# klog's line) and logrus/zerolog's error and warning levels (Traefik, text or JSON).
+_PROBLEM_LINE = re.compile(r'^\s*[EW]\d{4} |\[emerg\]|level=(?:error|warn(?:ing)?)\b'
+                           r'|"level":\s*"(?:error|warn(?:ing)?)"')
 _RISKY = re.compile(r"annotation group (\w+) contains risky annotation")
 _SNIPPETS_OFF = re.compile(r"(\S+) annotation cannot be used\. Snippet directives are disabled")
 _INVALID_WORD = re.compile(r"(\S+) annotation contains invalid word (\S+)")
 _INVALID_VALUE = re.compile(r"annotation (\S+) contains invalid value")
 _MIDDLEWARE = re.compile(r'middleware \\*"([^"\\]+)\\*" does not exist')
 _ROUTER = re.compile(r'routerName[=":]+([^\s"]+)')
+_EMERG_TOKEN = re.compile(r'\[emerg\][^"]*"([^"]+)"')
 LOG_KEEP_LINES = 50  # per container: what a snapshot keeps of a controller's log (the newest)
 
 
@@ -69,15 +72,17 @@ def problem_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if _PROBLEM_LINE.search(line)][-LOG_KEEP_LINES:]
 
 
-def controller_lines(facts: Facts, pods: list[Obj]) -> list[tuple[str, str]]:
-    """(where, line) for each warning or error line the controller pods' logs hold."""
+def controller_lines(facts: Facts, pods: list[Obj], previous: bool = False) -> list[tuple[str, str]]:
+    """(where, line) for each warning or error line the controller pods' logs hold (`previous`: the
+    last terminated instance's, for a controller that crashed)."""
     out = []
     for pod in pods:
         meta = pod.get("metadata") or {}
         for c in (pod.get("spec") or {}).get("containers") or []:
             seen = facts.container_live(meta.get("namespace") or "default", meta.get("name", ""), c["name"]) or {}
             where = f"log {meta.get('namespace') or 'default'}/{meta.get('name')}/{c['name']}"
-            out += [(where, line.strip()) for line in problem_lines(str(seen.get("logs") or ""))]
+            text = str(seen.get("previousLogs" if previous else "logs") or "")
+            out += [(where, line.strip()) for line in problem_lines(text)]
     return out
 
 
@@ -176,3 +181,18 @@ def foreign_annotations(ingress: Obj, kind: ing.ControllerKind) -> list[tuple[st
         return []
     return [(key, who) for key in sorted(_annotations(ingress)) for prefix, who in FOREIGN_PREFIXES.items()
             if key.startswith(prefix) and prefix != own]
+
+
+def reload_breakers(facts: Facts, kind: ing.ControllerKind, pods: list[Obj]) -> list[tuple[Obj, str, str]]:
+    """(Ingress, annotation, token) for each snippet annotation holding the word nginx's failed reload
+    names ("[emerg] unknown directive "location1""): one Ingress's snippet stops every reload, and
+    the controller keeps serving the configuration from before, for every host."""
+    if kind.name != "ingress-nginx":
+        return []
+    tokens = {m.group(1) for _, line in controller_lines(facts, pods) if (m := _EMERG_TOKEN.search(line))}
+    out = []
+    for ingress in facts.objects("Ingress"):
+        for key, value in sorted(_annotations(ingress).items()):
+            if key.startswith(NGINX_PREFIX) and key.endswith("-snippet"):
+                out += [(ingress, key, t) for t in sorted(tokens) if t in str(value)]
+    return out

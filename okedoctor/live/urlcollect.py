@@ -305,6 +305,8 @@ def _merge_probe(internet: dict[str, Any], address: str, host: str, seen: dict[s
         return
     if "tls" in seen:
         entry["tls"] = seen["tls"]
+    if "error" in seen and entry.get("error"):
+        return  # no connection for any name: the address's own error (refused, timeout) says it in its words
     answer = {k: seen[k] for k in ("status", "body", "error", "headers") if k in seen}
     if {k: entry.get(k) for k in answer} != answer:
         entry.setdefault("hosts", {})[host] = answer
