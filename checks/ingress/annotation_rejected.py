@@ -67,9 +67,12 @@ class AnnotationRejected(Check):
         value = ((r.ingress.get("metadata") or {}).get("annotations") or {}).get(r.annotation) or ""
         commands = [f"kubectl annotate ingress -n {r.namespace} {r.name} {r.annotation}-"]
         summary = f"Remove {r.annotation} from Ingress {r.namespace}/{r.name} and do what it did another way"
+        title = f"{walk.controller.name} rejects {r.annotation} on Ingress {r.namespace}/{r.name} and {does}"
         if r.annotation == admission.TRAEFIK_MIDDLEWARES:
-            summary = (f"Create the Middleware {r.annotation} names, or name one that exists "
-                       "(NAMESPACE-NAME@kubernetescrd), or remove the annotation")
+            title = (f"traefik builds no router for Ingress {r.namespace}/{r.name}: the middleware {r.detail} its "
+                     f"{r.annotation} names does not exist")
+            summary = (f"Create the Middleware {r.detail} names (NAMESPACE-NAME@kubernetescrd), or name one that "
+                       f"exists in {r.annotation}, or remove the annotation")
             commands.insert(0, "kubectl get middlewares.traefik.io -A")
         elif walk.controller.name == "ingress-nginx" and "snippet" in r.annotation:
             cm_ns, cm_name = admission.configmap_ref(pods) or (walk.edge["metadata"].get("namespace"),
@@ -81,11 +84,11 @@ class AnnotationRejected(Check):
             commands.append(f"kubectl -n {cm_ns} patch configmap {cm_name} --type merge -p "
                             "'{\"data\":{\"allow-snippet-annotations\":\"true\",\"annotations-risk-level\":\"Critical\"}}'")
         return self.finding(
-            f"{walk.controller.name} rejects {r.annotation} on Ingress {r.namespace}/{r.name} and {does}",
+            title,
             subject=subject_of(r.ingress),
             severity=Severity.ERROR if r.drops_ingress else Severity.WARNING,
             evidence={"controller": walk.controller.name, "annotation": r.annotation,
                       "annotationLength": len(value), "seenIn": r.source, "line": r.line[:300],
-                      "dropsIngress": r.drops_ingress},
+                      "dropsIngress": r.drops_ingress, **({"refused": r.detail} if r.detail else {})},
             fix=Fix(summary + ".", tuple(commands)),
         )

@@ -56,6 +56,7 @@ class Rejection:
     source: str  # "log ns/pod/container" or "event Reason"
     line: str  # redacted
     drops_ingress: bool  # the controller serves nothing of the Ingress (else it only ignores the annotation)
+    detail: str = ""  # what in the annotation was refused (a middleware's name), when the line says
 
     @property
     def namespace(self) -> str:
@@ -107,22 +108,22 @@ def _nginx_keys(line: str) -> tuple[list[str], bool]:
 
 
 def _traefik_hit(line: str, ingress: Obj) -> str | None:
-    """The middlewares annotation of `ingress`, when the line says its router names a middleware that does not exist."""
+    """The middleware the line says does not exist, when `ingress`'s router names it in its middlewares annotation."""
     m, router = _MIDDLEWARE.search(line), _ROUTER.search(line)
     value = _annotations(ingress).get(TRAEFIK_MIDDLEWARES) or ""
     if not m or not router or m.group(1) not in [v.strip() for v in value.split(",")]:
         return None
     meta = ingress.get("metadata") or {}
     prefix = f"{meta.get('namespace') or 'default'}-{meta.get('name')}-"
-    return TRAEFIK_MIDDLEWARES if router.group(1).startswith(prefix) else None
+    return m.group(1) if router.group(1).startswith(prefix) else None
 
 
 def _from_log(kind: ing.ControllerKind, line: str, ingresses: list[Obj], where: str) -> list[Rejection]:
     out = []
     if kind.name == "traefik":
         for ingress in ingresses:
-            if (key := _traefik_hit(line, ingress)) is not None:
-                out.append(Rejection(ingress, key, where, redact(line), True))
+            if (middleware := _traefik_hit(line, ingress)) is not None:
+                out.append(Rejection(ingress, TRAEFIK_MIDDLEWARES, where, redact(line), True, middleware))
         return out
     if kind.name != "ingress-nginx":
         return out
