@@ -46,8 +46,8 @@ def test_expand_prints_the_snapshot_the_loader_reads(path, fmt, capsys):
 def test_most_shipped_scenarios_are_small_overlays():
     overlays = [p for p in scenario_paths() if "base" in yaml.safe_load(p.read_text())]
     assert len(overlays) >= len(scenario_paths()) - 5
-    assert sorted(p.stem for p in BASES_DIR.glob("*.yaml")) == ["ingress-nginx", "lb-https", "lb-local",
-                                                                "native-ingress", "nlb-cluster"]
+    assert sorted(p.stem for p in BASES_DIR.glob("*.yaml")) == [
+        "envoy-gateway", "ingress-nginx", "lb-https", "lb-local", "native-ingress", "nlb-cluster", "traefik"]
     assert not [p for p in scenario_paths() if p.parent != SCENARIOS_DIR], "a base was taken for a scenario"
 
 
