@@ -138,8 +138,8 @@ def test_a_base_may_be_a_file_next_to_the_overlay(tmp_path, capsys):
 
 @pytest.mark.parametrize("body, message", [
     ("base: no-such-cluster",
-     "unknown base 'no-such-cluster'; the shipped bases are: ingress-nginx, lb-https, lb-local, native-ingress, "
-     "nlb-cluster"),
+     "unknown base 'no-such-cluster'; the shipped bases are: envoy-gateway, ingress-nginx, lb-https, lb-local, "
+     "native-ingress, nlb-cluster, traefik"),
     ("base: ./missing.yaml", "base file not found"),
     ("base: nlb-cluster\nkubernetes:\n  - delete: {kind: Pod, namespace: default, name: ghost}",
      "kubernetes[0]: delete: the base holds no Pod default/ghost"),
