@@ -37,13 +37,15 @@ FOREIGN_PREFIXES = {"nginx.ingress.kubernetes.io/": "ingress-nginx", "traefik.in
 # klog's line) and logrus/zerolog's error and warning levels (Traefik, text or JSON).
 _PROBLEM_LINE = re.compile(r'^\s*[EW]\d{4} |\[emerg\]|level=(?:error|warn(?:ing)?)\b'
                            r'|"level":\s*"(?:error|warn(?:ing)?)"')
-_RISKY = re.compile(r"annotation group (\w+) contains risky annotation")
-_SNIPPETS_OFF = re.compile(r"(\S+) annotation cannot be used\. Snippet directives are disabled")
-_INVALID_WORD = re.compile(r"(\S+) annotation contains invalid word (\S+)")
-_INVALID_VALUE = re.compile(r"annotation (\S+) contains invalid value")
-_MIDDLEWARE = re.compile(r'middleware \\*"([^"\\]+)\\*" does not exist')
-_ROUTER = re.compile(r'routerName[=":]+([^\s"]+)')
-_EMERG_TOKEN = re.compile(r'\[emerg\][^"]*"([^"]+)"')
+_RISKY = re.compile(r"annotation group (\w++) contains risky annotation")
+# Each run of non-space characters is tried once (lookbehind, possessive): linear on a 1 MB line.
+_SNIPPETS_OFF = re.compile(r"(?<!\S)(\S++) annotation cannot be used\. Snippet directives are disabled")
+_INVALID_WORD = re.compile(r"(?<!\S)(\S++) annotation contains invalid word (\S++)")
+_INVALID_VALUE = re.compile(r"annotation (\S++) contains invalid value")
+_MIDDLEWARE = re.compile(r'middleware \\*+"([^"\\]++)\\*+" does not exist')
+_ROUTER = re.compile(r'routerName[=":]++([^\s"]++)')
+_EMERG_TOKEN = re.compile(r'\[emerg\][^"\[]{0,200}+"([^"]{1,200}+)"')
+_NAMED = re.compile(r'ingress="([^"]++)"')
 LOG_KEEP_LINES = 50  # per container: what a snapshot keeps of a controller's log (the newest)
 
 
@@ -129,7 +131,7 @@ def _from_log(kind: ing.ControllerKind, line: str, ingresses: list[Obj], where: 
         return out
     keys, drops = _nginx_keys(line)
     for ingress in ingresses:
-        named = re.search(r'ingress="([^"]+)"', line)
+        named = _NAMED.search(line)
         meta = ingress.get("metadata") or {}
         if named and named.group(1) != f"{meta.get('namespace') or 'default'}/{meta.get('name')}":
             continue
