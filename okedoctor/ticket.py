@@ -29,15 +29,17 @@ ALL = True
 ANNOTATIONS = "annotations"
 
 # The annotations the checks read (the CCM's, the Deployment revision, the default StorageClass,
-# flanneld's on nodes, which tell the CNI); kubectl's last-applied copy and every tool's own
-# notes are left out.
+# flanneld's on nodes, which tell the CNI, an ingress controller's); kubectl's last-applied copy
+# and every tool's own notes are left out.
 _ANNOTATION_KEYS = re.compile(
     r"(?:service\.beta\.kubernetes\.io/|oci\.oraclecloud\.com/|oci-network-load-balancer\.oraclecloud\.com/"
     r"|flannel\.alpha\.coreos\.com/"
     r"|deployment\.kubernetes\.io/revision$|storageclass\.kubernetes\.io/is-default-class$"
     r"|storageclass\.beta\.kubernetes\.io/is-default-class$|volume\.kubernetes\.io/selected-node$"
     r"|ingressclass\.kubernetes\.io/is-default-class$|kubernetes\.io/ingress\.class$"
-    r"|oci-native-ingress\.oraclecloud\.com/)")
+    r"|oci-native-ingress\.oraclecloud\.com/"
+    # an ingress controller's own (OKD-ING-006/007/008: the one it refuses, a snippet breaking its reload)
+    r"|nginx\.ingress\.kubernetes\.io/|traefik\.ingress\.kubernetes\.io/)")
 
 _REF = {"apiVersion": ALL, "kind": ALL, "name": ALL, "uid": ALL, "controller": ALL}
 META = {"name": ALL, "namespace": ALL, "uid": ALL, "labels": ALL, "annotations": ANNOTATIONS,
