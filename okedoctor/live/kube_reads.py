@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import ssl
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from okedoctor.docfile import check_structure
@@ -84,6 +86,10 @@ class ApiClientWire:
     """
 
     api_client: Any
+    # One TLS context for every exec of the run: websocket-client builds (and loads the CA into)
+    # a new one per connection otherwise, ~240 times in a fleet report.
+    _exec_tls: Any = field(default=None, init=False, repr=False)
+    _exec_tls_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def get(self, path: str, query: list[tuple[str, Any]], accept: str,
             timeout: tuple[float, float, float]) -> Answer:
@@ -115,6 +121,7 @@ class ApiClientWire:
         _bound_websockets(ws_client)
         _WS_TIMEOUT.value = max(1.0, min(timeout + 1, remaining))
         try:
+            _WS_TIMEOUT.context = self._exec_context(url)
             ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
                                     capture_all=False)
         except Exception as exc:
@@ -132,6 +139,37 @@ class ApiClientWire:
         finally:
             ws.close()
         return ExecResult(out, err, status)
+
+    def _exec_context(self, url: str) -> ssl.SSLContext | None:
+        cfg = self.api_client.configuration
+        if not url.startswith("https://") or (cfg.verify_ssl and not cfg.ssl_ca_cert):
+            # No TLS, or the system's bundle (kubernetes picks certifi's): websocket-client's own.
+            return None
+        with self._exec_tls_lock:
+            if self._exec_tls is None:
+                self._exec_tls = exec_tls_context(cfg)
+            return self._exec_tls
+
+
+def exec_tls_context(cfg: Any) -> ssl.SSLContext:
+    """The context websocket-client would build from the options kubernetes' create_websocket
+    passes it (the kubeconfig's CA, client certificate and verification), built once, not per exec."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog is not None:
+        ctx.keylog_filename = keylog
+    if cfg.verify_ssl:
+        ctx.load_verify_locations(cafile=cfg.ssl_ca_cert)
+        # kubernetes passes check_hostname only when assert_hostname is set; websocket-client
+        # checks it by default.
+        ctx.check_hostname = True if cfg.assert_hostname is None else bool(cfg.assert_hostname)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cfg.cert_file:
+        ctx.load_cert_chain(cfg.cert_file, cfg.key_file or None)
+    return ctx
 
 
 def fill_path(path: str, params: dict[str, str] | None) -> str:
@@ -301,6 +339,13 @@ def _bound_websockets(ws_client) -> None:
 
     class BoundedWebSocket(websocket.WebSocket):
         _okedoctor_bounded = True
+
+        def __init__(self, *args, sslopt=None, **kwargs):
+            context = getattr(_WS_TIMEOUT, "context", None)
+            if context is not None:
+                # websocket-client uses a given context as is; server_hostname still applies.
+                sslopt = {**(sslopt or {}), "context": context}
+            super().__init__(*args, sslopt=sslopt, **kwargs)
 
         def connect(self, url, **options):
             options.setdefault("timeout", getattr(_WS_TIMEOUT, "value", 30.0))
