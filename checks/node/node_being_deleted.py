@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.nodes import TO_BE_DELETED, service_pods_on, taint
+from okedoctor.chain.nodes import TO_BE_DELETED, nodes_being_deleted, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of
@@ -36,10 +36,7 @@ class NodeBeingDeleted(Check):
     severity = Severity.WARNING
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        for node in facts.nodes:
-            t = taint(node, TO_BE_DELETED)
-            if not t:
-                continue
+        for node, t in nodes_being_deleted(facts):
             name = name_of(node)
             yield self.finding(
                 f"Node {name} is being removed by the cluster autoscaler (taint {TO_BE_DELETED}): it is out of the "

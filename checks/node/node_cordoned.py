@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.nodes import service_pods_on
+from okedoctor.chain.nodes import cordoned_nodes, service_pods_on
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of
@@ -33,9 +33,8 @@ class NodeCordoned(Check):
     severity = Severity.WARNING
 
     def run(self, facts: Facts) -> Iterator[Finding]:
-        for node in facts.nodes:
-            if not (node.get("spec") or {}).get("unschedulable"):
-                continue
+        cordoned = cordoned_nodes(facts)
+        for node in cordoned:
             name = name_of(node)
             taint = next((t for t in node["spec"].get("taints") or []
                           if t.get("key") == "node.kubernetes.io/unschedulable"), {})
@@ -43,8 +42,7 @@ class NodeCordoned(Check):
                 f"Node {name} is cordoned: no new pods are scheduled on it",
                 subject=f"node/{name}",
                 evidence={"unschedulable": True, "since": taint.get("timeAdded"),
-                          "schedulableNodes": sum(1 for n in facts.nodes
-                                                  if not (n.get("spec") or {}).get("unschedulable")),
+                          "schedulableNodes": len(facts.nodes) - len(cordoned),
                           "servicePods": [p["metadata"]["name"] for p in service_pods_on(facts, node)]},
                 fix=Fix("Uncordon it when the maintenance is done (or drain and remove it).",
                         (f"kubectl uncordon {name}",)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from okedoctor.chain.nodes import EXCLUDE_LABEL, etp_local, excluded_by_label, ready_service_pods_on, uses_lb
+from okedoctor.chain.nodes import EXCLUDE_LABEL, etp_local, nodes_excluded_by_label, ready_service_pods_on, uses_lb
 from okedoctor.check import Check
 from okedoctor.facts import Facts
 from okedoctor.kube import name_of, ready_endpoint_nodes
@@ -42,7 +42,7 @@ class NodeExcludedFromLB(Check):
             return
         local = etp_local(facts)
         ready_nodes = ready_endpoint_nodes(facts, facts.service) if facts.service else {}
-        excluded = [n for n in facts.nodes if excluded_by_label(n)]
+        excluded = nodes_excluded_by_label(facts)
         only_on_excluded = local and ready_nodes and set(ready_nodes) <= {name_of(n) for n in excluded}
         for node in excluded:
             name = name_of(node)

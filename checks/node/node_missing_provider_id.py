@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from okedoctor.chain.lb import emptied_by_missing_provider_id
-from okedoctor.chain.nodes import lacks_provider_id, service_pods_on, taint
+from okedoctor.chain.nodes import nodes_without_provider_id, service_pods_on, taint
 from okedoctor.check import Check
 from okedoctor.facts import OCI, Facts
 from okedoctor.kube import name_of
@@ -43,9 +43,7 @@ class NodeMissingProviderID(Check):
     def run(self, facts: Facts) -> Iterator[Finding]:
         # Read only when OCI facts were: without them the backend sets are not known.
         emptied = [] if facts.unavailable(OCI) else emptied_by_missing_provider_id(facts)
-        for node in facts.nodes:
-            if not lacks_provider_id(node):
-                continue
+        for node in nodes_without_provider_id(facts):
             name = name_of(node)
             title = f"Node {name} has no providerID: the cloud controller cannot add it to load balancers"
             if emptied:

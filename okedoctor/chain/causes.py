@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from okedoctor.chain.secrets import mismatches
-from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
+from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers, per_target
 from okedoctor.kube import (
     condition,
     endpoint_addresses,
@@ -83,6 +83,7 @@ def is_unschedulable(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") == "Pending" and bool(cond) and cond.get("status") == "False"
 
 
+@per_target  # asked by a dozen checks per Service, each a walk of its endpoints
 def service_serving(facts: Facts) -> bool:
     """At least one ready backend for the target Service (endpoints when collected, else pod readiness)."""
     if facts.service is None:

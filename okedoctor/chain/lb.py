@@ -471,19 +471,27 @@ def missing_nodes(facts: Facts, backend_set: Obj | None) -> list[tuple[Obj, str]
     if not svc or not ref or not ref.ccm_managed:
         return []
     present = {b.get("ipAddress") for b in backends(backend_set)}
-    out = []
-    for node, excluded in _exclusions(facts, _selector(svc, ref)):
+    candidates = _backend_candidates(facts, _selector(svc, ref))
+    missing = sorted(entry for ip in candidates.keys() - present for entry in candidates[ip])
+    return [(node, why) for _, node, why in missing]
+
+
+@shared_by(lambda selector: tuple(sorted(selector.items())))
+def _backend_candidates(facts: Facts, selector: dict[str, str]) -> dict[str | None, list[tuple[int, Obj, str]]]:
+    """The nodes the CCM should make backends, by InternalIP: (their order, node, why it would be
+    missing). Per run and selector, so each backend set costs its own backends, not the nodes'."""
+    out: dict[str | None, list[tuple[int, Obj, str]]] = {}
+    for index, (node, excluded) in enumerate(_exclusions(facts, selector)):
         if excluded:
             continue  # left out on purpose
         ip = facts.node_internal_ip(node)
-        if ip in present:
-            continue
         if not (node.get("spec") or {}).get("providerID"):
-            out.append((node, "the node has no spec.providerID, and the cloud controller manager skips such nodes"))
+            why = "the node has no spec.providerID, and the cloud controller manager skips such nodes"
         elif not ip:
-            out.append((node, "the node reports no InternalIP address"))
+            why = "the node reports no InternalIP address"
         else:
-            out.append((node, "not added by the cloud controller manager: see the Service's sync events"))
+            why = "not added by the cloud controller manager: see the Service's sync events"
+        out.setdefault(ip, []).append((index, node, why))
     return out
 
 

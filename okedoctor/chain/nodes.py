@@ -42,6 +42,29 @@ def why_not_backend(node: Obj) -> str | None:
     return None
 
 
+# The node checks run once per Service; which nodes are cordoned, labelled out, being deleted or
+# lack a providerID does not depend on the Service, so a fleet run scans the nodes once for each.
+@per_run
+def cordoned_nodes(facts: Facts) -> list[Obj]:
+    return [n for n in facts.nodes if (n.get("spec") or {}).get("unschedulable")]
+
+
+@per_run
+def nodes_excluded_by_label(facts: Facts) -> list[Obj]:
+    return [n for n in facts.nodes if excluded_by_label(n)]
+
+
+@per_run
+def nodes_being_deleted(facts: Facts) -> list[tuple[Obj, Obj]]:
+    """(node, its ToBeDeletedByClusterAutoscaler taint) for each node that has one."""
+    return [(n, t) for n in facts.nodes if (t := taint(n, TO_BE_DELETED)) is not None]
+
+
+@per_run
+def nodes_without_provider_id(facts: Facts) -> list[Obj]:
+    return [n for n in facts.nodes if lacks_provider_id(n)]
+
+
 def service_pods_on(facts: Facts, node: Obj) -> list[Obj]:
     return _service_pods_by_node(facts).get(name_of(node), [])
 

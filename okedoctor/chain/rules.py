@@ -147,7 +147,9 @@ def group_peer(group: WorkerGroup) -> Peer:
     return Peer(group.endpoint.cidr, frozenset(group.nsg_ids))
 
 
-@shared_by(lambda nodes: tuple((n.get("metadata") or {}).get("name", "") for n in nodes))
+# Keyed by the nodes' identities: they are the run's frozen Node objects, alive as long as the
+# cache, and a name walk of every worker for each call cost more than the grouping it saved.
+@shared_by(lambda nodes: tuple(map(id, nodes)))
 def worker_groups(facts, nodes: list[Obj]) -> list[WorkerGroup]:
     """The given workers grouped by (subnet, NSGs); workers whose network was not read are left out.
 
