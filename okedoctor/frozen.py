@@ -56,8 +56,13 @@ def freeze(value: Any) -> Any:
     """A read-only deep copy of JSON-like data; already-frozen parts are shared, not copied."""
     cls = type(value)
     if cls is dict:
-        # Scalars, most of the values, are kept without a call: a fleet snapshot has millions.
-        return FrozenDict({k: (freeze(v) if type(v) in _MUTABLE else v) for k, v in value.items()})
+        # Copied whole in C, then only the nested containers replaced: scalars, most of the
+        # values (a fleet snapshot has millions), cost no Python-level store.
+        out = FrozenDict(value)
+        for k, v in value.items():
+            if type(v) in _MUTABLE:
+                dict.__setitem__(out, k, freeze(v))
+        return out
     if cls is list:
         return FrozenList([freeze(v) if type(v) in _MUTABLE else v for v in value])
     if cls in (FrozenDict, FrozenList) or cls in _SCALARS:

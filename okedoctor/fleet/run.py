@@ -6,6 +6,7 @@ import time
 
 from okedoctor.facts import LIVE_PROBE, Facts, iter_containers
 from okedoctor.fleet.model import FleetReport
+from okedoctor.gcpause import paused_gc
 from okedoctor.kube import pod_ready
 from okedoctor.model import Target
 from okedoctor.policy import Policy
@@ -98,6 +99,19 @@ def diagnose_fleet(
     the concurrency that matters is in the collection, which is shared.
     """
     started = time.perf_counter()
+    with paused_gc():
+        reports, partly = _diagnose_each(snapshot, registry, targets, policy)
+    fleet_stats = dict(stats or {})
+    fleet_stats["services"] = len(reports)
+    fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
+    return FleetReport(services=reports, context=clean_value(dict(snapshot.context)), stats=fleet_stats,
+                       check_codes=frozenset(c.code for c in registry.checks
+                                             if not policy or c.code not in policy.disabled),
+                       probe_codes=probe_codes(registry), partly_probed=frozenset(partly))
+
+
+def _diagnose_each(snapshot: Snapshot, registry: Registry, targets: list[Target],
+                   policy: Policy | None) -> tuple[list, set[str]]:
     base = Facts(snapshot)
     reports = []
     partly: set[str] = set()
@@ -110,13 +124,7 @@ def diagnose_fleet(
         report.stats["duration_s"] = report.stats.pop("checks_s", 0.0)
         report.stats["api_requests"] = {}
         reports.append(report)
-    fleet_stats = dict(stats or {})
-    fleet_stats["services"] = len(reports)
-    fleet_stats["checks_s"] = round(time.perf_counter() - started, 4)
-    return FleetReport(services=reports, context=clean_value(dict(snapshot.context)), stats=fleet_stats,
-                       check_codes=frozenset(c.code for c in registry.checks
-                                             if not policy or c.code not in policy.disabled),
-                       probe_codes=probe_codes(registry), partly_probed=frozenset(partly))
+    return reports, partly
 
 
 def probe_codes(registry: Registry) -> frozenset[str]:
