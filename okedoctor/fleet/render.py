@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -123,7 +123,23 @@ def render_json(fleet: FleetReport, out: IO[str], only_changes: bool = False) ->
         changed |= set((fleet.changes.resolved if fleet.changes else {}).keys())
         doc["services"] = [s for s in doc["services"]
                            if f"{s['target']['namespace']}/{s['target']['service']}" in changed]
-    out.write(json.dumps(doc, indent=2, default=str) + "\n")
+    write_json(doc, out)
+    out.write("\n")
+
+
+def write_json(doc: Any, out: IO[str], batch: int = 1 << 16) -> None:
+    """What json.dumps(doc, indent=2) returns, written in batches: json.dumps keeps every small
+    piece of an indented document in one list before joining them, tens of MiB for a fleet."""
+    pending: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(indent=2, default=str).iterencode(doc):
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= batch:
+            out.write("".join(pending))
+            pending.clear()
+            size = 0
+    out.write("".join(pending))
 
 
 def render_markdown(fleet: FleetReport, out: IO[str], only_changes: bool = False) -> None:

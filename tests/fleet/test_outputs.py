@@ -276,3 +276,16 @@ def test_the_grafana_dashboard_reads_only_metrics_okedoctor_writes(tmp_path):
     assert all(p["datasource"]["uid"] == "${datasource}" for p in panels)
     docs = next(p for p in panels if p["type"] == "table")["fieldConfig"]["overrides"][0]
     assert docs["matcher"]["options"] == "docs", "the table links each root cause to its docs URL"
+
+
+def test_fleet_json_is_written_in_batches_exactly_as_json_dumps_would():
+    import io
+    import json
+
+    from okedoctor.fleet.render import write_json
+
+    doc = {"services": [{"name": f"svc-{i}", "findings": [{"evidence": {"ips": ["10.0.0.1"], "n": i}}]}
+                        for i in range(50)], "when": object()}
+    out = io.StringIO()
+    write_json(doc, out, batch=100)  # many batches, one cut inside a string's pieces
+    assert out.getvalue() == json.dumps(doc, indent=2, default=str)
