@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from okedoctor.check import CheckSkipped
-from okedoctor.facts import Facts, Obj
+from okedoctor.facts import Facts, Obj, per_target
 from okedoctor.kube import (
     containers,
     pod_ready,
@@ -50,25 +50,34 @@ def serving_container(pod: Obj, port: int) -> str | None:
 
 def ready_pod_answers(facts: Facts) -> Iterator[ProbeAnswer]:
     """The probe's answer on each target port of each Ready pod (the pods clients are sent to)."""
+    answers, skipped = _ready_pod_answers(facts)
+    if skipped:
+        raise CheckSkipped(skipped)
+    yield from answers
+
+
+@per_target  # a dozen pod checks read these answers for each Service
+def _ready_pod_answers(facts: Facts) -> tuple[tuple[ProbeAnswer, ...], str | None]:
+    """(the answers, or why the checks that read them are skipped)."""
     if "containers" not in facts.live:
-        raise CheckSkipped("the in-pod probe was not run (live access, or --no-exec)")
+        return (), "the in-pod probe was not run (live access, or --no-exec)"
     if not facts.service:
-        return
-    answered, toolless = False, []
+        return (), None
+    answers: list[ProbeAnswer] = []
+    toolless = []
     for pod in facts.pods:
         if not pod_ready(pod):
             continue
-        for answer in answers_for(facts, pod):
-            answered = True
-            yield answer
+        answers.extend(answers_for(facts, pod))
         ns, name = pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
         if any((facts.container_live(ns, name, c.get("name", "")) or {}).get("tools") == [] for c in containers(pod)):
             toolless.append(name)
-    if not answered and toolless:
-        raise CheckSkipped(
+    if not answers and toolless:
+        return (), (
             f"the image of {toolless[0]} has no curl, wget, python3 or bash, so the in-pod probe could not run; "
             f"probe it from an ephemeral container: kubectl debug -it {toolless[0]} --image=curlimages/curl "
             "-- curl -sS -i http://localhost:PORT/")
+    return tuple(answers), None
 
 
 def answers_for(facts: Facts, pod: Obj) -> Iterator[ProbeAnswer]:
