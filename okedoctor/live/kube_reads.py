@@ -132,6 +132,9 @@ class ApiClientWire:
             if "executable file not found" in text or "not found in $PATH" in text:
                 return ExecResult("", text, {"status": "Failure", "message": text})
             raise Unreachable(_one_line(head)) from None
+        finally:
+            # Only this exec's WebSocket: another client's stream() on this thread keeps its own TLS.
+            _WS_TIMEOUT.context = None
         try:
             ws.run_forever(timeout=timeout)
             out, err = ws.read_channel(1), ws.read_channel(2)
