@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from urllib.parse import parse_qs
 
 import pytest
@@ -33,9 +34,12 @@ def test_ci_has_the_real_oci_cli():
     assert OCI_CLI, "CI runs the README's test command, which installs the oci CLI into .venv-oci"
 
 
-def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_path):
+@contextmanager
+def oci_cli_env(tmp_path, scenario: str):
+    """`okedoctor sim serve SCENARIO` running, and the environment the real CLI is run in there:
+    the simulator's exports and no OCI_* of this machine. Yields (env, request log path)."""
     log = tmp_path / "log.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve", str(SCENARIOS_DIR / "healthy-nlb.yaml"),
+    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve", str(SCENARIOS_DIR / scenario),
                              "--request-log", str(log), "--workdir", str(tmp_path / "w")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -45,11 +49,16 @@ def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_pa
         # a dead loopback proxy makes that fail at once instead of leaving the machine.
         env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
                    SUPPRESS_LABEL_WARNING="True")
-        out = subprocess.run([OCI_CLI, "nlb", "network-load-balancer", "get", "--network-load-balancer-id", NLB,
-                              "--no-retry"], env=env, capture_output=True, text=True, timeout=120)
+        yield env, log
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_a_plain_oci_command_in_the_sim_serve_shell_reaches_the_simulator(tmp_path):
+    with oci_cli_env(tmp_path, "healthy-nlb.yaml") as (env, log):
+        out = subprocess.run([OCI_CLI, "nlb", "network-load-balancer", "get", "--network-load-balancer-id", NLB,
+                              "--no-retry"], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)["data"]
     assert (body["id"], body["display-name"]) == (NLB, "default/app/8d3c2a5e-7b1f-4f0e-9a6d-2c4b8e1f0a11")
@@ -62,22 +71,10 @@ def test_the_oci_cli_reads_an_oci_certificates_certificate_from_the_simulator(tm
     """The simulator's OCI Certificates service (/20210224/certificates/{id}) answers the real oci CLI
     as the service does: the body the scenario holds, in the CLI's kebab-case, with its dates parsed."""
     cert = "ocid1.certificate.oc1.ap-tokyo-1.amaaaaaashopcert"
-    log = tmp_path / "log.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve",
-                             str(SCENARIOS_DIR / "lb-oci-certificate-expiring.yaml"),
-                             "--request-log", str(log), "--workdir", str(tmp_path / "w")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        exports = read_exports(proc)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
-        env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
-                   SUPPRESS_LABEL_WARNING="True")
+    with oci_cli_env(tmp_path, "lb-oci-certificate-expiring.yaml") as (env, log):
         runs = [subprocess.run([OCI_CLI, "certs-mgmt", "certificate", "get", "--certificate-id", ocid, "--no-retry"],
                                env=env, capture_output=True, text=True, timeout=120)
                 for ocid in (cert, cert.replace("shopcert", "gonecert"))]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
     found, gone = runs
     assert found.returncode == 0, found.stderr
     body = json.loads(found.stdout)["data"]
@@ -100,17 +97,7 @@ def test_the_vnic_lists_a_fleet_run_makes_answer_the_real_cli_page_by_page(tmp_p
     """ListNetworkSecurityGroupVnics and ListPrivateIps, which a fleet run reads instead of one
     GetVnic per worker: the real CLI follows their opc-next-page one item a page (`--page-size 1
     --all`), and reads them into its own models (kebab-case keys: the wire's camelCase parsed)."""
-    log = tmp_path / "log.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "okedoctor", "sim", "serve",
-                             str(SCENARIOS_DIR / "nsg-mode-health-rule-deleted.yaml"),
-                             "--request-log", str(log), "--workdir", str(tmp_path / "w")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        exports = read_exports(proc)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OCI_")}
-        env.update(exports, HOME=str(tmp_path / "home"), HTTPS_PROXY="http://127.0.0.1:9",
-                   SUPPRESS_LABEL_WARNING="True")
-
+    with oci_cli_env(tmp_path, "nsg-mode-health-rule-deleted.yaml") as (env, log):
         def oci(*argv: str) -> list[dict]:
             out = subprocess.run([OCI_CLI, *argv, "--all", "--page-size", "1", "--no-retry"], env=env,
                                  capture_output=True, text=True, timeout=120)
@@ -119,9 +106,6 @@ def test_the_vnic_lists_a_fleet_run_makes_answer_the_real_cli_page_by_page(tmp_p
 
         members = oci("network", "nsg", "vnics", "list", "--nsg-id", WORKERS_NSG)
         ips = oci("network", "private-ip", "list", "--subnet-id", WORKER_SUBNET)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
     assert [(m["vnic-id"], m["resource-id"]) for m in members] == [
         ("ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic1", "ocid1.instance.oc1.ap-tokyo-1.aaaaaaaanode1"),
         ("ocid1.vnic.oc1.ap-tokyo-1.aaaaaaaavnic2", "ocid1.instance.oc1.ap-tokyo-1.aaaaaaaanode2")]
