@@ -119,9 +119,9 @@ class ApiClientWire:
             method="GET", resource_path=path, path_params={}, query_params=query, header_params={},
             auth_settings=["BearerToken"])
         _bound_websockets(ws_client)
-        _WS_TIMEOUT.value = max(1.0, min(timeout + 1, remaining))
+        _WS_EXEC.value = max(1.0, min(timeout + 1, remaining))
         try:
-            _WS_TIMEOUT.context = self._exec_context(url)
+            _WS_EXEC.context = self._exec_context(url)
             ws = ws_client.WSClient(client.configuration, ws_client.get_websocket_url(url), headers,
                                     capture_all=False)
         except Exception as exc:
@@ -134,7 +134,7 @@ class ApiClientWire:
             raise Unreachable(_one_line(head)) from None
         finally:
             # Only this exec's WebSocket: another client's stream() on this thread keeps its own TLS.
-            _WS_TIMEOUT.context = None
+            _WS_EXEC.context = None
         try:
             ws.run_forever(timeout=timeout)
             out, err = ws.read_channel(1), ws.read_channel(2)
@@ -329,7 +329,9 @@ class KubeReads:
         return self.wire.exec(path, query, timeout, self.engine.remaining())
 
 
-_WS_TIMEOUT = threading.local()
+# This thread's exec WebSocket settings (its socket timeout, the run's shared TLS context): the
+# kubernetes client builds the WebSocket itself and passes neither.
+_WS_EXEC = threading.local()
 
 
 def _bound_websockets(ws_client) -> None:
@@ -344,14 +346,14 @@ def _bound_websockets(ws_client) -> None:
         _okedoctor_bounded = True
 
         def __init__(self, *args, sslopt=None, **kwargs):
-            context = getattr(_WS_TIMEOUT, "context", None)
+            context = getattr(_WS_EXEC, "context", None)
             if context is not None:
                 # websocket-client uses a given context as is; server_hostname still applies.
                 sslopt = {**(sslopt or {}), "context": context}
             super().__init__(*args, sslopt=sslopt, **kwargs)
 
         def connect(self, url, **options):
-            options.setdefault("timeout", getattr(_WS_TIMEOUT, "value", 30.0))
+            options.setdefault("timeout", getattr(_WS_EXEC, "value", 30.0))
             return super().connect(url, **options)
 
     ws_client.WebSocket = BoundedWebSocket
