@@ -23,10 +23,12 @@ class NativeClassParametersMissing(Check):
         The controller reads the parameters (compartment, subnet, LB name, private or public,
         bandwidth) on every sync of the class: without them it stops reconciling the class's LB,
         so new Ingresses, rules and pod IPs never reach the LB, and a class made before its
-        parameters never gets an LB at all.
+        parameters never gets an LB at all. A class whose `spec.parameters` names no namespace
+        (no `scope: Namespace`) is never served either: the controller looks the namespaced
+        parameters up in no namespace, wherever they exist.
     How to fix
         Create the IngressClassParameters the class names (or point the class at the existing
-        one); `kubectl get ingressclassparameters -A` lists them.
+        one, with its namespace); `kubectl get ingressclassparameters -A` lists them.
     """
 
     code = "OKD-NIC-005"
@@ -44,8 +46,21 @@ class NativeClassParametersMissing(Check):
         if facts.unavailable(KIND_FACTS[nat.PARAMS_KIND]) is not None:
             return  # not read is not absent: the runner reports the check as run without them
         cls = nat.class_name(walk.native_class)
+        fix = Fix("Create the IngressClassParameters the class names (compartmentId, subnetId, loadBalancerName, "
+                  "isPrivate, bandwidth), or point the class at an existing one.",
+                  ("kubectl get ingressclassparameters -A", f"kubectl get ingressclass {cls} -o yaml"))
         if wanted is None:
             title = f"IngressClass {cls} of the OCI Native Ingress Controller names no IngressClassParameters"
+        elif not wanted[0]:
+            # The controller looks them up in the namespace the class names, here none: a namespaced
+            # object is never found there, wherever it exists (oracle/oci-native-ingress-controller#79).
+            title = (f"IngressClass {cls} names IngressClassParameters {wanted[1]} without a namespace: the "
+                     "controller looks for them in no namespace and never finds them")
+            fix = Fix("Name the namespace of the IngressClassParameters in the class (spec.parameters.scope: "
+                      "Namespace and spec.parameters.namespace: the namespace the first command shows), or create "
+                      "them if none exist; the controller looks them up only where the class points.",
+                      (f"kubectl get ingressclassparameters -A --field-selector metadata.name={wanted[1]}",
+                       f"kubectl get ingressclass {cls} -o yaml"))
         else:
             title = f"IngressClass {cls} names IngressClassParameters {wanted[0]}/{wanted[1]}, which do not exist"
         yield self.finding(
@@ -53,9 +68,7 @@ class NativeClassParametersMissing(Check):
             subject=f"ingressclass/{cls}",
             evidence={"ingressClass": cls, "parameters": (walk.native_class.get("spec") or {}).get("parameters"),
                       "loadBalancer": walk.lb_id},
-            fix=Fix("Create the IngressClassParameters the class names (compartmentId, subnetId, loadBalancerName, "
-                    "isPrivate, bandwidth), or point the class at an existing one.",
-                    ("kubectl get ingressclassparameters -A", f"kubectl get ingressclass {cls} -o yaml")),
+            fix=fix,
             # The LB that exists keeps serving; what no longer reaches it is every later change.
             severity=Severity.WARNING if walk.lb_id else Severity.ERROR,
         )

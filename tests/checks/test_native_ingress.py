@@ -120,6 +120,19 @@ def test_parameters_missing_or_unreadable():
     assert ingress.state.value == "unknown" and "CRD" in ingress.reason
 
 
+def test_parameters_named_without_a_namespace_are_never_found():
+    """oracle/oci-native-ingress-controller#79: the class names the parameters without a namespace;
+    the controller looks them up in none, so they are missing although they exist elsewhere."""
+    doc = _doc()
+    cls = _obj(doc, "IngressClass", "native-ic")
+    del cls["spec"]["parameters"]["namespace"], cls["spec"]["parameters"]["scope"]
+    report = _report(doc)
+    (f,) = [f for f in report.findings if f.code == "OKD-NIC-005"]
+    assert "native-ic-params without a namespace" in f.title and f.root_cause
+    assert "spec.parameters.namespace" in f.fix.summary
+    assert "kubectl get ingressclassparameters -A --field-selector metadata.name=native-ic-params" in f.fix.commands
+
+
 def test_a_name_pointing_elsewhere_lists_the_native_lb():
     doc = _doc()
     doc["live"]["dns"] = {"shop.example.com": ["203.0.113.77"]}
