@@ -15,6 +15,7 @@ from tests.conftest import SCENARIOS_DIR
 
 HEALTHY = SCENARIOS_DIR / "healthy-native-ingress-url.yaml"
 BLOCKED = SCENARIOS_DIR / "native-ingress-pod-subnet-blocks-lb.yaml"
+STALE_GATE = SCENARIOS_DIR / "native-ingress-readiness-gate-false.yaml"
 LB = "ocid1.loadbalancer.oc1.ap-tokyo-1.aaaaaaaanativeiclb"
 BS = "bs_d9725067d07be5e"
 
@@ -103,6 +104,26 @@ def test_gates_set_false_by_the_controller_follow_from_the_blocked_rules():
     assert f.caused_by == "OKD-NIC-003" and not f.root_cause and "backend is CRITICAL" in f.title
     assert "OKD-POD-020" not in _codes(report)  # the gate is set: something runs, OKD-NIC-004 says what
     assert _codes(report, root=True) >= {"OKD-NIC-003"}
+
+
+def test_a_gate_the_lb_contradicts_is_reported_as_stale():
+    """The LB finds the pod's backend OK, its gate still says UNKNOWN: the controller stopped rewriting it."""
+    report = _report(_doc(STALE_GATE))
+    (f,) = [f for f in report.findings if f.code == "OKD-NIC-004"]
+    assert f.root_cause and f.caused_by is None and f.severity.value == "warning"
+    assert f.title.endswith("although the LB finds their backends OK")
+    assert f.evidence["lbHealth"] == {"10.0.32.14:8080": "OK"}
+    assert "kubectl describe ingressclass native-ic" in f.fix.commands and "tied to" not in f.fix.summary
+
+
+def test_a_gate_with_no_lb_view_names_no_cause():
+    """Without the LB's view (OCI not read) the gate's finding claims neither a cause nor a stale gate."""
+    doc = _doc(STALE_GATE)
+    doc["oci"] = None
+    report = _report(doc)
+    (f,) = [f for f in report.findings if f.code == "OKD-NIC-004"]
+    assert "lbHealth" not in f.evidence and "tied to" not in f.fix.summary and "although" not in f.title
+    assert "does not find these pods healthy" in f.fix.summary
 
 
 def test_parameters_missing_or_unreadable():
