@@ -28,13 +28,16 @@ class ControllerAnswersItself(Check):
         The configuration the controller runs is not the one the cluster holds: it refused the
         Ingress (an annotation, OKD-ING-006, or its admission webhook), its configuration did
         not reload (an nginx reload that failed on another Ingress's snippet keeps the old one),
-        it reads another class than the walk saw, or a stale controller replica answers. A known
+        it reads another class than the walk saw, a stale controller replica answers, or its service
+        account may not list EndpointSlices (a ClusterRole older than the controller: it knows no
+        endpoint and answers 503 for every host, its log says "forbidden"). A known
         cause on the ingress layer (OKD-ING-001/002/003/006) explains the answer, and this finding
         then follows from it.
     How to fix
         Read the controller's warning and error lines (`kubectl -n NS logs deploy/NAME`) and the
         Ingress's events (`kubectl describe ingress`); fix what they name and apply the Ingress
-        again; restart the controller only when its pods run an old configuration.
+        again; restart the controller only when its pods run an old configuration. A denied
+        read: add the rule to the ClusterRole bound to the controller's account (the patch).
     """
 
     code = "OKD-ING-007"
@@ -71,13 +74,19 @@ class ControllerAnswersItself(Check):
         workload = f"deploy/{deploy['metadata']['name']}" if deploy else f"svc/{walk.edge['metadata']['name']}"
         headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
         breakers = admission.reload_breakers(facts, walk.controller, pods)
+        denials = admission.rbac_denials(facts, pods)
         summary = (f"Fix {cause.annotation} ({admission.ANNOTATION_REJECTED}) first: the controller dropped the "
                    "Ingress." if cause else _breaker_fix(breakers) if breakers else
+                   _denial_fix(denials) if denials else
                    "The controller does not run the rule the cluster holds: read its warning and error lines and the "
                    "Ingress's events, fix what they name (a rejected annotation, a failed reload), apply the Ingress "
                    "again; restart the controller only if its pods run an old configuration.")
         commands = [f"kubectl annotate ingress -n {(i.get('metadata') or {}).get('namespace')} "
                     f"{(i.get('metadata') or {}).get('name')} {key}-" for i, key, _ in breakers[:1]]
+        if denials and not cause and not breakers:
+            commands += [f"kubectl auth can-i {d.verb} {d.kind} --as={d.user}" for d in denials[:3]]
+            commands.append(f"kubectl get clusterrolebindings -o wide | grep '{denials[0].namespace}/"
+                            f"{denials[0].account}'")
         return self.finding(
             f"{walk.controller.name} answers {walk.url.host}{walk.url.path} with its own HTTP {status} "
             f"although {rule.kind.lower()}/{rule.namespace}/{rule.name} matches and "
@@ -90,11 +99,13 @@ class ControllerAnswersItself(Check):
                       "controllerLogLines": [line[:300] for _, line in admission.controller_lines(facts, pods)[-3:]],
                       "reloadBrokenBy": [f"ingress/{(i.get('metadata') or {}).get('namespace')}/"
                                          f"{(i.get('metadata') or {}).get('name')} {key} ({token!r})"
-                                         for i, key, token in breakers]},
+                                         for i, key, token in breakers],
+                      **({"forbidden": [f"{d.verb} {d.kind} ({d.user})" for d in denials]} if denials else {})},
             fix=Fix(summary, (*commands,
                               f"kubectl -n {edge_ns} logs {workload} --tail=500 | grep -iE 'error|warn|emerg'",
                               f"kubectl describe {rule.kind.lower()} -n {rule.namespace} {rule.name}",
-                              f"curl -sv --resolve {walk.url.host}:{walk.url.port}:{walk.address} {walk.url.text}")),
+                              f"curl -sv --resolve {walk.url.host}:{walk.url.port}:{walk.address} {walk.url.text}"),
+                    _denial_patch(denials) if denials and not cause and not breakers else None),
             caused_by=admission.ANNOTATION_REJECTED if cause else None,
         )
 
@@ -113,3 +124,27 @@ def _breaker_fix(breakers: list[tuple[dict, str, str]]) -> str:
     return (f"nginx refuses every reload since {key} of Ingress {meta.get('namespace')}/{meta.get('name')} holds "
             f"{token!r} (nginx: [emerg]), so the controller still runs the configuration from before this rule: "
             "correct or remove that snippet; the next reload then loads this Ingress.")
+
+
+def _denial_fix(denials: list[admission.Denial]) -> str:
+    d = denials[0]
+    kinds = ", ".join(dict.fromkeys(x.kind for x in denials))
+    return (f"The controller's service account {d.namespace}/{d.account} may not read {kinds} (its log: "
+            "forbidden), so it knows no endpoint of the Service and answers for the host itself: give the "
+            "ClusterRole bound to it the rule (get, list, watch) for them, as the controller's chart for its version "
+            "does; the controller picks the permission up by itself.")
+
+
+def _denial_patch(denials: list[admission.Denial]) -> str:
+    """The rules to add to the ClusterRole bound to the controller's account, one per API group."""
+    groups: dict[str, list[str]] = {}
+    for d in denials:
+        groups.setdefault(d.group, [])
+        if d.resource not in groups[d.group]:
+            groups[d.group].append(d.resource)
+    d = denials[0]
+    lines = [f"# rules to add to the ClusterRole bound to {d.namespace}/{d.account}"]
+    for group, resources in groups.items():
+        lines += [f'- apiGroups: ["{group}"]', f"  resources: [{', '.join(resources)}]",
+                  "  verbs: [get, list, watch]"]
+    return "\n".join(lines) + "\n"

@@ -46,6 +46,10 @@ _MIDDLEWARE = re.compile(r'middleware \\*+"([^"\\]++)\\*+" does not exist')
 _ROUTER = re.compile(r'routerName[=":]++([^\s"]++)')
 _EMERG_TOKEN = re.compile(r'\[emerg\][^"\[]{0,200}+"([^"]{1,200}+)"')
 _NAMED = re.compile(r'ingress="([^"]++)"')
+# client-go's reflector line when the controller's account may not list a kind it watches
+# (kubernetes/ingress-nginx#10684, rancher/rke2#3702); quotes may come escaped (klog's err="...").
+_FORBIDDEN = re.compile(r'is forbidden: User \\*"system:serviceaccount:([^:"\\\s]++):([^"\\\s]++)\\*" '
+                        r'cannot (\w++) resource \\*"([^"\\\s]++)\\*" in API group \\*"([^"\\\s]*+)\\*"')
 LOG_KEEP_LINES = 50  # per container: what a snapshot keeps of a controller's log (the newest)
 
 
@@ -199,3 +203,34 @@ def reload_breakers(facts: Facts, kind: ing.ControllerKind, pods: list[Obj]) -> 
             if key.startswith(NGINX_PREFIX) and key.endswith("-snippet"):
                 out += [(ingress, key, t) for t in sorted(tokens) if t in str(value)]
     return out
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A kind the controller's service account may not read, as its own log says (client-go's
+    reflector: "... is forbidden: User "system:serviceaccount:NS:SA" cannot list resource ...")."""
+
+    namespace: str
+    account: str
+    verb: str
+    resource: str
+    group: str  # "" for the core group
+
+    @property
+    def kind(self) -> str:
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    @property
+    def user(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{self.account}"
+
+
+def rbac_denials(facts: Facts, pods: list[Obj]) -> list[Denial]:
+    """What the controller pods' logs say their account may not read, once each, in log order. A
+    controller denied EndpointSlices (or Endpoints) knows no endpoint of any Service and answers
+    for every host itself (ingress-nginx: 503), while its own pods stay Ready."""
+    out: dict[Denial, None] = {}
+    for _, line in controller_lines(facts, pods):
+        if m := _FORBIDDEN.search(line):
+            out.setdefault(Denial(*m.groups()), None)
+    return list(out)

@@ -136,6 +136,37 @@ def test_a_404_is_not_the_controllers_while_the_backend_has_no_ready_endpoint(bu
     assert "OKD-ING-007" not in _codes(_report(doc, builtin_registry))
 
 
+def test_a_denied_endpointslice_list_explains_the_503_and_gives_the_rule(builtin_registry):
+    """ingress-nginx whose account may not list EndpointSlices answers 503 for a Service with ready
+    pods: the fix names the account and the kind, checks it with `kubectl auth can-i`, and gives the rule."""
+    f = _codes(_report(_doc("ingress-controller-503-endpointslices-forbidden"), builtin_registry))["OKD-ING-007"]
+    assert f.root_cause and f.evidence["status"] == 503
+    assert f.evidence["forbidden"] == ["list endpointslices.discovery.k8s.io "
+                                       "(system:serviceaccount:ingress-nginx:ingress-nginx)"]
+    assert "ingress-nginx/ingress-nginx may not read endpointslices.discovery.k8s.io" in f.fix.summary
+    assert ("kubectl auth can-i list endpointslices.discovery.k8s.io "
+            "--as=system:serviceaccount:ingress-nginx:ingress-nginx") in f.fix.commands
+    assert '- apiGroups: ["discovery.k8s.io"]\n  resources: [endpointslices]\n  verbs: [get, list, watch]' \
+        in f.fix.patch
+
+
+def test_forbidden_lines_are_read_with_plain_or_escaped_quotes_once_each():
+    plain = ('W1201 03:44:12.118201 7 reflector.go:561] failed to list *v1.Service: services is forbidden: User '
+             '"system:serviceaccount:ing:ctl" cannot list resource "services" in API group "" at the cluster scope')
+    escaped = ('E1201 03:44:12.118264 7 reflector.go:158] "Unhandled Error" err="failed to list *v1.EndpointSlice: '
+               'endpointslices.discovery.k8s.io is forbidden: User \\"system:serviceaccount:ing:ctl\\" cannot '
+               'list resource \\"endpointslices\\" in API group \\"discovery.k8s.io\\" at the cluster scope"')
+    doc = _doc("ingress-controller-503-endpointslices-forbidden")
+    for entry in doc["live"]["containers"].values():
+        entry["logs"] = "\n".join([plain, escaped, plain, ACCESS]) + "\n"
+    facts = Facts(snapshot_from_dict(doc), Target(None, None))
+    pods = [o for o in facts.objects("Pod") if o["metadata"]["namespace"] == "ingress-nginx"]
+    got = admission.rbac_denials(facts, pods)
+    assert [(d.user, d.verb, d.kind) for d in got] == [
+        ("system:serviceaccount:ing:ctl", "list", "services"),
+        ("system:serviceaccount:ing:ctl", "list", "endpointslices.discovery.k8s.io")]
+
+
 def test_the_apps_own_404_is_not_blamed_on_the_controller(builtin_registry):
     doc = _doc("ingress-controller-stale-config")
     for address in ("203.0.113.10:443", "203.0.113.10:80"):
