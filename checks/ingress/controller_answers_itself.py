@@ -129,10 +129,12 @@ def _breaker_fix(breakers: list[tuple[dict, str, str]]) -> str:
 def _denial_fix(denials: list[admission.Denial]) -> str:
     d = denials[0]
     kinds = ", ".join(dict.fromkeys(x.kind for x in denials))
+    endpoints = any(x.resource in ("endpointslices", "endpoints") for x in denials)
     return (f"The controller's service account {d.namespace}/{d.account} may not read {kinds} (its log: "
-            "forbidden), so it knows no endpoint of the Service and answers for the host itself: give the "
-            "ClusterRole bound to it the rule (get, list, watch) for them, as the controller's chart for its version "
-            "does; the controller picks the permission up by itself.")
+            "forbidden), so it " + ("knows no endpoint of the Service" if endpoints else
+                                    "does not run the configuration the cluster holds")
+            + " and answers for the host itself: give the ClusterRole bound to it the rule (get, list, watch) for "
+            "them, as the controller's chart for its version does; the controller picks the permission up by itself.")
 
 
 def _denial_patch(denials: list[admission.Denial]) -> str:

@@ -167,6 +167,16 @@ def test_forbidden_lines_are_read_with_plain_or_escaped_quotes_once_each():
         ("system:serviceaccount:ing:ctl", "list", "endpointslices.discovery.k8s.io")]
 
 
+def test_a_denial_of_something_else_than_endpoints_claims_no_missing_endpoint(builtin_registry):
+    doc = _doc("ingress-controller-503-endpointslices-forbidden")
+    for entry in doc["live"]["containers"].values():
+        entry["logs"] = entry["logs"].replace("endpointslices", "ingressclasses").replace(
+            "discovery.k8s.io", "networking.k8s.io")
+    f = _codes(_report(doc, builtin_registry))["OKD-ING-007"]
+    assert "may not read ingressclasses.networking.k8s.io" in f.fix.summary
+    assert "knows no endpoint" not in f.fix.summary and "does not run the configuration" in f.fix.summary
+
+
 def test_the_apps_own_404_is_not_blamed_on_the_controller(builtin_registry):
     doc = _doc("ingress-controller-stale-config")
     for address in ("203.0.113.10:443", "203.0.113.10:80"):
