@@ -53,6 +53,7 @@ KIND_FACTS = {
     # that could not be read leaves the check's silence unknown (runner._read_without).
     "OCI Certificates": OCI_CERTIFICATES,
     "IngressClassParameters": "kubernetes.ingressclassparameters",
+    "Gateway": "kubernetes.gateways",
 }
 
 

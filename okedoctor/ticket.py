@@ -96,7 +96,9 @@ KUBERNETES: dict[str, dict[str, Spec]] = {
     "IngressClassParameters": {"spec": ALL},
     "CustomResourceDefinition": {"spec": {"group": ALL, "names": ALL, "scope": ALL, "versions": {"name": ALL,
                                                                                                   "served": ALL}}},
-    "HTTPRoute": {"spec": {"hostnames": ALL, "rules": ALL, "parentRefs": ALL}},
+    # What the Gateway API controller said of them (status conditions: OKD-ING-009..011).
+    "HTTPRoute": {"spec": {"hostnames": ALL, "rules": ALL, "parentRefs": ALL}, "status": ALL},
+    "Gateway": {"spec": {"gatewayClassName": ALL, "listeners": ALL, "addresses": ALL}, "status": ALL},
 }
 
 _RULE = {"protocol": ALL, "source": ALL, "sourceType": ALL, "destination": ALL, "destinationType": ALL,

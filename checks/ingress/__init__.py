@@ -10,4 +10,7 @@ MODULES: tuple[str, ...] = (
     "annotation_rejected",
     "controller_answers_itself",
     "foreign_annotation",
+    "route_not_accepted",
+    "route_refs_unresolved",
+    "gateway_not_programmed",
 )

@@ -38,21 +38,22 @@ class BackendServiceMissing(Check):
         if walk is None or walk.match is None:
             return
         rule = walk.match
-        svc = facts.get("Service", rule.namespace, rule.service or "")
+        svc = facts.get("Service", rule.backend_namespace, rule.service or "")
         if svc is not None and ing.service_port(svc, rule.port) is not None:
             return
         ports = [{"name": p.get("name"), "port": p.get("port"), "targetPort": p.get("targetPort")}
                  for p in (svc or {}).get("spec", {}).get("ports") or []]
-        what = (f"Service {rule.namespace}/{rule.service} does not exist" if svc is None else
-                f"Service {rule.namespace}/{rule.service} has no port {rule.port!r}")
+        ns = rule.backend_namespace
+        what = (f"Service {ns}/{rule.service} does not exist" if svc is None else
+                f"Service {ns}/{rule.service} has no port {rule.port!r}")
         by = "name" if isinstance(rule.port, str) else "number"
         fix = (f"Point the rule at a port of {rule.service} by its Service port {by} "
                f"({', '.join(str(p['name'] if by == 'name' else p['port']) for p in ports)})." if ports else
-               f"Create Service {rule.namespace}/{rule.service}, or point the rule at the Service that exists.")
+               f"Create Service {ns}/{rule.service}, or point the rule at the Service that exists.")
         yield self.finding(
             f"the rule for {walk.url.host}{rule.path} sends to {rule.service}:{rule.port}, but {what}",
             subject=subject_of(rule.route),
             evidence={"rule": rule.to_dict(), "serviceExists": svc is not None, "servicePorts": ports},
-            fix=Fix(fix, (f"kubectl get svc -n {rule.namespace} {rule.service} -o wide",
-                          f"kubectl describe ingress -n {rule.namespace} {rule.name}")),
+            fix=Fix(fix, (f"kubectl get svc -n {ns} {rule.service} -o wide",
+                          f"kubectl describe {rule.kind.lower()} -n {rule.namespace} {rule.name}")),
         )

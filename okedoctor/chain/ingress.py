@@ -111,6 +111,7 @@ class RulePath:
     service: str | None
     port: int | str | None  # a number or a port name
     default_backend: bool = False
+    service_namespace: str | None = None  # an HTTPRoute backendRef's `namespace` (another namespace's Service)
 
     @property
     def kind(self) -> str:
@@ -124,10 +125,17 @@ class RulePath:
     def name(self) -> str:
         return (self.route.get("metadata") or {}).get("name", "")
 
+    @property
+    def backend_namespace(self) -> str:
+        """Where the backend Service lives: the route's namespace unless its backendRef names another."""
+        return self.service_namespace or self.namespace
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"object": f"{self.kind.lower()}/{self.namespace}/{self.name}",
                                "host": self.host, "path": self.path, "pathType": self.path_type,
                                "service": self.service, "port": self.port}
+        if self.service_namespace and self.service_namespace != self.namespace:
+            out["serviceNamespace"] = self.service_namespace
         if self.default_backend:
             out["defaultBackend"] = True
         return out
@@ -159,7 +167,8 @@ def route_paths(route: Obj) -> list[RulePath]:
         for m in matches:
             p = m.get("path") or {"type": "PathPrefix", "value": "/"}
             ptype = {"PathPrefix": "Prefix", "Exact": "Exact"}.get(p.get("type"), "ImplementationSpecific")
-            out += [RulePath(route, h, p.get("value") or "/", ptype, refs[0].get("name"), refs[0].get("port"))
+            out += [RulePath(route, h, p.get("value") or "/", ptype, refs[0].get("name"), refs[0].get("port"),
+                             service_namespace=refs[0].get("namespace"))
                     for h in hosts]
     return out
 

@@ -145,7 +145,7 @@ def _through_controller(facts: Facts, w: Walk, serves: Callable[[Obj], bool] | N
     if match is None:
         return _replace(w, stop=Hop.INGRESS,
                         why=f"no rule {kind.name} serves matches {w.url.host}{w.url.path}")
-    backend = facts.get("Service", match.namespace, match.service or "")
+    backend = facts.get("Service", match.backend_namespace, match.service or "")
     if backend is None or ing.service_port(backend, match.port) is None:
         return _replace(w, backend=backend, stop=Hop.INGRESS,
                         why=f"the rule's backend {match.service}:{match.port} does not exist")

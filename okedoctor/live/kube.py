@@ -299,6 +299,7 @@ RBAC = {
     "ingresses": RbacRule("networking.k8s.io", "ingresses", ("list",)),
     "ingressclasses": RbacRule("networking.k8s.io", "ingressclasses", ("list",)),
     "httproutes": RbacRule("gateway.networking.k8s.io", "httproutes", ("list",)),
+    "gateways": RbacRule("gateway.networking.k8s.io", "gateways", ("list",)),
     # The OCI Native Ingress Controller's class settings (a CRD), read for a URL its LB serves.
     "ingressclassparameters": RbacRule("ingress.oraclecloud.com", "ingressclassparameters", ("get",)),
 }

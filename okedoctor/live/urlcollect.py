@@ -1,8 +1,8 @@
 """Live collection for a URL: resolve the name, find the Service whose LB holds the address, follow
 the ingress rule to the backend Service, and collect both Services as a Service diagnosis does.
 
-Round trips, dependent ones in order: (1) every Service, the Ingresses, IngressClasses and
-HTTPRoutes, one list each, together; (2) the edge Service's pods (is it an ingress controller?),
+Round trips, dependent ones in order: (1) every Service, the Ingresses, IngressClasses,
+HTTPRoutes and Gateways, one list each, together; (2) the edge Service's pods (is it an ingress controller?),
 or, when the address is the OCI Native Ingress Controller's LB (no Service holds it), the
 IngressClassParameters its class names, the backend Service then collected with that LB;
 (3) the two Services' own collections side by side, plus the Ingress's TLS Secret, the probe
@@ -48,7 +48,10 @@ _LISTS = (  # (path, apiVersion, kind, required)
     ("/apis/networking.k8s.io/v1/ingresses", "networking.k8s.io/v1", "Ingress", False),
     ("/apis/networking.k8s.io/v1/ingressclasses", "networking.k8s.io/v1", "IngressClass", False),
     ("/apis/gateway.networking.k8s.io/v1/httproutes", "gateway.networking.k8s.io/v1", "HTTPRoute", False),
+    # Listed with the routes, not after them: what the controller said of each Gateway and listener.
+    ("/apis/gateway.networking.k8s.io/v1/gateways", "gateway.networking.k8s.io/v1", "Gateway", False),
 )
+_WALKED = ("Service", "Ingress", "IngressClass", "HTTPRoute", "Gateway")
 
 
 def collect_url(target: Target, opts: LiveOptions, wires: Wires = REAL) -> CollectResult:
@@ -128,13 +131,23 @@ def _target(svc: dict) -> Target:
     return Target(svc["metadata"].get("namespace") or "default", svc["metadata"]["name"])
 
 
+_GATEWAYS_DENIED = "Gateway:denied"
+
+
 def _lists(k: KubeReads, engine: Engine) -> dict[str, list[dict]]:
     futs = {kind: engine.submit(KUBERNETES, _list, k, path, api, kind, required)
             for path, api, kind, required in _LISTS}
-    return {kind: engine.result(fut) for kind, fut in futs.items()}
+    out: dict[str, list[dict]] = {}
+    for kind, fut in futs.items():
+        items = engine.result(fut)
+        if items is None:  # denied, and the checks must know it (the Gateways)
+            out[kind], out[_GATEWAYS_DENIED] = [], [{}]
+        else:
+            out[kind] = items
+    return out
 
 
-def _list(k: KubeReads, path: str, api: str, kind: str, required: bool) -> list[dict]:
+def _list(k: KubeReads, path: str, api: str, kind: str, required: bool) -> list[dict] | None:
     try:
         return [with_kind(o, api, kind) for o in list_items(k.get(1, path))]
     except Gone:
@@ -142,7 +155,7 @@ def _list(k: KubeReads, path: str, api: str, kind: str, required: bool) -> list[
     except Forbidden:
         if required:
             raise CollectionError(rbac_reason("allservices", None, "Services") + "; a URL is found by them") from None
-        return []
+        return None if kind == "Gateway" else []
     except Unreachable as exc:
         if required:
             raise CollectionError(f"cannot reach the Kubernetes API server: {exc}") from None
@@ -150,9 +163,13 @@ def _list(k: KubeReads, path: str, api: str, kind: str, required: bool) -> list[
 
 
 def _provisional(context: str, url: Url, answers: list[str], listed: dict[str, list[dict]]) -> Snapshot:
-    objects = [o for kind in ("Service", "Ingress", "IngressClass", "HTTPRoute") for o in listed[kind]]
-    return Snapshot(kind="Snapshot", metadata={"name": url.host}, context={"kubeContext": context},
+    objects = [o for kind in _WALKED for o in listed[kind]]
+    snap = Snapshot(kind="Snapshot", metadata={"name": url.host}, context={"kubeContext": context},
                     target={"url": url.text}, kubernetes=objects, live={"dns": {url.host: answers}})
+    if listed.get(_GATEWAYS_DENIED):
+        # The Gateway checks then say they ran without the Gateways: the ingress hop is unknown, not ok.
+        snap.collection[KIND_FACTS["Gateway"]] = {"kind": "denied", "reason": rbac_reason("gateways", None, "Gateways")}
+    return snap
 
 
 def _walk(k: KubeReads, base: Snapshot, listed: dict[str, list[dict]]) -> tuple[routes.Walk, list[dict]]:
@@ -279,7 +296,7 @@ def _complete(snap: Snapshot, url: Url, answers: list[str], listed: dict[str, li
     """The URL's own facts on top of the Services' collections: what a file with target.url holds."""
     have = {(o.get("kind"), (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"])
             for o in snap.kubernetes}
-    extra = [o for kind in ("Service", "Ingress", "IngressClass", "HTTPRoute") for o in listed[kind]] + secrets
+    extra = [o for kind in _WALKED for o in listed[kind]] + secrets
     for obj in extra:
         key = (obj.get("kind"), (obj.get("metadata") or {}).get("namespace", ""), obj["metadata"]["name"])
         if key not in have:
