@@ -53,7 +53,7 @@ def test_the_reader_role_covers_a_url_diagnosis(sim_env, tmp_path):
     sim = sim_env(load_snapshot(SCENARIOS_DIR / "healthy-ingress-nginx-url.yaml"), tmp_path / "sim")
     assert run_cli("diagnose", "https://shop.example.com/cart", "-o", "json").code == 0
     seen = _assert_allowed(sim.requests)
-    assert {"services", "ingresses", "ingressclasses", "httproutes", "secrets"} <= seen
+    assert {"services", "ingresses", "ingressclasses", "httproutes", "gateways", "secrets"} <= seen
 
 
 def _assert_allowed(requests) -> set[str]:
