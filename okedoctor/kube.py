@@ -241,6 +241,11 @@ def _tls_name(name: Any) -> bool:
     return low in _TLS_NAMES or any(low.startswith(n + "-") for n in _TLS_NAMES)
 
 
+def _plain_name(name: Any) -> bool:
+    low = str(name or "").lower()
+    return low in ("http", "h2c") or low.startswith(("http-", "h2c-"))
+
+
 def tls_port_reason(service_port: Obj, pod_or_template: Obj, port: int) -> str | None:
     """Why the container port a Service port sends to speaks TLS, or None: the Service port's
     appProtocol or name, the container port's name, or an HTTPS readiness probe on it.
@@ -249,7 +254,11 @@ def tls_port_reason(service_port: Obj, pod_or_template: Obj, port: int) -> str |
     app = str(service_port.get("appProtocol") or "").lower()
     if app in _TLS_APP_PROTOCOLS:
         return f"the Service port's appProtocol is {service_port.get('appProtocol')}"
-    if _tls_name(service_port.get("name")):
+    named = [cp.get("name") for c in containers(pod_or_template) for cp in c.get("ports") or []
+             if cp.get("containerPort") == port]
+    # A container port named http says what the pod serves; a Service port named https in front of
+    # it is the clients' side of an LB that ends TLS (service.beta.kubernetes.io/oci-load-balancer-ssl-ports).
+    if _tls_name(service_port.get("name")) and not any(_plain_name(n) for n in named):
         return f"the Service port is named {service_port.get('name')}"
     for c in containers(pod_or_template):
         for cp in c.get("ports") or []:

@@ -16,4 +16,5 @@ MODULES: tuple[str, ...] = (
     "native_backend_set_stale",
     "native_backends_unhealthy",
     "native_lb_to_pods_blocked",
+    "backend_set_tls_mismatch",
 )
