@@ -206,6 +206,23 @@ def _stamp(text: Any) -> str | None:
     return when.astimezone(dt.UTC).strftime(certinfo.STAMP)
 
 
+# The OCI Native Ingress Controller's listener certificate, by OCID (oracle/oci-native-ingress-controller,
+# IngressListenerTlsCertificateAnnotation); its listener is route_<https-listener-port, 443>.
+NATIVE_CERTIFICATE_ANNOTATION = "oci-native-ingress.oraclecloud.com/certificate-ocid"
+
+
+def native_certificate_ingress(facts: Facts, ocid: str) -> dict | None:
+    """The Ingress of the walk's native class that names this certificate OCID, if the URL went through one."""
+    walk = routes.walk(facts)
+    if walk is None or walk.native_class is None:
+        return None
+    first = [walk.match.route] if walk.match is not None and walk.match.kind == "Ingress" else []
+    for ingress in first + facts.objects("Ingress"):
+        if ((ingress.get("metadata") or {}).get("annotations") or {}).get(NATIVE_CERTIFICATE_ANNOTATION) == ocid:
+            return ingress
+    return None
+
+
 def renewal_fix(facts: Facts, conf: Configured) -> Fix:
     """How to put a new certificate on the listener, the way its certificate got there."""
     if conf.kind == "secret":
@@ -216,11 +233,20 @@ def renewal_fix(facts: Facts, conf: Configured) -> Fix:
                     f"kubectl get secret {name} -n {ns} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d "
                     "| openssl x509 -noout -dates -ext subjectAltName"))
     if conf.kind == "oci":
-        return Fix(f"Renew OCI Certificates certificate {conf.name} (a new current version; the service renews "
+        summary = (f"Renew OCI Certificates certificate {conf.name} (a new current version; the service renews "
                    "only certificates its own CA issued, never imported ones), or import the renewed "
-                   "certificate as its new version: the listener serves the current version.",
-                   (f"oci certs-mgmt certificate get --certificate-id {conf.name} "
-                    "--query 'data.\"current-version\".validity'",))
+                   "certificate as its new version: the listener serves the current version.")
+        commands = [f"oci certs-mgmt certificate get --certificate-id {conf.name} "
+                    "--query 'data.\"current-version\".validity'"]
+        if (ingress := native_certificate_ingress(facts, conf.name)) is not None:
+            meta = ingress.get("metadata") or {}
+            ns, name = meta.get("namespace") or "default", meta.get("name")
+            summary += (f" The OCI Native Ingress Controller put it on listener {conf.listener} because Ingress "
+                        f"{ns}/{name} names it in {NATIVE_CERTIFICATE_ANNOTATION}: a renewed certificate of a new "
+                        "OCID goes there (the controller updates the listener).")
+            commands.append(f"kubectl annotate ingress -n {ns} {name} "
+                            f"{NATIVE_CERTIFICATE_ANNOTATION}=NEW_CERTIFICATE_OCID --overwrite")
+        return Fix(summary, tuple(commands))
     svc = facts.service or {}
     meta = svc.get("metadata") or {}
     secret = (meta.get("annotations") or {}).get(TLS_SECRET_ANNOTATION)
