@@ -12,6 +12,8 @@ accident, not the attack.
 from __future__ import annotations
 
 import copy
+import json
+import sys
 from typing import Any, NoReturn
 
 
@@ -80,6 +82,33 @@ def freeze(value: Any) -> Any:
 
 _MUTABLE = frozenset({dict, list, tuple, set})
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON decoded straight into the read-only types, as `freeze(json.loads(data))` but without
+    the mutable copy: a fleet's LB lists are tens of MB, and the decoded bodies and their frozen
+    copy were both alive until the checks ended. `freeze` shares what this returns as it is.
+
+    The strings of the objects' values (OCIDs, addresses, states), which the lists repeat once per
+    LB, per node or per backend, are interned: one object each, however many bodies name them.
+    """
+    value = _DECODER.decode(data.decode("utf-8") if isinstance(data, bytes | bytearray) else data)
+    return freeze(value) if type(value) is list else value
+
+
+def _frozen_object(obj: dict) -> FrozenDict:
+    """The decoder's hook, called innermost first: the objects within are already frozen."""
+    for k, v in obj.items():
+        t = type(v)
+        if t is str:
+            obj[k] = _intern(v)
+        elif t is list:
+            obj[k] = freeze(v)
+    return FrozenDict(obj)
+
+
+_intern = sys.intern
+_DECODER = json.JSONDecoder(object_hook=_frozen_object)
 
 
 def thaw(value: Any) -> Any:

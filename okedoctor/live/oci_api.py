@@ -1,7 +1,7 @@
 """The OCI side of live collection: auth as the oci CLI does it, and raw camelCase reads.
 
 Bodies are read as the bytes the server sent (`response_type="bytes"`) and parsed with
-`json.loads`, so the snapshot holds the REST API's camelCase JSON, not the SDK's snake_case
+`frozen.loads` (read-only from the start), so the snapshot holds the REST API's camelCase JSON, not the SDK's snake_case
 models. `oci` is imported lazily and only the four service modules we read are touched.
 """
 
@@ -18,6 +18,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from okedoctor import frozen
 from okedoctor.errors import UsageError
 from okedoctor.oci_catalog import SERVICES as OCI_SERVICES
 from okedoctor.options import AUTH_TYPES
@@ -363,7 +364,7 @@ class OciReader:
                                      "is never redirected (a proxy or a wrong endpoint?)") from None
             raise OciUnavailable(f"OCI API unreachable for GET {path}: {_first_line(exc)}") from None
         try:
-            body = json.loads(resp.data) if resp.data else None
+            body = frozen.loads(resp.data) if resp.data else None
         except ValueError:  # a proxy's sign-in page or a garbled answer, with a 200
             raise OciUnavailable(f"OCI answered GET {path} with a body that is not JSON "
                                  "(a proxy in front of the API?)") from None
