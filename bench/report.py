@@ -85,7 +85,8 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.2f}")
     # On a shared machine the wall time says how busy the others were; the CPU time does not.
     print(f"cpu time           {cpu:.2f} s (user + system) of okedoctor report; "
-          f"checks {doc['stats'].get('checks_s', 0):.2f} s of wall time")
+          f"checks {doc['stats'].get('checks_s', 0):.2f} s of wall time, "
+          f"{doc['stats'].get('checks_cpu_s', 0):.2f} s of CPU")
     print("requests           " + ", ".join(f"{api} {n}" for api, n in sorted(per_api.items()))
           + f" (total {len(requests)})")
     print(f"repeated reads     {len(repeated)} URLs asked more than once" + (f": {repeated}" if repeated else ""))

@@ -609,9 +609,16 @@ class Facts:
         if not svc:
             return None
         meta = svc["metadata"]
+        # Looked up by name rather than tried one by one (hundreds of Services x hundreds of LBs in
+        # a fleet); the first in `bodies` order wins, as a scan would find it.
+        named = self._lbs_by_ccm_name.get(FLAVORS["nlb"].ccm_display_name(meta.get("namespace", ""), meta["name"],
+                                                                           meta.get("uid") or "")) \
+            if meta.get("uid") else None
+        if named is not None:
+            return LoadBalancerRef(*named, "display-name")
         for key, body in bodies:
-            if FLAVORS[key].ccm_name_matches(body.get("displayName") or "", meta.get("namespace", ""), meta["name"],
-                                             meta.get("uid")):
+            if key != "nlb" and FLAVORS[key].ccm_name_matches(body.get("displayName") or "", meta.get("namespace", ""),
+                                                              meta["name"], meta.get("uid")):
                 return LoadBalancerRef(key, body, "display-name")
         ingress = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
         ingress.discard(None)
@@ -620,6 +627,17 @@ class Facts:
                 return LoadBalancerRef(key, body, "ingress-ip")
         matches = self._backend_search.matches
         return LoadBalancerRef(matches[0].flavor, matches[0].body, "backends", matches[0].note) if matches else None
+
+    @shared_index
+    def _lbs_by_ccm_name(self) -> dict[str, tuple[str, Obj]]:
+        """NLB display name -> (flavour, body), the first NLB of each name (the CCM names an NLB
+        exactly `<ns>/<name>/<uid>`; an LB's name only ends with the uid, so LBs are scanned)."""
+        out: dict[str, tuple[str, Obj]] = {}
+        for body in self._oci_list(FLAVORS["nlb"].section):
+            name = body.get("displayName")
+            if name and isinstance(name, str):
+                out.setdefault(name, ("nlb", body))
+        return out
 
     @cached_property
     def _backend_search(self) -> BackendSearch:

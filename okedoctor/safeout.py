@@ -12,6 +12,7 @@ it holds control characters), so what is printed is still one line that names th
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterable
@@ -52,6 +53,15 @@ def printable(text: str, *, multiline: bool = False) -> str:
 
 def clean_text(text: str, *, multiline: bool = False) -> str:
     """A string from the cluster as it may be printed: redacted, then made printable."""
+    if type(text) is str:
+        return _cleaned(text, multiline)
+    return printable(redact(text), multiline=multiline)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _cleaned(text: str, multiline: bool) -> str:
+    """clean_text of a plain string, remembered: a fleet report's evidence repeats the same names and
+    addresses (every node's, in each of hundreds of Services' findings), each cleaned once."""
     return printable(redact(text), multiline=multiline)
 
 
@@ -112,8 +122,9 @@ def needs_quoting(word: Any) -> bool:
     """A name a printed command must quote. Valid Kubernetes names never do; a name shorter than
     3 characters or without a letter or digit (a lone quote, a space) is left alone, because
     replacing it would rewrite the command's own syntax rather than the name."""
-    return (isinstance(word, str) and len(word) >= 3 and any(ch.isalnum() for ch in word)
-            and bool(_SHELL_UNSAFE.search(word)))
+    # The regular expression first: most names are safe, and it rules them out in C.
+    return (isinstance(word, str) and len(word) >= 3 and _SHELL_UNSAFE.search(word) is not None
+            and any(ch.isalnum() for ch in word))
 
 
 def _clean_command(command: str, words: frozenset[str]) -> str:

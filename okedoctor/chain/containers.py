@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers
+from okedoctor.facts import Facts, Obj, iter_containers, iter_init_containers, per_target
 from okedoctor.kube import workload_ref
 
 
@@ -36,13 +36,19 @@ def containers_where(facts: Facts, test: Callable[[Obj, Obj | None], bool], *,
     """Groups of (workload, container) among the Service's pods whose container status passes `test`;
     `init` looks at the init containers too (an image that cannot be pulled blocks a pod either way)."""
     groups: dict[tuple[str, str], Group] = {}
-    for pod in facts.pods:
-        if not live_pod(pod):
-            continue
-        for c, status in [*(iter_init_containers(pod) if init else ()), *iter_containers(pod)]:
+    for pod, inits, apps in _live_pod_containers(facts):
+        for c, status in (inits + apps if init else apps):
             if test(pod, status):
                 key = (workload_ref(facts, pod), c.get("name", ""))
                 g = groups.setdefault(key, Group(key[0], c))
                 g.pods.append(pod)
                 g.statuses.append(status or {})
     yield from groups.values()
+
+
+@per_target
+def _live_pod_containers(facts: Facts) -> tuple[tuple[Obj, tuple, tuple], ...]:
+    """(pod, its init (container, status) pairs, its app ones) for each live pod of the Service:
+    worked out once per Service for the several checks that group containers."""
+    return tuple((pod, tuple(iter_init_containers(pod)), tuple(iter_containers(pod)))
+                 for pod in facts.pods if live_pod(pod))
