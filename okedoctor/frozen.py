@@ -84,6 +84,22 @@ _MUTABLE = frozenset({dict, list, tuple, set})
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+def freeze_in_place(value: Any) -> None:
+    """Freeze each element of a plain list (each value of a plain dict) where it stands.
+
+    `freeze(value)` builds the whole read-only copy while the original is still alive; element
+    by element, each original can be freed as soon as its copy is made, so a large collection
+    (a fleet's pods) is never held twice. Anything else is left alone."""
+    if type(value) is list:
+        for i, v in enumerate(value):
+            if type(v) in _MUTABLE:
+                list.__setitem__(value, i, freeze(v))
+    elif type(value) is dict:
+        for k, v in value.items():
+            if type(v) in _MUTABLE:
+                value[k] = freeze(v)
+
+
 def loads(data: bytes | str) -> Any:
     """JSON decoded straight into the read-only types, as `freeze(json.loads(data))` but without
     the mutable copy: a fleet's LB lists are tens of MB, and the decoded bodies and their frozen

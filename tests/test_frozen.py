@@ -12,7 +12,7 @@ import json
 import pytest
 
 from okedoctor.facts import Facts
-from okedoctor.frozen import FrozenDict, FrozenList, ReadOnlyError, freeze, loads
+from okedoctor.frozen import FrozenDict, FrozenList, ReadOnlyError, freeze, freeze_in_place, loads
 from okedoctor.snapshot import Snapshot
 
 
@@ -87,3 +87,31 @@ def test_a_body_that_is_not_json_is_a_value_error():
         loads(b"<html>sign in</html>")
     with pytest.raises(ValueError):
         loads(b"\xff\xfe{}")
+
+
+def test_freezing_in_place_replaces_each_element_and_keeps_the_container():
+    pods = [{"metadata": {"name": f"p{i}"}, "spec": {"containers": [{"name": "app"}]}} for i in range(3)]
+    answers = {"ns/p0/app": {"localhost": [{"port": 80}]}, "ns/p1/app": "text"}
+    keep_pods, keep_answers = pods, answers
+    freeze_in_place(pods)
+    freeze_in_place(answers)
+    assert pods is keep_pods and answers is keep_answers and type(pods) is list and type(answers) is dict
+    assert [p["metadata"]["name"] for p in pods] == ["p0", "p1", "p2"]
+    assert all(type(p) is FrozenDict for p in pods) and type(answers["ns/p0/app"]["localhost"]) is FrozenList
+    with pytest.raises(ReadOnlyError):
+        pods[0]["spec"]["containers"][0]["name"] = "x"
+    frozen = FrozenList([{"a": 1}])
+    freeze_in_place(frozen)  # already read-only: left alone
+    assert type(frozen[0]) is dict
+
+
+def test_the_fleet_report_hands_its_collected_objects_to_the_checks_without_a_copy():
+    from okedoctor.fleet.cli import frozen_handover
+
+    snap = Snapshot(kubernetes=[{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}}],
+                    oci={"networkLoadBalancers": [nlb(0, 2)]}, live={"containers": {"ns/p/app": {"a": [1]}}})
+    frozen_handover(snap)
+    facts = Facts(snap)
+    assert facts.objects("Pod")[0] is snap.kubernetes[0]
+    assert facts.oci["networkLoadBalancers"][0] is snap.oci["networkLoadBalancers"][0]
+    assert facts.live["containers"]["ns/p/app"] is snap.live["containers"]["ns/p/app"]

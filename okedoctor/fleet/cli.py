@@ -49,6 +49,19 @@ def localized_fleet(fleet, lang: str | None):
     return replace(fleet, services=[localize(r, language) for r in fleet.services])
 
 
+def frozen_handover(snap) -> None:
+    """The collected snapshot made read-only object by object before the checks (Facts would
+    otherwise freeze a copy of it whole, and a fleet's pods and probe answers would be held twice
+    while the checks run). Nothing but the snapshot holds them once the collection is over."""
+    from okedoctor.frozen import freeze_in_place
+
+    freeze_in_place(snap.kubernetes)
+    for section in (snap.oci or {}).values():
+        freeze_in_place(section)
+    for part in snap.live.values():
+        freeze_in_place(part)
+
+
 def _judge(snap, registry, scope, include_nodeport, stats, policy):
     from okedoctor.fleet.run import diagnose_fleet, exposed_services
 
@@ -126,6 +139,8 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
                                    all_namespaces=all_namespaces, watch=watch)
         snap, stats, scope = result.snapshot, result.stats, result.namespace
         listed, scope_unknown = result.listed, result.scope_unknown
+        del result
+        frozen_handover(snap)
 
     def guard():
         return malformed_input(from_file) if from_file else malformed_input("the API's answers", ExitCode.UNKNOWN)

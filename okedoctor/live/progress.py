@@ -74,4 +74,6 @@ class ChainProgress:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
+        # The engine still holds every shared read's answer: let them go with the collection.
+        self.engine = None
 
