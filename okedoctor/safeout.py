@@ -185,11 +185,14 @@ def _object_words(obj: dict[str, Any]) -> Iterable[Any]:
 def unsafe_words(kubernetes: list[dict[str, Any]], oci: dict[str, Any] | None) -> frozenset[str]:
     """The names in a snapshot that a printed command would have to quote: object, namespace,
     container and node names, labels, and the ids and display names of OCI resources."""
-    words: set[str] = set()
-    for obj in kubernetes:
-        words.update(w for w in _object_words(obj) if needs_quoting(w))
+    candidates = [w for obj in kubernetes for w in _object_words(obj)]
     for bodies in (oci or {}).values():
         for body in bodies if isinstance(bodies, list) else ():
             if isinstance(body, dict):
-                words.update(body[k] for k in ("id", "displayName", "name") if needs_quoting(body.get(k)))
-    return frozenset(words)
+                candidates += [body.get(k) for k in ("id", "displayName", "name")]
+    strings = [w for w in candidates if isinstance(w, str)]
+    # Most clusters have no such name: one search over them all (joined by a safe character) says
+    # so in C; only when it finds something is each name judged on its own.
+    if not _SHELL_UNSAFE.search(",".join(strings)):
+        return frozenset()
+    return frozenset(w for w in strings if needs_quoting(w))

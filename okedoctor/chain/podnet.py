@@ -41,6 +41,7 @@ from okedoctor.netrules import (
     make_rule,
     nsg_rules_add_command,
     oldest,
+    parse_network,
     security_list_update_command,
 )
 
@@ -133,7 +134,9 @@ def pod_vnic(facts: Facts, pod: Obj) -> tuple[Obj, Obj] | None:
 
 def _contains(cidr: str | None, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     try:
-        return bool(cidr) and addr in ipaddress.ip_network(cidr, strict=False)
+        # Each Service's pods are tried against their nodes' subnets: parsed once per CIDR, not per pod.
+        return bool(cidr) and addr in (parse_network(cidr) if isinstance(cidr, str)
+                                       else ipaddress.ip_network(cidr, strict=False))
     except ValueError:
         return False  # a hand-written file's malformed CIDR holds nothing
 

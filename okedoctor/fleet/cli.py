@@ -50,9 +50,9 @@ def localized_fleet(fleet, lang: str | None):
 
 
 def frozen_handover(snap) -> None:
-    """The collected snapshot made read-only object by object before the checks (Facts would
-    otherwise freeze a copy of it whole, and a fleet's pods and probe answers would be held twice
-    while the checks run). Nothing but the snapshot holds them once the collection is over."""
+    """The snapshot (collected, or read from a file) made read-only object by object before the
+    checks: Facts would otherwise freeze a copy of it whole, and a fleet's pods and probe answers
+    would be held twice while the checks run. Nothing but the snapshot holds them by then."""
     from okedoctor.frozen import freeze_in_place
 
     freeze_in_place(snap.kubernetes)
@@ -140,10 +140,11 @@ def report(namespace, all_namespaces, include_nodeport, from_file, output, lang,
         snap, stats, scope = result.snapshot, result.stats, result.namespace
         listed, scope_unknown = result.listed, result.scope_unknown
         del result
-        frozen_handover(snap)
 
     def guard():
         return malformed_input(from_file) if from_file else malformed_input("the API's answers", ExitCode.UNKNOWN)
+
+    frozen_handover(snap)
 
     with guard():
         fleet = _judge(snap, registry, scope, include_nodeport, stats, policy)
