@@ -59,6 +59,7 @@ class KubeApp:
     # Set when the simulator stops, to end open watches.
     stopping: threading.Event = field(default_factory=threading.Event)
     on_write: Callable[[], None] | None = None  # recomputes what follows from the new configuration
+    before_write: Callable[[], None] | None = None  # takes the configuration as loaded, once
 
 
 @dataclass
@@ -214,6 +215,8 @@ class KubeHandler(PodSubresources, SimHandler):
         if query_value(parse_qs(self.url_query), "dryRun") == "All":
             self.reply_json(200, patched)
             return
+        if self.app.before_write:
+            self.app.before_write()
         patched["metadata"]["resourceVersion"] = str(int(store.resource_version()) + 1)
         obj.clear()
         obj.update(patched)

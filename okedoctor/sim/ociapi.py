@@ -67,6 +67,7 @@ class OciApp:
     writes: OciWrites = None  # type: ignore[assignment]
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_write: Callable[[], None] | None = None  # recomputes what follows from the new configuration
+    before_write: Callable[[], None] | None = None  # takes the configuration as loaded, once
 
     def __post_init__(self) -> None:
         if self.writes is None:
@@ -113,6 +114,8 @@ class OciHandler(SimHandler):
             with self.app.lock:
                 if self.command in ("PUT", "POST"):
                     self._extra["body"] = self.request_body.decode("utf-8", "replace")
+                    if self.app.before_write:
+                        self.app.before_write()
                     self.write(segs, query)
                 elif self.command != "GET":
                     self.error(405)

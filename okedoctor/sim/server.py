@@ -167,6 +167,7 @@ class Simulator:
         for app in (self._oci_app, self._kube_app):
             if app is not None:
                 app.on_write = self.consequences.recompute
+                app.before_write = self.consequences.before_write
 
     def _start_kube(self, ctx: ssl.SSLContext, live: dict[str, Any]) -> None:
         self.token = secrets.token_urlsafe(32)
