@@ -57,7 +57,9 @@ class AppTimeoutOnLocalhost(Check):
             f"The app in {ref} does not answer on localhost:{a.port} ({'timed out' if err == 'timeout' else 'reset'})"
             " inside its Ready pod",
             subject=f"{ref.replace('/', f'/{ns}/', 1)}/{a.container}",
+            # elapsedMs: how long the probe was given (live runs; docs/live-diagnosis.md "Speed")
             evidence={"pods": pods, "container": a.container, "port": a.port, "probe": err,
+                      **({"elapsedMs": a.result["elapsedMs"]} if "elapsedMs" in a.result else {}),
                       "cpuLimit": (res.get("limits") or {}).get("cpu", "none"),
                       "logTail": current_log_tail(facts, a.pod, a.container)},
             fix=Fix("Recover by restarting the pods, then find what blocks the app (dependencies, CPU limit, "

@@ -72,8 +72,11 @@ class KubeWire(Protocol):
         """
         ...
 
-    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
-        """Run the command `query` names; raises Forbidden or Unreachable."""
+    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float,
+             after: tuple[str, float] | None = None) -> ExecResult:
+        """Run the command `query` names, waiting at most `timeout` seconds for it to end, and at
+        most `after[1]` seconds once `after[0]` has appeared on its stderr (then `cut`); raises
+        Forbidden or Unreachable."""
         ...
 
 
@@ -108,7 +111,8 @@ class ApiClientWire:
             raise Unreachable(_one_line(exc)) from None
         return Answer(resp.status, data, resp.reason, _retry_after(resp.headers.get("Retry-After")))
 
-    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
+    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float,
+             after: tuple[str, float] | None = None) -> ExecResult:
         """Over the exec WebSocket."""
         from kubernetes.stream import ws_client
 
@@ -136,12 +140,18 @@ class ApiClientWire:
             # Only this exec's WebSocket: another client's stream() on this thread keeps its own TLS.
             _WS_EXEC.context = None
         try:
-            ws.run_forever(timeout=timeout)
+            _run_until(ws, timeout, after)
             out, err = ws.read_channel(1), ws.read_channel(2)
             status = parse_status_channel(ws.read_channel(3))
+            cut = status is None and ws.is_open()  # still running after `timeout`: we stop waiting
         finally:
-            ws.close()
-        return ExecResult(out, err, status)
+            # A cut command has not closed its stream: send the close frame and do not wait for
+            # the server's answer to it (websocket-client waits up to 3 s otherwise).
+            if ws.is_open():
+                ws.close(timeout=0)
+            else:
+                ws.close()
+        return ExecResult(out, err, status, cut)
 
     def _exec_context(self, url: str) -> ssl.SSLContext | None:
         cfg = self.api_client.configuration
@@ -152,6 +162,20 @@ class ApiClientWire:
             if self._exec_tls is None:
                 self._exec_tls = exec_tls_context(cfg)
             return self._exec_tls
+
+
+def _run_until(ws: Any, timeout: float, after: tuple[str, float] | None) -> None:
+    """The WebSocket's run_forever(timeout), but once `after[0]` is on stderr (the command the
+    probe waits for has started), at most `after[1]` seconds more."""
+    until = time.monotonic() + timeout
+    marked = after is None
+    while ws.is_open():
+        now = time.monotonic()
+        if not marked and after[0] in ws.peek_channel(2):
+            marked, until = True, min(until, now + after[1])
+        if now >= until:
+            return
+        ws.update(timeout=until - now)
 
 
 def exec_tls_context(cfg: Any) -> ssl.SSLContext:
@@ -320,13 +344,14 @@ class KubeReads:
         return self.get(depth, "/api/v1/namespaces/{namespace}/pods/{name}/log", {"namespace": ns, "name": pod},
                         query, raw=True, attempts=attempts)
 
-    def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int) -> ExecResult:
-        """Run argv in the container; returns ExecResult."""
+    def exec(self, ns: str, pod: str, container: str, argv: list[str], timeout: float, depth: int,
+             after: tuple[str, float] | None = None) -> ExecResult:
+        """Run argv in the container; returns ExecResult (KubeWire.exec says what `after` does)."""
         self.engine.hit(KUBE_API, depth)
         query = [("command", a) for a in argv] + [
             ("container", container), ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")]
         path = fill_path("/api/v1/namespaces/{namespace}/pods/{name}/exec", {"namespace": ns, "name": pod})
-        return self.wire.exec(path, query, timeout, self.engine.remaining())
+        return self.wire.exec(path, query, timeout, self.engine.remaining(), after)
 
 
 # This thread's exec WebSocket settings (its socket timeout, the run's shared TLS context): the

@@ -47,11 +47,30 @@ def answered_like_tls(answer: dict[str, Any]) -> bool:
     return bool(_PLAIN_TO_TLS.search(text)) and (answer.get("status") in (None, 400))
 
 
+# How long the in-pod probe waits for the app to answer, from the moment the exec's stream is
+# open: what has not answered by then is recorded as `error: timeout` with its elapsedMs. The GET
+# goes to localhost, so no network is in the way; an app answers its readiness path or `/` in
+# milliseconds, and one that needs half a second is failing its readiness probe's default 1 s
+# timeout whenever it is a little slower. Waiting longer would make every diagnosis of a hung
+# app slower by as much (tests/live/test_app_wait.py; docs/live-diagnosis.md "Speed").
+APP_WAIT = 0.5
+
+
+def tool_timeout(wait: float) -> int:
+    """The tool's own timeout (curl -m, wget -T, ...) for a probe cut after `wait` seconds: whole
+    seconds, since busybox wget takes no fraction, and never under 1. It only ends the tool in the
+    pod soon after okedoctor stopped waiting for it; the cut itself is okedoctor's (`ExecResult.cut`)."""
+    return max(1, int(wait + 0.999))
+
+
 @dataclass
 class ExecResult:
     stdout: str
     stderr: str
     status: dict[str, Any] | None  # the Status the API server sent on the error channel
+    # The command was still running when okedoctor stopped waiting (no status, stream still open):
+    # stdout/stderr hold what it had printed so far.
+    cut: bool = False
 
     @property
     def missing_tool(self) -> bool:
@@ -130,6 +149,8 @@ def _body_then_status(stdout: str) -> tuple[int | None, str]:
 
 def parse_probe(tool: str, res: ExecResult) -> dict[str, Any]:
     """{status, body} or {error: refused|timeout|reset|<text>} from one tool's output."""
+    if res.cut:
+        return {"error": "timeout"}
     code = res.exit_code
     if tool == "wget":
         statuses = _WGET_STATUS.findall(res.stderr)

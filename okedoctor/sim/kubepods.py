@@ -146,15 +146,19 @@ class PodSubresources:
         self.send_header("Sec-WebSocket-Protocol", protocol)
         self.end_headers()
         self.close_connection = True
+        out = self.wfile
+        # With a TTY there is no separate stderr: the terminal shows both on one stream.
+        channel = b"\x01" if query_flag(query, "tty") else b"\x02"
+        stderr = result.stderr
+        if result.early_stderr and stderr.startswith(result.early_stderr):
+            websocket.write_frame(out, websocket.OP_BINARY, channel + result.early_stderr.encode())
+            stderr = stderr[len(result.early_stderr):]
         if result.delay:
             time.sleep(result.delay)
-        out = self.wfile
         if result.stdout:
             websocket.write_frame(out, websocket.OP_BINARY, b"\x01" + result.stdout.encode())
-        if result.stderr:
-            # With a TTY there is no separate stderr: the terminal shows both on one stream.
-            channel = b"\x01" if query_flag(query, "tty") else b"\x02"
-            websocket.write_frame(out, websocket.OP_BINARY, channel + result.stderr.encode())
+        if stderr:
+            websocket.write_frame(out, websocket.OP_BINARY, channel + stderr.encode())
         status = _exit_status(argv, result)
         websocket.write_frame(out, websocket.OP_BINARY, b"\x03" + json.dumps(status).encode())
         websocket.write_frame(out, websocket.OP_CLOSE, websocket.close_payload(1000))

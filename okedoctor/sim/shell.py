@@ -30,6 +30,9 @@ class ExecResult:
     # Set when the container runtime cannot start the process at all (no such executable).
     runtime_error: str | None = None
     delay: float = 0.0
+    # The start of stderr that the command writes before its delay (PROBE_SH's line naming the
+    # tool, printed before it execs the tool that then waits): written to the stream at once.
+    early_stderr: str = ""
 
 
 def not_modelled(what: str) -> ExecResult:
@@ -423,7 +426,8 @@ def _probe_sh(args: list[str], live: dict[str, Any]) -> ExecResult:
                 "python3": lambda: ps.python_argv(url, int(timeout)),
                 "bash": lambda: ps.bash_argv("localhost", int(port), path, int(timeout))}[tool]()
         res = run_command(argv, live)
-        res.stderr = f"{ps.FOUND_MARK} {tool}; missing:{''.join(' ' + m for m in missing)}\n" + res.stderr
+        res.early_stderr = f"{ps.FOUND_MARK} {tool}; missing:{''.join(' ' + m for m in missing)}\n"
+        res.stderr = res.early_stderr + res.stderr
         return res
     return ExecResult(stderr=f"{ps.FOUND_MARK} none; missing:{''.join(' ' + m for m in missing)}\n", exit_code=127)
 

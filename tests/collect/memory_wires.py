@@ -79,7 +79,8 @@ class MemoryKube:
             return (404, b"", "Not Found") if text is None else (200, str(text).encode(), "OK")
         return 200, json.dumps(obj).encode(), "OK"
 
-    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float) -> ExecResult:
+    def exec(self, path: str, query: list[tuple[str, Any]], timeout: float, remaining: float,
+             after: tuple[str, float] | None = None) -> ExecResult:
         self.reads.add("exec", path)
         info = request_info("GET", path)
         argv = [v for k, v in query if k == "command"]

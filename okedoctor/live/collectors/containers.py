@@ -11,6 +11,7 @@ from okedoctor.live.collectors.state import RunState
 from okedoctor.live.kube import rbac_reason
 from okedoctor.live.kube_reads import BadRequest, Forbidden, Gone, KubeReads, Unreachable
 from okedoctor.live.probe import (
+    APP_WAIT,
     SHELL,
     Probed,
     ProbeTarget,
@@ -18,10 +19,11 @@ from okedoctor.live.probe import (
     argv_for,
     parse_probe,
     probe_targets,
+    tool_timeout,
 )
 from okedoctor.live.redact import redact
 from okedoctor.live.shapes import init_needs_logs, needs_logs
-from okedoctor.probe_scripts import split_found, tools_for
+from okedoctor.probe_scripts import FOUND_MARK, split_found, tools_for
 
 MAX_PROBED_PODS = 20
 MAX_LOG_PORTS = 3  # ports named by a log, probed after the target port was refused
@@ -233,11 +235,18 @@ class ContainerCollector:
         failures are noted and raised."""
         ns = self.s.target.namespace
         key = self._key(pod["metadata"]["name"], pt.container)
-        timeout = int(max(1, min(5, self.engine.remaining() - 0.5)))
+        # The app gets APP_WAIT once the tool runs: PROBE_SH says so on stderr (FOUND_MARK) just
+        # before it execs the tool, so a slow exec start (a loaded node) does not count against
+        # the app. A tool exec'd alone (no sh) says nothing first: its own timeout (whole seconds)
+        # ends it. The wait for the exec as a whole is bounded by the deadline.
+        wait = max(0.1, min(APP_WAIT, self.engine.remaining() - 0.5))
+        own = tool_timeout(wait)
+        whole = max(1.0, min(5.0, self.engine.remaining() - 0.5)) + 1 if tool == SHELL else own + 1
         started = time.perf_counter()
         try:
             res = self.k.exec(ns, pod["metadata"]["name"], pt.container,
-                              argv_for(tool, pt.port, pt.path, timeout, pt.tls), timeout + 1, depth)
+                              argv_for(tool, pt.port, pt.path, own, pt.tls), whole, depth,
+                              (FOUND_MARK, wait) if tool == SHELL else None)
         except Forbidden:
             self.s.note(LIVE_PROBE, "denied", rbac_reason("pods/exec", ns, "pods/exec"))
             raise
