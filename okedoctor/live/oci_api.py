@@ -82,8 +82,52 @@ def resolve_auth(opts_auth: str | None) -> str:
     return auth
 
 
+FIPS_LIBCRYPTO_ENV = ("FIPS_LIBCRYPTO_PATH", "OCI_PYTHON_SDK_FIPS_LIBCRYPTO_PATH")
+
+
+def lean_oci() -> None:
+    """Let the oci SDK's modules load without the package's __init__, and without PKCS#11.
+
+    The __init__ imports pagination, the waiter and its service models, none of which a read
+    uses; `oci.auth.signers` imports the PKCS#11 (smart card) signer, and with it python-pkcs11
+    and asn1crypto, for an auth okedoctor does not offer. Together about 0.15 s of CPU, on the
+    OCI setup that the LB lookup waits for (issue #15). The package is registered as its real
+    path with an attribute hook that loads any submodule on first use (`oci.auth`, `oci.regions`
+    ...), as `lean_kubernetes` does; the SDK treats a missing pkcs11 as not installed. What the
+    __init__ does besides imports, FIPS mode, is done when its environment asks for it. A
+    package already imported is left as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "oci" in sys.modules:
+        return
+    spec = importlib.util.find_spec("oci")
+    if spec is None or not spec.submodule_search_locations:
+        return  # not installed: the import says so in its own words
+    pkg = types.ModuleType("oci")
+    pkg.__path__ = list(spec.submodule_search_locations)
+    pkg.__spec__, pkg.__file__, pkg.__package__ = spec, spec.origin, "oci"
+
+    def attribute(name: str):
+        if name == "__version__":
+            return importlib.import_module("oci.version").__version__
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return importlib.import_module(f"oci.{name}")
+
+    pkg.__getattr__ = attribute  # type: ignore[method-assign]
+    sys.modules["oci"] = pkg
+    sys.modules.setdefault("pkcs11", None)  # type: ignore[arg-type] - `import pkcs11` raises ImportError
+    if any(os.environ.get(name) for name in FIPS_LIBCRYPTO_ENV):
+        importlib.import_module("oci.fips").enable_fips_mode()
+
+
 def load_setup(*, auth: str | None, profile: str | None, config_file: str | None, region: str | None) -> OciSetup:
     """Read the OCI config like the oci CLI. Raises OciDisabled when there is no config at all."""
+    lean_oci()
     auth = resolve_auth(auth)
     profile = profile or os.environ.get("OCI_CLI_PROFILE") or "DEFAULT"
     explicit_file = config_file or os.environ.get("OCI_CLI_CONFIG_FILE")
