@@ -56,8 +56,9 @@ def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch
     """Read every fact the checks need for `target`; see the module docstring for the plan.
 
     `watch` is handed the engine before the first request, to show progress as tasks end.
-    `while_waiting` runs in this thread once every first request is out and the OCI setup is done
-    (both need the CPU first: the OCI reads wait for it), while the answers are awaited."""
+    `while_waiting` runs in this thread once every first request is out and the OCI setup and the
+    internet probe's httpx are imported (all need the CPU first: the reads wait for them), while
+    the answers are awaited."""
     kt = resolve_kube_target(opts.kubeconfig, opts.context, opts.expect_context)
     ns = opts.namespace or kt.namespace or "default"
     tgt = Target(ns, target.service)
@@ -70,6 +71,8 @@ def collect(target: Target, opts: LiveOptions, wires: Wires = REAL, watch: Watch
         run.start(wire)
         if while_waiting is not None:
             _settled(engine, engine.once(("oci-setup",), OCI, wires.oci_setup, opts))
+            # httpx before the checks: a probe that starts when the LB is found waits for its import.
+            _settled(engine, engine.once(("preload-httpx",), LIVE_INTERNET, preload_httpx))
             while_waiting()
         snapshot = _finish(engine, [run])
     finally:
@@ -232,7 +235,6 @@ class _Run:
         setup_fut = e.once(("oci-setup",), OCI, self.wires.oci_setup, s.opts)
         if service is None:
             kube.request_service()
-        e.once(("preload-httpx",), LIVE_INTERNET, preload_httpx)
         kube.start()
         if service is None:
             svc = kube.service()
@@ -243,7 +245,11 @@ class _Run:
             s.put("service", with_kind(svc, "v1", "Service"))
         e.submit(KUBERNETES, self._pods, kube, ContainerCollector(s, reads), svc)
         internet = InternetCollector(s, self.wires.internet)
-        internet.start_early(svc)
+        if not internet.start_early(svc):
+            # Nothing to probe before the LB is found: httpx (CPU work) is imported once the OCI
+            # setup (the CPU work the LB lookup waits for) is done, during the lookup's round
+            # trips, not in competition with it. An early probe imports it itself, at once.
+            setup_fut.add_done_callback(lambda _: e.once(("preload-httpx",), LIVE_INTERNET, preload_httpx))
         lb_fut = e.submit(OCI, OciCollector(s, self.wires, kube, setup_fut).run, svc)
         e.submit(LIVE_INTERNET, internet.run, svc, lb_fut)
 

@@ -26,14 +26,15 @@ class InternetCollector:
         self.redirect = _parsed(state.opts.internet_redirect)
         self.futs: dict[str, Future] = {}
 
-    def start_early(self, svc: dict) -> None:
+    def start_early(self, svc: dict) -> bool:
         """Probe the Service's own ingress addresses as soon as the Service is read.
 
         The LB lookup takes several dependent round trips; a public address that hangs would
         otherwise start its wait only after them (issue #15). What the LB adds later (another
-        listener port) is probed when the lookup ends."""
+        listener port) is probed when the lookup ends. True when a probe started."""
         for addr, tls in internet_addresses(svc, None) or []:
             self._submit(addr, tls)
+        return bool(self.futs)
 
     def run(self, svc: dict, lb_fut: Future) -> None:
         """After the LB lookup (its listeners and addresses), or the Service's ingress without one."""

@@ -89,6 +89,16 @@ class LbFinder:
             for f in FLAVORS.values():
                 self.engine.once(("lb-list", f.key, c), OCI, _value_or_error, self.r.read, 2, f.key, f.list_path,
                                  None, {"compartmentId": c}, True)
+        # The search by backends then needs the cluster's Services (to tell a stale NodePort): listed
+        # beside the LB lists rather than after them, one round trip less before the LB is read.
+        self._services_future(2)
+
+    def _services_future(self, depth: int):
+        """The cluster's Services, listed once per run (None when the run has them already)."""
+        if self.s.cluster_services is not None:
+            return None
+        return self.engine.once(("services", None), KUBERNETES, functools.partial(
+            self.kube.optional, "services", self.kube.k.services, None, depth))
 
     # ---- the lookup ---------------------------------------------------------------------
     def find(self, svc: dict) -> dict | None:
@@ -181,10 +191,7 @@ class LbFinder:
         """No LB by the CCM's name: list both kinds in every compartment; match the name loosely or the
         ingress IP, else by backends (this cluster's nodes on this Service's, or a stale, NodePort)."""
         # The cluster's Services tell a stale NodePort from another Service's (NodePorts are cluster-wide).
-        services_fut = None
-        if self.s.cluster_services is None:
-            services_fut = self.engine.once(("services", None), KUBERNETES, functools.partial(
-                self.kube.optional, "services", self.kube.k.services, None, depth))
+        services_fut = self._services_future(depth)
         lists = self._lists(depth)
         nlbs, lbs = lists[NLB.key], lists[LB.key]
         ips = {i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
