@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--keep", metavar="DIR", help="also write the generated fleet file here (to profile against)")
+    ap.add_argument("--save-report", metavar="FILE", help="also write okedoctor's JSON report here (to see why a "
+                    "verdict is not as generated)")
     args = ap.parse_args()
 
     from okedoctor.fleet.generate import generate_fleet
@@ -71,6 +73,8 @@ def main() -> int:
             print(run.stderr, file=sys.stderr)
             return 1
         doc = json.loads(run.stdout)
+        if args.save_report:
+            Path(args.save_report).write_text(run.stdout, encoding="utf-8")
         requests = [json.loads(line) for line in log.read_text().splitlines()]
     wrong = sum(1 for s in doc["services"]
                 if s["verdict"] != expected[f"{s['target']['namespace']}/{s['target']['service']}"].verdict)
